@@ -1,0 +1,297 @@
+"""Wattson settings: one module, driven by environment variables.
+
+Defaults give the embedded set-up (SQLite, the django-q2 ORM broker, the offline solver), so a new
+user needs nothing running. Production sets `WATTSON_ENV=production` plus the variables below.
+Bad values raise ImproperlyConfigured naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def envfloat(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+WATTSON_ENV = env("WATTSON_ENV", "development")
+if WATTSON_ENV not in ("development", "production", "test"):
+    raise ImproperlyConfigured(
+        f"WATTSON_ENV must be development, production or test, got {WATTSON_ENV!r}"
+    )
+PRODUCTION = WATTSON_ENV == "production"
+
+DEBUG = envbool("DJANGO_DEBUG", not PRODUCTION)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when WATTSON_ENV=production")
+    # Development only: a fixed, obviously unsafe key so sessions survive restarts.
+    SECRET_KEY = "dev-insecure-wattson-key-change-me-in-production-0123456789abcdef"  # noqa: S105
+
+ALLOWED_HOSTS = envlist(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when WATTSON_ENV=production")
+CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "skills",
+    "reviews",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "console.context_processors.roles",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "console.wsgi.application"
+ASGI_APPLICATION = "console.asgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL switches to PostgreSQL (postgres://user@host:5432/name); default is SQLite in var/.
+VAR_DIR = Path(env("WATTSON_VAR_DIR", str(BASE_DIR / "var")))
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    if _db["ENGINE"] not in (
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    ):
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "wattson.sqlite3",
+    }
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # A worker and the web process write at once: WAL plus IMMEDIATE transactions avoid
+    # "database is locked" on upgrade from a read lock (see shared/NOTES.md).
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    _db["TEST"] = {"NAME": env("WATTSON_TEST_SQLITE_NAME") or None}
+DATABASES = {"default": _db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "reviews:queue"
+LOGOUT_REDIRECT_URL = "login"
+
+# Ingest bodies up to 5 MiB; the API answers 413 past that (reviews.api).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+WATTSON_INGEST_MAX_BYTES = 5 * 1024 * 1024
+WATTSON_INGEST_MAX_BATCH = 1000
+WATTSON_SIGNATURE_TOLERANCE_S = 300
+
+# --- Security ---------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the live-status script reads it for POSTs
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 random characters")
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wattson API",
+    "DESCRIPTION": "Ingest findings, read proposals and savings.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- django-q2 --------------------------------------------------------------------------------
+# WATTSON_BROKER=orm (default, at-least-once) or redis (REDIS_URL; faster, at-most-once).
+# Either way the database is the source of truth: reviews.tasks.sweep_solve_runs re-enqueues
+# what a lost message or a killed worker left behind.
+WATTSON_BROKER = env("WATTSON_BROKER", "orm")
+if WATTSON_BROKER not in ("orm", "redis"):
+    raise ImproperlyConfigured(f"WATTSON_BROKER must be 'orm' or 'redis', got {WATTSON_BROKER!r}")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+WATTSON_SOLVE_TIMEOUT_S = envint("WATTSON_SOLVE_TIMEOUT_S", 300, minimum=10)
+WATTSON_SOLVE_RETRY_S = envint("WATTSON_SOLVE_RETRY_S", WATTSON_SOLVE_TIMEOUT_S + 60, minimum=11)
+if WATTSON_SOLVE_RETRY_S <= WATTSON_SOLVE_TIMEOUT_S:
+    # django-q2 re-delivers a task still running when retry <= timeout (shared/NOTES.md).
+    raise ImproperlyConfigured(
+        "WATTSON_SOLVE_RETRY_S must be greater than WATTSON_SOLVE_TIMEOUT_S "
+        f"({WATTSON_SOLVE_RETRY_S} <= {WATTSON_SOLVE_TIMEOUT_S})"
+    )
+WATTSON_SOLVE_MAX_ATTEMPTS = envint("WATTSON_SOLVE_MAX_ATTEMPTS", 3, minimum=1)
+WATTSON_WORKERS = envint("WATTSON_WORKERS", 2, minimum=1)
+
+Q_CLUSTER: dict = {
+    "name": "wattson",
+    "workers": WATTSON_WORKERS,
+    "timeout": WATTSON_SOLVE_TIMEOUT_S,
+    "retry": WATTSON_SOLVE_RETRY_S,
+    "max_attempts": 1,  # our own attempt counter on SolveRun decides; see reviews.services
+    "save_limit": 250,
+    "catch_up": False,
+    "label": "Task queue",
+    "sync": envbool("WATTSON_Q_SYNC", False),
+}
+if WATTSON_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.5
+else:
+    Q_CLUSTER["redis"] = REDIS_URL
+
+# --- Wattson ----------------------------------------------------------------------------------
+# Savings model defaults for a new service (editable per service in the admin).
+WATTSON_DEFAULT_FLEET_SERVERS = envint("WATTSON_DEFAULT_FLEET_SERVERS", 1000, minimum=0)
+WATTSON_DEFAULT_WATTS_PER_SERVER = envfloat("WATTSON_DEFAULT_WATTS_PER_SERVER", 350.0, minimum=0)
+WATTSON_DEFAULT_PUE = envfloat("WATTSON_DEFAULT_PUE", 1.2, minimum=1.0)
+WATTSON_DEFAULT_PRICE_PER_KWH = envfloat("WATTSON_DEFAULT_PRICE_PER_KWH", 0.12, minimum=0)
+
+# Offline by default; "anthropic" needs ANTHROPIC_API_KEY.
+WATTSON_SOLVER_BACKEND = env("WATTSON_SOLVER_BACKEND", "offline")
+if WATTSON_SOLVER_BACKEND not in ("offline", "anthropic"):
+    raise ImproperlyConfigured(
+        f"WATTSON_SOLVER_BACKEND must be 'offline' or 'anthropic', got {WATTSON_SOLVER_BACKEND!r}"
+    )
+WATTSON_AUTO_SOLVE = envbool("WATTSON_AUTO_SOLVE", True)
+# Scratch worktrees for validation and fix branches.
+WATTSON_WORK_DIR = Path(env("WATTSON_WORK_DIR", str(VAR_DIR / "work")))
+WATTSON_BOT_NAME = env("WATTSON_BOT_NAME", "Wattson Bot")
+WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
+WATTSON_BOT_USERNAME = "wattson-bot"
+WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", "http://127.0.0.1:8000")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("WATTSON_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""The REST API (DRF), one module per area."""

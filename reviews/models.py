@@ -1,0 +1,407 @@
+"""Findings, repositories, services, solve runs, proposals, decisions and the audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+def _default_fleet_servers() -> int:
+    return settings.WATTSON_DEFAULT_FLEET_SERVERS
+
+
+def _default_watts_per_server() -> float:
+    return settings.WATTSON_DEFAULT_WATTS_PER_SERVER
+
+
+def _default_pue() -> float:
+    return settings.WATTSON_DEFAULT_PUE
+
+
+def _default_price_per_kwh() -> float:
+    return settings.WATTSON_DEFAULT_PRICE_PER_KWH
+
+
+class Repository(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    path = models.CharField(max_length=1000, help_text="Local path of a git work tree.")
+    default_branch = models.CharField(max_length=200, default="main")
+    test_cmd = models.CharField(max_length=1000, blank=True)
+    bench_cmd = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    team = models.CharField(max_length=200, blank=True)
+    repository = models.ForeignKey(
+        Repository, on_delete=models.SET_NULL, null=True, blank=True, related_name="services"
+    )
+    fleet_servers = models.PositiveIntegerField(default=_default_fleet_servers)
+    watts_per_server = models.FloatField(
+        default=_default_watts_per_server, validators=[MinValueValidator(0)]
+    )
+    pue = models.FloatField(default=_default_pue, validators=[MinValueValidator(1.0)])
+    price_per_kwh = models.FloatField(
+        default=_default_price_per_kwh, validators=[MinValueValidator(0)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def watts_for_share(self, share_pct: float, recovery: float = 1.0) -> float:
+        """Fleet × watts per server × PUE × share × recovery (DESIGN.md savings model)."""
+        return (
+            self.fleet_servers * self.watts_per_server * self.pue * (share_pct / 100.0) * recovery
+        )
+
+
+class Source(models.Model):
+    """A detector or survey sending findings. Its HMAC secret lives in the environment."""
+
+    class Backend(models.TextChoices):
+        DEFAULT = "", "Default (settings)"
+        OFFLINE = "offline", "Offline codemods"
+        ANTHROPIC = "anthropic", "Anthropic"
+
+    name = models.CharField(max_length=100, unique=True)
+    auto_solve = models.BooleanField(default=True)
+    backend = models.CharField(max_length=20, choices=Backend.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Finding(models.Model):
+    class Kind(models.TextChoices):
+        REGRESSION = "regression", "Regression"
+        OPPORTUNITY = "opportunity", "Opportunity"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        SOLVING = "solving", "Solving"
+        IN_REVIEW = "in_review", "In review"
+        NO_FIX = "no_fix", "No fix found"
+        FAILED = "failed", "Solver failed"
+        FIXED = "fixed", "Fix approved"
+        REJECTED = "rejected", "Fix rejected"
+        CLOSED = "closed", "Closed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=200)
+    # sha256 of the canonical ingest payload: a resend with a different body is a conflict.
+    payload_sha256 = models.CharField(max_length=64)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="findings")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.SET_NULL, null=True, blank=True, related_name="findings"
+    )
+    title = models.CharField(max_length=300)
+    metric = models.CharField(max_length=50)
+    magnitude_pct = models.FloatField(
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    baseline = models.FloatField(null=True, blank=True)
+    current = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+    functions = models.JSONField(default=list)
+    root_cause_commit = models.CharField(max_length=64, blank=True)
+    root_cause_title = models.CharField(max_length=500, blank=True)
+    root_cause_author = models.EmailField(max_length=254, blank=True)
+    root_cause_url = models.CharField(max_length=1000, blank=True)
+    pattern = models.CharField(max_length=80, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_findings",
+    )
+    # Watts at stake: fleet × watts × PUE × magnitude share; set on ingest so the queue can
+    # sort on it in the database.
+    estimated_watts = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="finding_unique_source_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="finding_status_created"),
+            models.Index(fields=["kind", "-created_at"], name="finding_kind_created"),
+            models.Index(fields=["service", "-created_at"], name="finding_service_created"),
+            models.Index(fields=["assignee", "-created_at"], name="finding_assignee_created"),
+            models.Index(fields=["-estimated_watts"], name="finding_watts"),
+            models.Index(fields=["-created_at", "-id"], name="finding_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:finding", args=[self.pk])
+
+    @property
+    def is_regression(self) -> bool:
+        return self.kind == self.Kind.REGRESSION
+
+
+class SolveRun(models.Model):
+    """One attempt to solve a finding. The database, not the broker, is the source of truth."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NO_FIX = "no_fix", "No fix"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="solve_runs")
+    # The proposal revision this run will produce.
+    revision = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    backend = models.CharField(max_length=20, default="offline")
+    model_name = models.CharField(max_length=100, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requested_solve_runs",
+    )
+    reviewer_comment = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A queued or running run past this is re-enqueued by the sweeper.
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # [{"tool", "arguments", "summary", "duration_ms", "error"}]
+    trace = models.JSONField(default=list, blank=True)
+    # The LLM conversation, when the anthropic backend ran.
+    transcript = models.JSONField(default=list, blank=True)
+    # [{"skill", "reason"}] for each skill that was tried and refused.
+    refusals = models.JSONField(default=list, blank=True)
+    # {"input_tokens", "output_tokens", "cache_read_input_tokens", ..., "cost_usd"}
+    usage = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # At most one active run per finding: a second "Request fix" joins the first.
+            models.UniqueConstraint(
+                fields=["finding"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="solverun_one_active_per_finding",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "deadline_at"], name="solverun_sweep")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of finding {self.finding_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class Proposal(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "In review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        SUPERSEDED = "superseded", "Superseded"
+        STALE = "stale", "Stale (no longer applies)"
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="proposals")
+    revision = models.PositiveIntegerField()
+    solve_run = models.OneToOneField(
+        SolveRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="proposal"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    is_current = models.BooleanField(default=True)
+    skill_version = models.ForeignKey(
+        "skills.SkillVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    skill_slug = models.CharField(max_length=80, blank=True)
+    backend = models.CharField(max_length=20, default="offline")
+    model_name = models.CharField(max_length=100, blank=True)
+    # An analysis from a diagnosis-only skill has no diff.
+    is_analysis = models.BooleanField(default=False)
+    diff = models.TextField(blank=True)
+    diff_sha256 = models.CharField(max_length=64, blank=True)
+    base_commit = models.CharField(max_length=64, blank=True)
+    rationale = models.TextField(blank=True)
+    risks = models.TextField(blank=True)
+    expected_recovery = models.FloatField(null=True, blank=True)
+    measured_recovery = models.FloatField(null=True, blank=True)
+    estimated_watts = models.FloatField(default=0.0)
+    measured_watts = models.FloatField(null=True, blank=True)
+    applies = models.BooleanField(default=False)
+    apply_log = models.TextField(blank=True)
+    tests_passed = models.BooleanField(null=True, blank=True)
+    test_log = models.TextField(blank=True)
+    bench_before_s = models.FloatField(null=True, blank=True)
+    bench_after_s = models.FloatField(null=True, blank=True)
+    bench_log = models.TextField(blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    cost_usd = models.FloatField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requested_proposals",
+    )
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="edited_proposals",
+    )
+    branch_name = models.CharField(max_length=200, blank=True)
+    branch_commit = models.CharField(max_length=64, blank=True)
+    stale_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "revision"], name="proposal_unique_revision"
+            ),
+            models.UniqueConstraint(
+                fields=["finding"],
+                condition=models.Q(is_current=True),
+                name="proposal_one_current_per_finding",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="proposal_status_created"),
+            models.Index(fields=["skill_slug", "status"], name="proposal_skill_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"proposal {self.pk} (finding {self.finding_id} r{self.revision})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:proposal", args=[self.pk])
+
+    @property
+    def validation_passed(self) -> bool:
+        return self.is_analysis or (self.applies and self.tests_passed is not False)
+
+
+class Decision(models.Model):
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        REQUEST_CHANGES = "request_changes", "Request changes"
+
+    class Reason(models.TextChoices):
+        NONE = "", "—"
+        INCORRECT = "incorrect", "Incorrect"
+        NOT_ROOT_CAUSE = "not_root_cause", "Not the root cause"
+        UNSAFE = "unsafe", "Unsafe"
+        NO_GAIN = "no_measurable_gain", "No measurable gain"
+        READABILITY = "readability", "Readability"
+        DUPLICATE = "duplicate", "Duplicate"
+        OTHER = "other", "Other"
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="decisions")
+    # Pinned: what exactly was reviewed.
+    revision = models.PositiveIntegerField()
+    diff_sha256 = models.CharField(max_length=64)
+    base_commit = models.CharField(max_length=64, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
+    )
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    reason = models.CharField(max_length=30, choices=Reason.choices, blank=True, default="")
+    comment = models.TextField(blank=True)
+    is_override = models.BooleanField(default=False)
+    override_reason = models.TextField(blank=True)
+    dismissed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["verdict", "created_at"], name="decision_verdict_created"),
+            models.Index(fields=["created_at"], name="decision_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on proposal {self.proposal_id} by {self.reviewer_id}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: every status change and decision leaves a row."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    verb = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=60)
+    old_state = models.CharField(max_length=40, blank=True)
+    new_state = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label or 'system'} {self.verb} {self.target_type}:{self.target_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

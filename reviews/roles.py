@@ -1,0 +1,51 @@
+"""Roles are Django groups; superusers hold every role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REVIEWER = "reviewer"
+MANAGER = "manager"
+SKILL_ADMIN = "skill-admin"
+ALL_ROLES = (REVIEWER, MANAGER, SKILL_ADMIN)
+
+
+@dataclass(frozen=True)
+class Roles:
+    authenticated: bool = False
+    reviewer: bool = False
+    manager: bool = False
+    skill_admin: bool = False
+
+    @property
+    def can_read(self) -> bool:
+        """Any role may read findings and proposals."""
+        return self.reviewer or self.manager or self.skill_admin
+
+    @property
+    def can_act(self) -> bool:
+        """Request fixes, decide: reviewers and skill-admins. Managers only read."""
+        return self.reviewer or self.skill_admin
+
+    @property
+    def can_see_reports(self) -> bool:
+        return self.manager or self.skill_admin or self.reviewer
+
+
+def user_roles(user) -> Roles:
+    if user is None or not user.is_authenticated:
+        return Roles()
+    if user.is_superuser:
+        return Roles(True, True, True, True)
+    cached = getattr(user, "_wattson_roles", None)
+    if cached is not None:
+        return cached
+    names = set(user.groups.values_list("name", flat=True))
+    roles = Roles(
+        authenticated=True,
+        reviewer=REVIEWER in names,
+        manager=MANAGER in names,
+        skill_admin=SKILL_ADMIN in names,
+    )
+    user._wattson_roles = roles
+    return roles

@@ -1,0 +1,1 @@
+"""Reads that need permission or care; every view fetches through one of these."""

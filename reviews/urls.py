@@ -1,0 +1,7 @@
+"""Page URLs: each views module owns its own list."""
+
+from reviews.views import findings, proposals, reports
+
+app_name = "reviews"
+
+urlpatterns = findings.urlpatterns + proposals.urlpatterns + reports.urlpatterns

@@ -1,0 +1,134 @@
+"""Plain data that crosses the reviews → skills boundary. No Django models in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    symbol: str  # package.module.function or package.module.Class.method
+    file: str | None = None  # relative to the repository root
+    line: int | None = None
+    cpu_share_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class RootCause:
+    commit: str
+    title: str = ""
+    author: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Fleet:
+    servers: int
+    watts_per_server: float
+    pue: float
+    price_per_kwh: float
+
+    def watts(self, share_pct: float, recovery: float) -> float:
+        """DESIGN.md: fleet × watts per server × PUE × share × recovery."""
+        return self.servers * self.watts_per_server * self.pue * (share_pct / 100.0) * recovery
+
+    def dollars_per_year(self, watts: float) -> float:
+        """watts × 8.76 (kWh per watt-year) × price per kWh."""
+        return watts * 8.76 * self.price_per_kwh
+
+
+@dataclass(frozen=True)
+class SkillSpec:
+    """One skill version as the solver sees it."""
+
+    slug: str
+    name: str
+    side: str  # offense | defense | both
+    description: str
+    trigger: dict[str, Any]
+    instructions: str
+    mitigation: str
+    codemod: str  # "" for a diagnosis-only skill
+    expected_recovery: float
+    version_id: int | None = None
+    version_number: int | None = None
+    # Ranking input from review statistics: the 95% Wilson lower bound once enough decisions
+    # exist, else None (the solver uses a fixed prior).
+    quality_lower_bound: float | None = None
+    needs_attention: bool = False
+
+
+@dataclass(frozen=True)
+class SolveContext:
+    finding_id: int
+    kind: Literal["regression", "opportunity"]
+    title: str
+    metric: str
+    magnitude_pct: float
+    service: str
+    repo_path: str
+    default_branch: str
+    functions: tuple[FunctionRef, ...]
+    fleet: Fleet
+    root_cause: RootCause | None = None
+    pattern: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    test_cmd: str = ""
+    bench_cmd: str = ""
+    skills: tuple[SkillSpec, ...] = ()
+    # Request changes: the reviewer's comment and the diff it was about.
+    reviewer_comment: str = ""
+    previous_diff: str = ""
+    backend: str = "offline"
+
+
+@dataclass
+class ToolCallRecord:
+    tool: str
+    arguments: dict[str, Any]
+    summary: str
+    duration_ms: float
+    error: str = ""
+
+
+@dataclass
+class Validation:
+    applies: bool = False
+    apply_log: str = ""
+    tests_passed: bool | None = None  # None: no test command
+    test_log: str = ""
+    bench_before_s: float | None = None
+    bench_after_s: float | None = None
+    bench_log: str = ""
+    base_commit: str = ""
+
+    @property
+    def measured_recovery(self) -> float | None:
+        """Share of the benchmark's time the change removed, when both sides were measured."""
+        if not self.bench_before_s or self.bench_after_s is None:
+            return None
+        return max(0.0, min(1.0, 1.0 - self.bench_after_s / self.bench_before_s))
+
+
+@dataclass
+class Candidate:
+    """What the solver returns: a validated proposal, an analysis, or no fix with reasons."""
+
+    outcome: Literal["proposal", "analysis", "no_fix"]
+    skill_slug: str = ""
+    skill_version_id: int | None = None
+    diff: str = ""
+    rationale: str = ""
+    risks: str = ""
+    expected_recovery: float | None = None
+    estimated_watts: float = 0.0
+    measured_watts: float | None = None
+    validation: Validation | None = None
+    trace: list[ToolCallRecord] = field(default_factory=list)
+    refusals: list[dict[str, str]] = field(default_factory=list)  # [{"skill", "reason"}]
+    backend: str = "offline"
+    model_name: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    no_fix_reason: str = ""

@@ -1,0 +1,91 @@
+"""Shared fixtures: personas, scenario repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from reviews.roles import MANAGER, REVIEWER, SKILL_ADMIN
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("WATTSON_SHARED_DIR", PROJECT_DIR.parent / "shared"))
+SCENARIOS_DIR = SHARED_DIR / "scenarios"
+SCENARIO_NAMES = sorted(p.name for p in SCENARIOS_DIR.glob("*") if (p / "build.py").is_file())
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _make_user(django_user_model, username: str, *groups: str, email: str = ""):
+    user = django_user_model.objects.create_user(
+        username=username, password=PASSWORD, email=email or f"{username}@example.com"
+    )
+    for name in groups:
+        group, _ = Group.objects.get_or_create(name=name)
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def reviewer(db, django_user_model):
+    return _make_user(django_user_model, "rita", REVIEWER)
+
+
+@pytest.fixture
+def reviewer2(db, django_user_model):
+    return _make_user(django_user_model, "ravi", REVIEWER)
+
+
+@pytest.fixture
+def manager(db, django_user_model):
+    return _make_user(django_user_model, "mona", MANAGER)
+
+
+@pytest.fixture
+def skill_admin(db, django_user_model):
+    return _make_user(django_user_model, "sasha", SKILL_ADMIN, REVIEWER)
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    """Logged in, but holds no role."""
+    return _make_user(django_user_model, "otto")
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client logged in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def build_scenario(name: str, dest: Path) -> dict:
+    """Build a shared scenario repository into dest; returns its finding and scenario.json."""
+    out = subprocess.run(
+        [sys.executable, str(SCENARIOS_DIR / name / "build.py"), str(dest)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    finding = json.loads(out.stdout.strip().splitlines()[-1])
+    meta = json.loads((SCENARIOS_DIR / name / "scenario.json").read_text())
+    return {"finding": finding, "meta": meta, "path": dest}
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    """scenario(name) -> {"finding", "meta", "path"} built in a temp dir."""
+
+    def make(name: str) -> dict:
+        return build_scenario(name, tmp_path / name)
+
+    return make
