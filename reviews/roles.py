@@ -49,3 +49,31 @@ def user_roles(user) -> Roles:
     )
     user._wattson_roles = roles
     return roles
+
+
+def role_required(permission: str = "can_read"):
+    """Decorator for HTML views: anonymous → login page, no such role → 403 (templates/403.html).
+
+    `permission` names a Roles property: "can_read" (any role), "can_act" (reviewers and
+    skill-admins; managers get 403), "can_see_reports", or a role flag such as "skill_admin".
+    """
+    from functools import wraps
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    if not hasattr(Roles, permission):
+        raise ValueError(f"role_required: Roles has no {permission!r}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not getattr(user_roles(request.user), permission):
+                raise PermissionDenied("Your account has no Wattson role that allows this.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
