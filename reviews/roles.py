@@ -8,6 +8,9 @@ REVIEWER = "reviewer"
 MANAGER = "manager"
 SKILL_ADMIN = "skill-admin"
 ALL_ROLES = (REVIEWER, MANAGER, SKILL_ADMIN)
+# Service accounts of detectors and profiler surveys: may post findings to the ingest API (and
+# read them back), nothing else. Not a human role, so not in ALL_ROLES.
+INGEST = "ingest"
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Roles:
     reviewer: bool = False
     manager: bool = False
     skill_admin: bool = False
+    ingest: bool = False
 
     @property
     def can_read(self) -> bool:
@@ -28,6 +32,11 @@ class Roles:
         return self.reviewer or self.skill_admin
 
     @property
+    def can_ingest(self) -> bool:
+        """Post findings: detector service accounts, and the roles that may act."""
+        return self.ingest or self.can_act
+
+    @property
     def can_see_reports(self) -> bool:
         return self.manager or self.skill_admin or self.reviewer
 
@@ -36,7 +45,7 @@ def user_roles(user) -> Roles:
     if user is None or not user.is_authenticated:
         return Roles()
     if user.is_superuser:
-        return Roles(True, True, True, True)
+        return Roles(True, True, True, True, True)
     cached = getattr(user, "_wattson_roles", None)
     if cached is not None:
         return cached
@@ -46,6 +55,7 @@ def user_roles(user) -> Roles:
         reviewer=REVIEWER in names,
         manager=MANAGER in names,
         skill_admin=SKILL_ADMIN in names,
+        ingest=INGEST in names,
     )
     user._wattson_roles = roles
     return roles
