@@ -20,8 +20,36 @@ _GIT_ENV = {
 }
 
 
+# For inspecting a repository whose own config we do not trust (tools, MCP): no transport at all
+# (so a partial clone cannot fetch lazily) and no fsmonitor hook. Passed as environment config
+# (git >= 2.31) so it works for every subcommand without touching the argument list.
+READ_ONLY_ENV = {
+    "GIT_CONFIG_COUNT": "3",
+    "GIT_CONFIG_KEY_0": "protocol.allow",
+    "GIT_CONFIG_VALUE_0": "never",
+    "GIT_CONFIG_KEY_1": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_1": "false",
+    "GIT_CONFIG_KEY_2": "core.untrackedCache",
+    "GIT_CONFIG_VALUE_2": "false",
+    "GIT_NO_LAZY_FETCH": "1",
+}
+
+
 class GitError(Exception):
     """A git command failed; the message carries git's own words."""
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    """The git subcommand in args, skipping leading `-c key=value` style options."""
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+        elif arg in ("-c", "-C"):
+            skip_next = True
+        elif not arg.startswith("-"):
+            return arg
+    return args[0] if args else "git"
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,7 +78,7 @@ def run_git(
             errors="replace",
         )
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out after {timeout:g}s in {repo}") from None
+        raise GitError(f"git {_subcommand(args)} timed out after {timeout:g}s in {repo}") from None
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and result.returncode != 0:
@@ -81,13 +109,32 @@ class CommitInfo:
     diff: str
 
 
-def commit_info(repo: str | Path, sha: str, *, max_diff_bytes: int = 512 * 1024) -> CommitInfo:
+def commit_info(
+    repo: str | Path,
+    sha: str,
+    *,
+    max_diff_bytes: int = 512 * 1024,
+    timeout: float = GIT_TIMEOUT_S,
+    env: dict[str, str] | None = None,
+) -> CommitInfo:
     """A commit's metadata and its diff against its first parent (capped)."""
     fmt = "%H%x00%an%x00%ae%x00%aI%x00%s%x00%B"
-    meta = run_git(repo, "show", "-s", f"--format={fmt}", sha, "--").stdout
+    meta = run_git(
+        repo, "show", "-s", f"--format={fmt}", sha, "--", timeout=timeout, env=env
+    ).stdout
     full_sha, name, email, date, subject, message = meta.split("\x00", 5)
     diff = run_git(
-        repo, "show", "--format=", "--patch", "--no-color", "--no-ext-diff", full_sha, "--"
+        repo,
+        "show",
+        "--format=",
+        "--patch",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        full_sha,
+        "--",
+        timeout=timeout,
+        env=env,
     ).stdout
     if len(diff.encode()) > max_diff_bytes:
         diff = diff.encode()[:max_diff_bytes].decode(errors="ignore") + "\n[diff truncated]\n"
