@@ -125,6 +125,9 @@ class SkillStats(models.Model):
     wilson_lower = models.FloatField(null=True, blank=True)
     banked_watts = models.FloatField(default=0.0)
     median_decision_seconds = models.FloatField(null=True, blank=True)
+    # Every decision's seconds from proposal to decision, kept sorted: the median is then
+    # recomputed exactly, and rebuild_skill_stats produces the identical list.
+    decision_seconds = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
