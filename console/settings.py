@@ -287,6 +287,14 @@ WATTSON_BOT_NAME = env("WATTSON_BOT_NAME", "Wattson Bot")
 WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
 WATTSON_BOT_USERNAME = "wattson-bot"
 WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", "http://127.0.0.1:8000")
+# Patches larger than this are refused before anything applies them (reviews.patches).
+WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum=1)
+# A skill is flagged needs_attention (ranked last by the solver) once it has this many
+# approve/reject decisions and its 95% Wilson lower bound on acceptance is below the maximum.
+WATTSON_ATTENTION_MIN_DECISIONS = envint("WATTSON_ATTENTION_MIN_DECISIONS", 5, minimum=1)
+WATTSON_ATTENTION_MAX_LOWER_BOUND = envfloat(
+    "WATTSON_ATTENTION_MAX_LOWER_BOUND", 0.2, minimum=0.0
+)
 
 LOGGING = {
     "version": 1,
