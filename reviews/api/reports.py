@@ -1,0 +1,93 @@
+"""GET /api/v1/reports/savings/: the reports page's numbers as JSON, same filters, same rules."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reviews.reports import savings_report
+from reviews.roles import user_roles
+from reviews.views.reports import ReportFilterForm
+
+
+class CanSeeReports(BasePermission):
+    message = "Reports are for managers, skill-admins and reviewers."
+
+    def has_permission(self, request, view) -> bool:
+        return user_roles(request.user).can_see_reports
+
+
+_bucket = inline_serializer(
+    "SavingsBucket",
+    {
+        "watts": serializers.FloatField(),
+        "dollars": serializers.FloatField(help_text="US dollars per year"),
+        "measured_watts": serializers.FloatField(allow_null=True),
+        "count": serializers.IntegerField(),
+    },
+)
+
+
+class SavingsReportView(APIView):
+    permission_classes = [CanSeeReports]
+
+    @extend_schema(
+        operation_id="reports_savings",
+        summary="Savings report",
+        description=(
+            "Watts and dollars per year banked (approved), at stake (in review) and lost "
+            "(rejected), per week and broken down by service, team, skill, source and kind; "
+            "the funnel; time to proposal and to decision; skill quality."
+        ),
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First day (inclusive)"),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (inclusive)"),
+            OpenApiParameter("service", OpenApiTypes.STR),
+            OpenApiParameter("team", OpenApiTypes.STR),
+            OpenApiParameter("skill", OpenApiTypes.STR),
+            OpenApiParameter("source", OpenApiTypes.STR),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=["regression", "opportunity"]),
+        ],
+        responses={
+            200: inline_serializer(
+                "SavingsReport",
+                {
+                    "filters": serializers.DictField(),
+                    "banked": _bucket,
+                    "at_stake": _bucket,
+                    "lost": _bucket,
+                    "weekly": serializers.ListField(child=serializers.DictField()),
+                    "breakdowns": serializers.DictField(),
+                    "funnel": serializers.DictField(child=serializers.IntegerField()),
+                    "no_fix_reasons": serializers.ListField(child=serializers.DictField()),
+                    "times": serializers.DictField(),
+                    "skills": serializers.ListField(child=serializers.DictField()),
+                    "rejection_reasons": serializers.ListField(child=serializers.DictField()),
+                    "needs_attention": serializers.ListField(child=serializers.CharField()),
+                    "restricted_to_teams": serializers.ListField(
+                        child=serializers.CharField(), allow_null=True
+                    ),
+                },
+            ),
+            400: OpenApiTypes.OBJECT,
+            401: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        form = ReportFilterForm(request.query_params)
+        if not form.is_valid():
+            return Response({"errors": form.errors.get_json_data()}, status=400)
+        report = savings_report(user=request.user, filters=form.to_filters())
+        return Response(report.as_dict())
+
+
+urlpatterns = [
+    path("reports/savings/", SavingsReportView.as_view(), name="api-reports-savings"),
+]
