@@ -1,0 +1,444 @@
+"""The review gate: approve, reject or request changes on one pinned proposal revision.
+
+Rules, after Gerrit and GitHub branch protection (each has a test in tests/reviews/):
+- only reviewers and skill-admins decide (superusers hold every role); the solver's account never;
+- a decision is pinned to the revision and the sha256 of the exact diff the reviewer saw;
+- whoever requested the solve or edited the proposal cannot approve it;
+- a rejection vetoes; a proposal whose validation failed needs a skill-admin's written override;
+- two reviewers at once: one conditional UPDATE wins, the other gets a conflict;
+- approval commits the patch to a new `wattson/<finding>-r<revision>` branch, never the default
+  branch; when the patch no longer applies to the current head the proposal becomes STALE.
+Every decision and status change writes an AuditEvent, and feeds the skill's statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from reviews import patches
+from reviews.models import Decision, Finding, Proposal
+from reviews.roles import user_roles
+from reviews.services.audit import audit_record
+from reviews.services.transitions import (
+    TransitionError,
+    finding_transition,
+    proposal_transition,
+)
+from skills.gitio import GitError, is_work_tree
+from skills.services import approved_watts, skill_stats_record
+
+log = logging.getLogger(__name__)
+
+CHANGED_SINCE_OPENED = (
+    "The proposal changed since you opened it (now revision {revision}, diff {sha}…): "
+    "reload the page and review what is there now."
+)
+
+
+class DecisionError(Exception):
+    """A decision was refused; the message tells the reviewer why and what to do."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DecisionInvalid(DecisionError):
+    status_code = 400
+    code = "invalid"
+
+
+class DecisionForbidden(DecisionError):
+    status_code = 403
+    code = "forbidden"
+
+
+class DecisionConflict(DecisionError):
+    status_code = 409
+    code = "conflict"
+
+
+class DecisionStale(DecisionConflict):
+    code = "stale"
+
+
+class _LostRace(Exception):
+    """The conditional UPDATE found the proposal no longer pending."""
+
+
+class DecisionRefused(DecisionError):
+    """The patch failed the safety checks; nothing was applied."""
+
+    status_code = 422
+    code = "unsafe_patch"
+
+
+def diff_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()
+
+
+def proposal_diff_sha256(proposal: Proposal) -> str:
+    """The hash a decision pins: the stored one, or computed for rows made without it."""
+    return proposal.diff_sha256 or diff_sha256(proposal.diff)
+
+
+def fix_branch_name(proposal: Proposal) -> str:
+    return f"wattson/{proposal.finding_id}-r{proposal.revision}"
+
+
+def finding_public_url(finding_id: int) -> str:
+    try:
+        path = reverse("reviews:finding", args=[finding_id])
+    except NoReverseMatch:
+        path = f"/findings/{finding_id}/"
+    return settings.WATTSON_PUBLIC_URL.rstrip("/") + path
+
+
+def proposal_message_parts(proposal: Proposal) -> tuple[str, str]:
+    """(summary, body) of the fix commit and the downloadable patch."""
+    return patches.message_parts(
+        rationale=proposal.rationale,
+        fallback_summary=f"Fix {proposal.finding.title}" if proposal.finding_id else "",
+    )
+
+
+def proposal_patch_text(proposal: Proposal) -> str:
+    """The proposal as a `git format-patch` file; raises PatchRefused for an unsafe diff."""
+    patches.check_patch(proposal.diff)
+    summary, body = proposal_message_parts(proposal)
+    return patches.format_patch(
+        diff_text=proposal.diff,
+        summary=summary,
+        body=body,
+        finding_url=finding_public_url(proposal.finding_id),
+        date=proposal.created_at or timezone.now(),
+        commit_sha=proposal.branch_commit,
+    )
+
+
+def _author_ids(proposal: Proposal) -> set[int]:
+    ids = {proposal.requested_by_id, proposal.edited_by_id}
+    if proposal.solve_run is not None:
+        ids.add(proposal.solve_run.requested_by_id)
+    return {pk for pk in ids if pk is not None}
+
+
+def _check_pins(
+    proposal: Proposal, expected_revision: int | None, expected_diff_sha256: str | None
+) -> None:
+    current_sha = proposal_diff_sha256(proposal)
+    if (expected_revision is not None and int(expected_revision) != proposal.revision) or (
+        expected_diff_sha256 is not None and expected_diff_sha256 != current_sha
+    ):
+        raise DecisionConflict(
+            CHANGED_SINCE_OPENED.format(revision=proposal.revision, sha=current_sha[:12])
+        )
+
+
+def _not_open_message(proposal: Proposal) -> str:
+    if not proposal.is_current:
+        current = (
+            Proposal.objects.filter(finding_id=proposal.finding_id, is_current=True)
+            .values_list("revision", flat=True)
+            .first()
+        )
+        newer = f" (revision {current})" if current else ""
+        return (
+            f"The proposal changed since you opened it: revision {proposal.revision} was "
+            f"replaced by a newer revision{newer}. Review the current one."
+        )
+    last = (
+        Decision.objects.filter(proposal=proposal, dismissed=False)
+        .select_related("reviewer")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    who = f" by {last.reviewer.get_username()}" if last else ""
+    return (
+        f"This proposal was already decided{who}: it is now "
+        f"{proposal.get_status_display().lower()}. Nothing was changed."
+    )
+
+
+def _validate_input(*, verdict: str, reason: str, comment: str) -> None:
+    if verdict not in Decision.Verdict.values:
+        raise DecisionInvalid(
+            f"Unknown verdict {verdict!r}: use approve, reject or request_changes."
+        )
+    if verdict == Decision.Verdict.REJECT:
+        valid = [value for value in Decision.Reason.values if value]
+        if reason not in valid:
+            raise DecisionInvalid(f"A rejection needs a reason, one of: {', '.join(valid)}.")
+        if reason == Decision.Reason.OTHER and not comment.strip():
+            raise DecisionInvalid("A rejection for reason 'other' needs a comment saying why.")
+    elif reason:
+        raise DecisionInvalid("Only a rejection takes a reason.")
+    if verdict == Decision.Verdict.REQUEST_CHANGES and not comment.strip():
+        raise DecisionInvalid(
+            "Requesting changes needs a comment: the solver reads it for the next revision."
+        )
+
+
+def _reload(proposal: Proposal) -> Proposal:
+    return Proposal.objects.select_related(
+        "finding", "finding__repository", "solve_run", "skill_version"
+    ).get(pk=proposal.pk)
+
+
+def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
+    try:
+        proposal_transition(
+            proposal,
+            Proposal.Status.STALE,
+            actor=actor,
+            reason=reason,
+            expected=Proposal.Status.PENDING,
+            extra_fields={"stale_reason": reason},
+        )
+    except TransitionError:
+        # Someone decided it meanwhile; their outcome stands.
+        raise DecisionConflict(_not_open_message(_reload(proposal))) from None
+
+
+def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str]:
+    """Commit the approved patch in a scratch worktree; (commit, branch) or a refusal."""
+    repository = proposal.finding.repository
+    if repository is None or not is_work_tree(repository.path):
+        raise DecisionConflict(
+            "The finding's repository is not registered or its path is not a git work tree; "
+            "register it (manage.py add_repo) before approving."
+        )
+    summary, body = proposal_message_parts(proposal)
+    message = patches.commit_message(
+        summary=summary,
+        body=body,
+        finding_url=finding_public_url(proposal.finding_id),
+        reviewer_name=actor.get_full_name() or actor.get_username(),
+        reviewer_email=actor.email,
+    )
+    try:
+        commit, head = patches.fix_commit_prepare(
+            repo_path=repository.path,
+            default_branch=repository.default_branch,
+            diff_text=proposal.diff,
+            message=message,
+        )
+    except patches.PatchRefused as exc:
+        audit_record(
+            actor=actor,
+            verb="proposal.patch_refused",
+            target=proposal,
+            data={"reason": exc.reason},
+        )
+        raise DecisionRefused(f"The patch was refused by the safety checks: {exc.reason}") from None
+    except patches.PatchStale as exc:
+        stale_reason = (
+            f"{exc} — the default branch moved since this proposal was made. "
+            "Request a new fix to re-solve against the current code."
+        )
+        _mark_stale(proposal, actor=actor, reason=stale_reason)
+        raise DecisionStale(f"The proposal is stale: {stale_reason}") from None
+    except GitError as exc:
+        raise DecisionConflict(f"git failed while preparing the fix branch: {exc}") from None
+    log.info("prepared fix commit %s on %s for proposal %s", commit, head, proposal.pk)
+    return commit, fix_branch_name(proposal)
+
+
+def proposal_decide(
+    *,
+    proposal: Proposal,
+    actor: Any,
+    verdict: str,
+    reason: str = "",
+    comment: str = "",
+    override_reason: str = "",
+    expected_diff_sha256: str | None = None,
+    expected_revision: int | None = None,
+) -> Decision:
+    """Record one reviewer's decision on one proposal revision; raises DecisionError subclasses."""
+    reason = (reason or "").strip()
+    comment = (comment or "").strip()
+    override_reason = (override_reason or "").strip()
+    roles = user_roles(actor)
+    if not roles.can_act:
+        raise DecisionForbidden(
+            "Only reviewers and skill-admins can decide on proposals; your role can read only."
+        )
+    if actor.get_username() == settings.WATTSON_BOT_USERNAME:
+        raise DecisionForbidden("The solver's own account can never review its proposals.")
+    _validate_input(verdict=verdict, reason=reason, comment=comment)
+
+    proposal = _reload(proposal)
+    _check_pins(proposal, expected_revision, expected_diff_sha256)
+    if not proposal.is_current or proposal.status != Proposal.Status.PENDING:
+        raise DecisionConflict(_not_open_message(proposal))
+
+    is_override = False
+    if verdict == Decision.Verdict.APPROVE:
+        if actor.pk in _author_ids(proposal):
+            raise DecisionForbidden(
+                "You requested or edited this proposal, so another reviewer must approve it."
+            )
+        if Decision.objects.filter(
+            proposal=proposal, verdict=Decision.Verdict.REJECT, dismissed=False
+        ).exists():
+            raise DecisionConflict("This proposal was rejected; a rejection cannot be overruled.")
+        if not proposal.validation_passed:
+            if not roles.skill_admin:
+                raise DecisionForbidden(
+                    "Validation failed for this proposal (the patch did not apply or the tests "
+                    "failed); only a skill-admin can approve it, with a written override."
+                )
+            if not override_reason:
+                raise DecisionInvalid(
+                    "Validation failed for this proposal: write an override reason to approve it."
+                )
+            is_override = True
+
+    commit = branch = ""
+    if verdict == Decision.Verdict.APPROVE and proposal.diff and not proposal.is_analysis:
+        # Slow git work outside the transaction; the commit is named by a branch only once the
+        # decision below has won.
+        commit, branch = _prepare_fix_commit(proposal, actor=actor)
+
+    new_status = {
+        Decision.Verdict.APPROVE: Proposal.Status.APPROVED,
+        Decision.Verdict.REJECT: Proposal.Status.REJECTED,
+        Decision.Verdict.REQUEST_CHANGES: Proposal.Status.CHANGES_REQUESTED,
+    }[verdict]
+    branch_created = False
+    repository = proposal.finding.repository
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            extra: dict[str, Any] = {"decided_at": now}
+            if branch:
+                extra.update(branch_name=branch, branch_commit=commit)
+            try:
+                proposal_transition(
+                    proposal,
+                    new_status,
+                    actor=actor,
+                    expected=Proposal.Status.PENDING,
+                    extra_fields=extra,
+                    data={"verdict": verdict},
+                )
+            except TransitionError:
+                raise _LostRace from None
+            decision = Decision.objects.create(
+                proposal=proposal,
+                revision=proposal.revision,
+                diff_sha256=proposal_diff_sha256(proposal),
+                base_commit=proposal.base_commit,
+                reviewer=actor,
+                verdict=verdict,
+                reason=reason,
+                comment=comment,
+                is_override=is_override,
+                override_reason=override_reason if is_override else "",
+            )
+            audit_record(
+                actor=actor,
+                verb=f"decision.{verdict}",
+                target=proposal,
+                old_state=Proposal.Status.PENDING,
+                new_state=new_status,
+                data={
+                    "decision": decision.pk,
+                    "revision": proposal.revision,
+                    "diff_sha256": decision.diff_sha256,
+                    "reason": reason,
+                    "comment": comment,
+                    "is_override": is_override,
+                    "override_reason": decision.override_reason,
+                    "branch": branch,
+                    "commit": commit,
+                },
+            )
+            if proposal.skill_version_id:
+                skill_stats_record(
+                    skill_version_id=proposal.skill_version_id,
+                    verdict=verdict,
+                    reason=reason,
+                    watts=approved_watts(
+                        estimated_watts=proposal.estimated_watts,
+                        measured_watts=proposal.measured_watts,
+                    ),
+                    decision_seconds=(decision.created_at - proposal.created_at).total_seconds(),
+                )
+            _move_finding(proposal, verdict=verdict, actor=actor, comment=comment)
+            if branch:
+                # Last inside the transaction: only the winner names its commit, and a failure
+                # here rolls the decision back.
+                patches.fix_branch_create(repo_path=repository.path, branch=branch, commit=commit)
+                branch_created = True
+    except _LostRace:
+        raise DecisionConflict(
+            "Someone else decided first. " + _not_open_message(_reload(proposal))
+        ) from None
+    except GitError as exc:
+        raise DecisionConflict(f"Could not create the fix branch {branch}: {exc}") from None
+    except Exception:
+        if branch_created:
+            patches.fix_branch_delete(repo_path=repository.path, branch=branch, commit=commit)
+        raise
+    return decision
+
+
+def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str) -> None:
+    finding = Finding.objects.get(pk=proposal.finding_id)
+    if verdict == Decision.Verdict.REQUEST_CHANGES:
+        # Written by the solving engineer; imported lazily so the gate loads without it.
+        from reviews.services.solving import solve_request
+
+        solve_request(finding=finding, actor=actor, comment=comment)
+        finding.refresh_from_db(fields=["status"])
+        if finding.status == Finding.Status.IN_REVIEW:
+            finding_transition(finding, Finding.Status.SOLVING, actor=actor, reason=comment)
+        return
+    target = (
+        Finding.Status.FIXED if verdict == Decision.Verdict.APPROVE else Finding.Status.REJECTED
+    )
+    if finding.status != target:
+        finding_transition(
+            finding, target, actor=actor, reason=f"proposal r{proposal.revision} {verdict}"
+        )
+
+
+def decisions_dismiss_superseded(*, finding: Finding, revision: int, actor: Any = None) -> int:
+    """A new revision dismisses approvals of earlier ones (GitHub: dismiss stale approvals).
+
+    Called when revision `revision` of the finding is created; returns how many were dismissed.
+    """
+    with transaction.atomic():
+        stale = list(
+            Decision.objects.select_for_update()
+            .filter(
+                proposal__finding=finding,
+                revision__lt=revision,
+                verdict=Decision.Verdict.APPROVE,
+                dismissed=False,
+            )
+            .values_list("pk", "proposal_id", "revision")
+        )
+        if not stale:
+            return 0
+        Decision.objects.filter(pk__in=[pk for pk, _, _ in stale]).update(dismissed=True)
+        for pk, proposal_id, old_revision in stale:
+            audit_record(
+                actor=actor,
+                verb="decision.dismissed",
+                target=Proposal(pk=proposal_id),
+                data={"decision": pk, "revision": old_revision, "new_revision": revision},
+            )
+    return len(stale)
