@@ -1,0 +1,219 @@
+"""Reads for the review queue and the finding page; each one authorises first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+
+from reviews.models import AuditEvent, Finding, Proposal, Repository, SolveRun
+from reviews.roles import user_roles
+from skills import gitio
+
+S = Finding.Status
+# "Open" is what still needs someone: not yet decided and not closed.
+OPEN_STATUSES = (S.NEW, S.SOLVING, S.IN_REVIEW, S.NO_FIX, S.FAILED)
+# Workflow order for the status sort: what needs a reviewer first.
+STATUS_ORDER = (
+    S.IN_REVIEW,
+    S.SOLVING,
+    S.NEW,
+    S.FAILED,
+    S.NO_FIX,
+    S.REJECTED,
+    S.FIXED,
+    S.CLOSED,
+)
+
+# sort key (as it appears in the URL) → (label, ORDER BY). Every ordering ends on a unique
+# column so pages never overlap or skip rows.
+QUEUE_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "newest": ("Newest first", ("-created_at", "-id")),
+    "oldest": ("Oldest first", ("created_at", "id")),
+    "watts": ("Most watts", ("-estimated_watts", "-id")),
+    "magnitude": ("Largest magnitude", ("-magnitude_pct", "-id")),
+    "status": ("Status (needs review first)", ("status_rank", "-created_at", "-id")),
+}
+DEFAULT_SORT = "newest"
+
+# The queue never shows the big JSON columns; leaving them out keeps a 100-row page light.
+_QUEUE_DEFERRED = ("evidence", "functions", "payload_sha256")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Validated queue filters; empty values mean "any"."""
+
+    kind: str = ""
+    status: str = ""  # a Finding.Status value or "open"
+    service_id: int | None = None
+    source: str = ""
+    assigned_to_me: bool = False
+    sort: str = DEFAULT_SORT
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.kind or self.status or self.service_id or self.source or self.assigned_to_me
+        )
+
+
+def _require_reader(user) -> None:
+    if not user_roles(user).can_read:
+        raise PermissionDenied("Your account has no Wattson role that allows reading findings.")
+
+
+def findings_queue(*, user, filters: QueueFilters) -> QuerySet[Finding]:
+    """Findings for the review queue, filtered and sorted; raises PermissionDenied for outsiders."""
+    _require_reader(user)
+    queryset = Finding.objects.select_related("service", "assignee", "repository").defer(
+        *_QUEUE_DEFERRED
+    )
+    if filters.kind:
+        queryset = queryset.filter(kind=filters.kind)
+    if filters.status == "open":
+        queryset = queryset.filter(status__in=OPEN_STATUSES)
+    elif filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.service_id:
+        queryset = queryset.filter(service_id=filters.service_id)
+    if filters.source:
+        queryset = queryset.filter(source=filters.source)
+    if filters.assigned_to_me:
+        queryset = queryset.filter(assignee=user)
+    _label, ordering = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS[DEFAULT_SORT])
+    if "status_rank" in ordering:
+        queryset = queryset.annotate(
+            status_rank=Case(
+                *(When(status=value, then=Value(rank)) for rank, value in enumerate(STATUS_ORDER)),
+                default=Value(len(STATUS_ORDER)),
+                output_field=IntegerField(),
+            )
+        )
+    return queryset.order_by(*ordering)
+
+
+def finding_sources() -> list[str]:
+    """Distinct detector names for the source filter (the (source, external_id) index serves it)."""
+    return list(
+        Finding.objects.order_by("source").values_list("source", flat=True).distinct()[:200]
+    )
+
+
+def finding_get_for_user(*, user, finding_id: int) -> Finding:
+    """One finding with its service, repository and assignee; 403 for outsiders, 404 if absent."""
+    _require_reader(user)
+    finding = (
+        Finding.objects.select_related("service", "service__repository", "repository", "assignee")
+        .filter(pk=finding_id)
+        .first()
+    )
+    if finding is None:
+        raise Http404("No such finding.")
+    return finding
+
+
+@dataclass(frozen=True)
+class FindingActivity:
+    proposals: list[Proposal]
+    solve_runs: list[SolveRun]
+    audit_events: list[AuditEvent]
+
+
+def finding_activity(*, finding: Finding) -> FindingActivity:
+    """Proposals, solve runs and audit events of a finding the caller already may read."""
+    proposals = list(
+        finding.proposals.select_related("skill_version", "skill_version__skill").order_by(
+            "-revision"
+        )
+    )
+    solve_runs = list(finding.solve_runs.select_related("requested_by").order_by("-queued_at"))
+    # The finding's history includes what happened to its proposals and runs.
+    targets = Q(target_type="finding", target_id=str(finding.pk))
+    if proposals:
+        targets |= Q(target_type="proposal", target_id__in=[str(p.pk) for p in proposals])
+    if solve_runs:
+        targets |= Q(target_type="solverun", target_id__in=[str(r.pk) for r in solve_runs])
+    audit_events = list(
+        AuditEvent.objects.filter(targets)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:200]
+    )
+    return FindingActivity(proposals, solve_runs, audit_events)
+
+
+_SHA_RE = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # file, meta, hunk, add, del, ctx, note
+    text: str
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """The root-cause commit as read from git, or why it could not be read."""
+
+    commit: str
+    repository: Repository | None
+    info: gitio.CommitInfo | None = None
+    problem: str = ""
+    diff_lines: list[DiffLine] = field(default_factory=list)
+
+
+_META_PREFIXES = ("diff --git", "index ", "new file", "deleted file", "similarity", "rename")
+
+
+def _classify(line: str) -> str:
+    if line.startswith(("+++ ", "--- ")):
+        return "file"
+    if line.startswith(_META_PREFIXES):
+        return "meta"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    if line.startswith("\\") or line == "[diff truncated]":
+        return "note"
+    return "ctx"
+
+
+def finding_root_cause(*, finding: Finding) -> RootCause | None:
+    """Read the root-cause commit from the registered repository; None when there is none."""
+    commit = finding.root_cause_commit.strip()
+    if not commit:
+        return None
+    repository = finding.repository or finding.service.repository
+    if not _SHA_RE.match(commit):
+        # Never hand git something that could be read as an option.
+        return RootCause(commit, repository, problem="This is not a commit id git can look up.")
+    if repository is None:
+        return RootCause(
+            commit,
+            None,
+            problem="No repository is registered for this finding or its service, so the "
+            "commit cannot be shown. Register one with `manage.py add_repo`.",
+        )
+    if not gitio.is_work_tree(repository.path):
+        return RootCause(
+            commit,
+            repository,
+            problem=f"The repository path {repository.path} is not a git work tree on this server.",
+        )
+    try:
+        info = gitio.commit_info(repository.path, commit)
+    except (gitio.GitError, ValueError):
+        return RootCause(
+            commit,
+            repository,
+            problem=f"Commit {commit[:12]} is not in {repository.name} (it may not have been "
+            "fetched yet).",
+        )
+    lines = [DiffLine(_classify(line), line) for line in info.diff.splitlines()]
+    return RootCause(commit, repository, info=info, diff_lines=lines)
