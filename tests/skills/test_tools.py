@@ -1,0 +1,328 @@
+"""The read-only tool registry, tool by tool, on real scenario repositories."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from skills.solver.types import ToolCallRecord
+from skills.tools import REGISTRY, RepoSandbox, call_tool, tool_definitions
+from tests.conftest import build_scenario
+
+# Scenario repositories are only read here, so one build per module is enough.
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    built = build_scenario("feed_sku_regex", tmp_path_factory.mktemp("tools") / "feed")
+    root_cause = built["finding"]["root_cause"]["commit"]
+    return {
+        **built,
+        "sandbox": RepoSandbox(
+            built["path"],
+            root_cause_commit=root_cause,
+            skill_docs={
+                "precompile-regex": "Hoist re.compile to module level.\n\nMitigation: ...",
+                "memoize": "Cache a pure function with functools.lru_cache.",
+            },
+        ),
+        "root_cause": root_cause,
+    }
+
+
+@pytest.fixture(scope="module")
+def apm(tmp_path_factory):
+    built = build_scenario("apm_slow_requests", tmp_path_factory.mktemp("tools") / "apm")
+    root_cause = built["finding"]["root_cause"]["commit"]
+    return {**built, "sandbox": RepoSandbox(built["path"], root_cause_commit=root_cause)}
+
+
+def run(sandbox: RepoSandbox, name: str, **arguments) -> tuple[str, ToolCallRecord]:
+    return call_tool(sandbox, name, arguments)
+
+
+def ok(sandbox: RepoSandbox, name: str, **arguments) -> str:
+    text, record = run(sandbox, name, **arguments)
+    assert record.error == "", text
+    assert not text.startswith("error:")
+    return text
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+def test_tool_definitions_are_anthropic_tools_with_valid_schemas():
+    definitions = tool_definitions()
+    names = [definition["name"] for definition in definitions]
+    assert set(names) >= {
+        "read_file",
+        "search_code",
+        "outline_file",
+        "get_function",
+        "root_cause_commit",
+        "git_log",
+        "blame",
+        "skill_docs",
+        "file_at_revision",
+    }
+    for definition in definitions:
+        assert set(definition) == {"name", "description", "input_schema"}
+        assert len(definition["description"]) > 40
+        schema = definition["input_schema"]
+        assert schema["type"] == "object"
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert REGISTRY[definition["name"]].input_schema is schema
+
+
+def test_call_tool_records_the_call(feed):
+    text, record = run(feed["sandbox"], "read_file", path="feed/skus.py", end_line=2)
+    assert record.tool == "read_file"
+    assert record.arguments == {"path": "feed/skus.py", "end_line": 2}
+    assert record.error == ""
+    assert record.duration_ms >= 0
+    assert "feed/skus.py" in record.summary
+    assert "import re" in text
+
+
+def test_unknown_tool_is_an_error_result_not_an_exception(feed):
+    text, record = run(feed["sandbox"], "write_file", path="x")
+    assert text.startswith("error: unknown tool 'write_file'")
+    assert "read_file" in record.error
+
+
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        ({}, "'path' is a required property"),
+        ({"path": 3}, "is not of type 'string'"),
+        ({"path": "feed/skus.py", "start_line": 0}, "less than the minimum"),
+        ({"path": "feed/skus.py", "mode": "w"}, "Additional properties are not allowed"),
+    ],
+)
+def test_arguments_are_validated_against_the_schema(feed, arguments, complaint):
+    text, record = call_tool(feed["sandbox"], "read_file", arguments)
+    assert text.startswith("error: invalid arguments for read_file")
+    assert complaint in record.error
+
+
+def test_output_is_capped_with_a_marker(feed):
+    small = RepoSandbox(feed["path"], max_output_bytes=300)
+    text, record = call_tool(small, "read_file", {"path": "feed/skus.py"})
+    assert record.error == ""
+    assert len(text.encode()) < 300 + 100
+    assert "[truncated]" in text
+    assert text.startswith("feed/skus.py (lines 1-39 of 39)")
+
+
+# --- read_file --------------------------------------------------------------------------------
+
+
+def test_read_file_numbers_lines_and_reads_a_range(feed):
+    text = ok(feed["sandbox"], "read_file", path="feed/skus.py", start_line=6, end_line=8)
+    lines = text.splitlines()
+    assert lines[0] == ("feed/skus.py (lines 6-8 of 39; call again with start_line=9 for more)")
+    assert lines[1] == "6  def parse_sku(raw):"
+    assert lines[2].startswith('7      """Split a SKU')
+    assert len(lines) == 4
+
+
+def test_read_file_past_the_end_and_missing_files_are_clear_errors(feed):
+    text, _ = run(feed["sandbox"], "read_file", path="feed/skus.py", start_line=500)
+    assert text == "error: feed/skus.py has 39 lines; start_line 500 is past the end"
+    text, _ = run(feed["sandbox"], "read_file", path="feed/nope.py")
+    assert text == "error: no such file: feed/nope.py"
+    text, _ = run(feed["sandbox"], "read_file", path="feed")
+    assert "is a directory" in text
+    text, _ = run(feed["sandbox"], "read_file", path="feed/skus.py", start_line=9, end_line=3)
+    assert "before start_line" in text
+
+
+# --- search_code ------------------------------------------------------------------------------
+
+
+def test_search_code_finds_the_inline_regex(feed):
+    text = ok(feed["sandbox"], "search_code", pattern=r"re\.(fullmatch|compile)\(")
+    assert "feed/skus.py:11:    match = re.fullmatch(" in text
+    assert text.startswith("1 matching line(s)")
+
+
+def test_search_code_limits_to_a_path_glob(feed):
+    everywhere = ok(feed["sandbox"], "search_code", pattern="parse_sku")
+    assert "feed/skus.py:" in everywhere and "tests/test_skus.py:" in everywhere
+    only_tests = ok(feed["sandbox"], "search_code", pattern="parse_sku", path="tests/*.py")
+    assert "tests/test_skus.py:" in only_tests
+    assert "feed/skus.py" not in only_tests
+    only_package = ok(feed["sandbox"], "search_code", pattern="parse_sku", path="feed")
+    assert "tests/" not in only_package and "feed/skus.py:6:def parse_sku(raw):" in only_package
+
+
+def test_search_code_accepts_backslash_d(feed):
+    # POSIX ERE has no \d; models write it anyway.
+    text = ok(feed["sandbox"], "search_code", pattern=r"\(\\d\{3,6\}\)", path="feed/*.py")
+    assert "feed/skus.py:14:" in text
+    digits = ok(feed["sandbox"], "search_code", pattern=r"range\(\d+", path="bench.py")
+    assert "bench.py:" in digits
+
+
+def test_search_code_caps_matches(feed):
+    text = ok(feed["sandbox"], "search_code", pattern=".", max_results=3)
+    assert text.startswith("3 matching line(s)")
+    assert "[truncated]" in text
+    assert len(text.splitlines()) == 5
+
+
+def test_search_code_no_match_and_bad_regex(feed):
+    assert ok(feed["sandbox"], "search_code", pattern="no_such_identifier_xyz").startswith(
+        "no matches for /no_such_identifier_xyz/"
+    )
+    text, record = run(feed["sandbox"], "search_code", pattern="((")
+    assert text.startswith("error: search failed")
+    assert "Unmatched" in record.error
+
+
+# --- outline_file and get_function ------------------------------------------------------------
+
+
+def test_outline_file_lists_functions_with_line_ranges(feed):
+    text = ok(feed["sandbox"], "outline_file", path="feed/skus.py")
+    assert "def parse_sku(raw)  L6-23" in text
+    assert "def group_by_family(rows)  L26-39" in text
+
+
+def test_outline_file_shows_classes_methods_and_module_names(apm, feed):
+    text = ok(apm["sandbox"], "outline_file", path="tests/test_outliers.py")
+    assert "class SlowRequestsTest(unittest.TestCase)" in text
+    assert "  def test_server_errors_are_ignored(self)" in text
+    assert "def req(i, path, ms, status=200)  L6-" in text
+    before = RepoSandbox(feed["path"])
+    text = ok(before, "outline_file", path="feed/skus.py")
+    assert text.startswith("feed/skus.py: 2 definition(s)")
+
+
+def test_outline_file_refuses_non_python_and_reports_syntax_errors(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    sandbox = RepoSandbox(tmp_path)
+    assert "not a Python file" in run(sandbox, "outline_file", path="notes.txt")[0]
+    text = run(sandbox, "outline_file", path="broken.py")[0]
+    assert text.startswith("error: broken.py is not valid Python") and "line 1" in text
+
+
+def test_get_function_resolves_the_module_from_the_symbol(feed):
+    text = ok(feed["sandbox"], "get_function", symbol="feed.skus.parse_sku")
+    lines = text.splitlines()
+    assert lines[0] == "feed.skus.parse_sku: def parse_sku in feed/skus.py, lines 6-23"
+    assert lines[1] == " 6  def parse_sku(raw):"
+    assert lines[-1].startswith("23      return family.upper()")
+
+
+def test_get_function_finds_a_method_of_a_class(apm):
+    text = ok(
+        apm["sandbox"], "get_function", symbol="tests.test_outliers.SummaryTest.test_summary_line"
+    )
+    assert text.splitlines()[0].endswith(
+        "def SummaryTest.test_summary_line in tests/test_outliers.py, lines 34-38"
+    )
+    assert "summary_line({}, 0)" in text
+    assert "class SummaryTest" not in text
+
+
+def test_get_function_uses_a_file_hint(apm):
+    # A symbol whose dotted path does not match the layout still resolves with file=.
+    text = ok(
+        apm["sandbox"],
+        "get_function",
+        symbol="service.outliers.slow_requests",
+        file="apm/outliers.py",
+    )
+    assert "def slow_requests(requests, baseline_ms, factor=3.0, overrides=None):" in text
+
+
+def test_get_function_unknown_and_malformed_symbols(feed):
+    text, _ = run(feed["sandbox"], "get_function", symbol="feed.skus.no_such_function")
+    assert "feed.skus.no_such_function not found" in text
+    assert "outline_file" in text
+    text, _ = run(feed["sandbox"], "get_function", symbol="feed/skus.py")
+    assert "is not a dotted name" in text
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def test_root_cause_commit_shows_author_message_files_and_hunks(feed):
+    text = ok(feed["sandbox"], "root_cause_commit")
+    assert text.startswith(f"commit {feed['root_cause']}\nauthor: Jonas Berg <jonas@example.com>")
+    assert "Accept lowercase SKUs and spaces around dashes" in text
+    assert "  feed/skus.py  (+14 -6)" in text
+    assert "  tests/test_skus.py  (+6 -0)" in text
+    assert '-_SKU = re.compile(r"([A-Z]{2,4})-(\\d{3,6})(?:-([A-Z0-9]{2}))?")' in text
+    assert "+    match = re.fullmatch(" in text
+
+
+def test_root_cause_commit_limited_to_a_path_and_for_another_sha(feed):
+    text = ok(feed["sandbox"], "root_cause_commit", path="tests/test_skus.py")
+    assert "diff --git a/tests/test_skus.py" in text
+    assert "diff --git a/feed/skus.py" not in text
+    base = ok(feed["sandbox"], "root_cause_commit", sha="HEAD~1")
+    assert "author: Base Author <base@example.com>" in base
+    assert "parent: (none: root commit)" in base
+
+
+def test_root_cause_commit_without_one_says_so(feed):
+    text, record = run(RepoSandbox(feed["path"]), "root_cause_commit")
+    assert "no root-cause commit is known" in record.error
+    text, record = run(feed["sandbox"], "root_cause_commit", sha="0123456789abcdef")
+    assert "is not a commit in this repository" in record.error
+
+
+def test_root_cause_is_not_head_in_apm(apm):
+    text = ok(apm["sandbox"], "root_cause_commit")
+    assert "author: Sam Okafor <sam@example.com>" in text
+    log = ok(apm["sandbox"], "git_log", path="apm/outliers.py")
+    subjects = [line.strip() for line in log.splitlines() if line.startswith("    ")]
+    assert subjects == [
+        "Add a one-line summary for the on-call channel",
+        "Per-endpoint slow factors for batch endpoints",
+        "APM: flag requests slower than the baseline median",
+    ]
+    assert ok(apm["sandbox"], "git_log", max_entries=1).count("\n") == 2
+
+
+def test_blame_attributes_lines_to_their_authors(feed):
+    text = ok(feed["sandbox"], "blame", path="feed/skus.py", start_line=11, end_line=12)
+    lines = text.splitlines()
+    assert lines[0].startswith("feed/skus.py lines 11-12")
+    assert all("Jonas Berg" in line for line in lines[1:3])
+    first = ok(feed["sandbox"], "blame", path="feed/skus.py", start_line=2, end_line=2)
+    assert "Base Author" in first and "import re" in first
+    older = ok(feed["sandbox"], "blame", path="feed/skus.py", end_line=6, rev="HEAD~1")
+    assert "_SKU = re.compile" in older
+    text, _ = run(feed["sandbox"], "blame", path="feed/missing.py")
+    assert text.startswith("error: cannot blame feed/missing.py")
+
+
+def test_file_at_revision_shows_the_code_before_the_regression(feed):
+    parent = f"{feed['root_cause']}~1"
+    text = ok(feed["sandbox"], "file_at_revision", path="feed/skus.py", rev=parent)
+    assert text.startswith(f"feed/skus.py at {parent} (")
+    assert ' 6  _SKU = re.compile(r"([A-Z]{2,4})-(\\d{3,6})(?:-([A-Z0-9]{2}))?")' in text
+    assert "re.fullmatch" not in text
+    ranged = ok(feed["sandbox"], "file_at_revision", path="feed/skus.py", rev="HEAD", end_line=2)
+    assert ranged.splitlines()[-1] == "2  import re"
+    text, _ = run(feed["sandbox"], "file_at_revision", path="feed/new.py", rev="HEAD~1")
+    assert "does not exist as a file at HEAD~1" in text
+    text, _ = run(feed["sandbox"], "file_at_revision", path="feed/skus.py", rev="nope")
+    assert "is not a commit in this repository" in text
+
+
+# --- skill_docs ---------------------------------------------------------------------------------
+
+
+def test_skill_docs_lists_and_returns_instructions(feed):
+    listing = ok(feed["sandbox"], "skill_docs")
+    assert "memoize: Cache a pure function" in listing
+    assert "precompile-regex: Hoist re.compile" in listing
+    doc = ok(feed["sandbox"], "skill_docs", slug="precompile-regex")
+    assert "Mitigation: ..." in doc
+    text, record = run(feed["sandbox"], "skill_docs", slug="string-join")
+    assert record.error == "no skill 'string-join'; available: memoize, precompile-regex"
