@@ -1,0 +1,279 @@
+"""Validation in a scratch git worktree: the patch applies, the tests pass, the benchmark improves.
+
+Everything runs in a detached worktree under settings.WATTSON_WORK_DIR at the head of the
+repository's default branch; the user's work tree, index and branches are never touched. Commands
+are split with shlex (no shell), run with a minimal environment and a timeout, and their output
+is captured and capped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from skills.gitio import GitError, run_git
+from skills.solver.types import Validation
+
+TEST_TIMEOUT_S = 300.0
+BENCH_TIMEOUT_S = 300.0
+BENCH_RUNS = 3
+# Keep the tail of long logs: the failure is usually at the end.
+MAX_LOG_CHARS = 16_000
+_SECONDS_RE = re.compile(r"^\s*seconds:\s*([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*$", re.M)
+
+
+class ValidationError(Exception):
+    """The scratch worktree could not be made, or a command could not be started."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    returncode: int | None  # None: timed out
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def cap_log(text: str, limit: int = MAX_LOG_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"[{len(text) - limit} earlier characters not shown]\n" + text[-limit:]
+
+
+def work_dir() -> Path:
+    from django.conf import settings
+
+    return Path(settings.WATTSON_WORK_DIR)
+
+
+def minimal_env(home: str | Path) -> dict[str, str]:
+    """Just enough environment for a test runner: no secrets from ours reach the repo's code."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "TMPDIR": str(home),
+    }
+
+
+def run_command(command: str, *, cwd: str | Path, timeout: float) -> CommandResult:
+    """Run one configured command (no shell) and capture its output; a timeout kills its group."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise ValidationError(f"cannot parse command {command!r}: {exc}") from None
+    if not argv:
+        raise ValidationError("empty command")
+    with tempfile.TemporaryDirectory(prefix="wattson-home-") as home:
+        started = time.perf_counter()
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=str(cwd),
+                env=minimal_env(home),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ValidationError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        try:
+            output, _ = process.communicate(timeout=timeout)
+            returncode: int | None = process.returncode
+        except subprocess.TimeoutExpired:
+            # The whole group: a test runner's children must not outlive the worktree.
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            output += f"\n[timed out after {timeout:g}s and was killed]\n"
+            returncode = None
+        seconds = time.perf_counter() - started
+    return CommandResult(command, returncode, cap_log(output or ""), seconds)
+
+
+def parse_seconds(output: str) -> float | None:
+    """The last `seconds: X` line a benchmark printed, or None."""
+    matches = _SECONDS_RE.findall(output)
+    return float(matches[-1]) if matches else None
+
+
+def measure_benchmark(
+    command: str, *, cwd: str | Path, runs: int = BENCH_RUNS, timeout: float = BENCH_TIMEOUT_S
+) -> tuple[float | None, str]:
+    """Median of `runs` runs: the printed `seconds: X`, else the command's wall time.
+
+    Returns (None, log) when any run fails, because a failing benchmark measures nothing.
+    """
+    samples: list[float] = []
+    log: list[str] = []
+    for index in range(runs):
+        result = run_command(command, cwd=cwd, timeout=timeout)
+        if not result.ok:
+            status = "timed out" if result.returncode is None else f"exit {result.returncode}"
+            log.append(f"run {index + 1}: {status}\n{result.output}")
+            return None, cap_log("\n".join(log))
+        printed = parse_seconds(result.output)
+        value = printed if printed is not None else result.seconds
+        source = "printed" if printed is not None else "wall time"
+        samples.append(value)
+        log.append(f"run {index + 1}: {value:.6f}s ({source})")
+    median = statistics.median(samples)
+    log.append(f"median of {runs}: {median:.6f}s")
+    return median, "\n".join(log)
+
+
+@contextmanager
+def scratch_worktree(repo_path: str | Path, ref: str) -> Iterator[Path]:
+    """A detached worktree of `ref` under WATTSON_WORK_DIR, removed afterwards even on error."""
+    base = work_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / f"solve-{uuid.uuid4().hex[:12]}"
+    try:
+        run_git(repo_path, "worktree", "add", "--detach", "--quiet", str(path), f"{ref}^{{commit}}")
+    except GitError as exc:
+        shutil.rmtree(path, ignore_errors=True)
+        raise ValidationError(f"cannot create a scratch worktree of {ref}: {exc}") from None
+    try:
+        yield path
+    finally:
+        run_git(repo_path, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(path, ignore_errors=True)
+        run_git(repo_path, "worktree", "prune", check=False)
+
+
+def worktree_reset(worktree: str | Path) -> None:
+    """Back to the clean head: the next candidate starts from the same code."""
+    run_git(worktree, "reset", "--hard", "--quiet", "HEAD")
+    run_git(worktree, "clean", "-fdxq")
+
+
+def worktree_diff(worktree: str | Path, *paths: str) -> str:
+    """The work tree's change as a patch with a/ b/ paths, whatever the repo's diff config says."""
+    return run_git(
+        worktree,
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--",
+        *paths,
+    ).stdout
+
+
+def head_commit(worktree: str | Path) -> str:
+    return run_git(worktree, "rev-parse", "HEAD").stdout.strip()
+
+
+def check_patch_safety(worktree: str | Path, diff: str) -> str:
+    """Refuse symlinks, submodules and mode changes, which `git apply` would accept."""
+    summary = run_git(
+        worktree, "apply", "--numstat", "--summary", "-", input_text=diff, check=False
+    ).stdout
+    for line in summary.splitlines():
+        if "mode 120000" in line or "mode 160000" in line or "mode change" in line:
+            return f"the patch changes a file mode, symlink or submodule: {line.strip()}"
+    return ""
+
+
+def validate_in_worktree(
+    worktree: str | Path,
+    diff: str,
+    *,
+    test_cmd: str = "",
+    bench_cmd: str = "",
+    bench_before_s: float | None = None,
+    bench_before_log: str = "",
+    bench_runs: int = BENCH_RUNS,
+    test_timeout: float = TEST_TIMEOUT_S,
+    bench_timeout: float = BENCH_TIMEOUT_S,
+) -> Validation:
+    """Apply `diff` to a clean worktree, run the tests, then the benchmark; reset afterwards.
+
+    The benchmark runs only when the tests pass: a broken change measures nothing useful.
+    """
+    validation = Validation(base_commit=head_commit(worktree))
+    try:
+        unsafe = check_patch_safety(worktree, diff)
+        if unsafe:
+            validation.apply_log = unsafe
+            return validation
+        check = run_git(worktree, "apply", "--check", "-", input_text=diff, check=False)
+        if check.returncode != 0:
+            validation.apply_log = cap_log(check.stderr or check.stdout or "git apply --check")
+            return validation
+        applied = run_git(worktree, "apply", "-", input_text=diff, check=False)
+        if applied.returncode != 0:
+            validation.apply_log = cap_log(applied.stderr or "git apply failed")
+            return validation
+        validation.applies = True
+        validation.apply_log = "git apply --check: ok"
+        if test_cmd:
+            result = run_command(test_cmd, cwd=worktree, timeout=test_timeout)
+            validation.tests_passed = result.ok
+            status = "timed out" if result.returncode is None else f"exit {result.returncode}"
+            validation.test_log = cap_log(
+                f"$ {test_cmd}\n{result.output}\n[{status}, {result.seconds:.2f}s]"
+            )
+            if not result.ok:
+                return validation
+        if bench_cmd:
+            validation.bench_before_s = bench_before_s
+            after, after_log = measure_benchmark(
+                bench_cmd, cwd=worktree, runs=bench_runs, timeout=bench_timeout
+            )
+            validation.bench_after_s = after
+            validation.bench_log = cap_log(
+                f"$ {bench_cmd}\nbefore (head of the default branch):\n{bench_before_log}\n"
+                f"after (with the patch):\n{after_log}"
+            )
+        return validation
+    finally:
+        worktree_reset(worktree)
+
+
+def validate(
+    repo_path: str | Path,
+    default_branch: str,
+    diff: str,
+    *,
+    test_cmd: str = "",
+    bench_cmd: str = "",
+    bench_runs: int = BENCH_RUNS,
+) -> Validation:
+    """Stand-alone validation of one diff (for backends that write their own patches)."""
+    with scratch_worktree(repo_path, default_branch) as worktree:
+        before, before_log = (None, "")
+        if bench_cmd:
+            before, before_log = measure_benchmark(bench_cmd, cwd=worktree, runs=bench_runs)
+        return validate_in_worktree(
+            worktree,
+            diff,
+            test_cmd=test_cmd,
+            bench_cmd=bench_cmd,
+            bench_before_s=before,
+            bench_before_log=before_log,
+            bench_runs=bench_runs,
+        )
