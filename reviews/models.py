@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 
@@ -298,6 +299,20 @@ class Proposal(models.Model):
     stale_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Copied from the finding (which never changes them) so savings reports aggregate one
+    # table without joins: see reviews/reports.py and bench/reports.py.
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=12, blank=True)
+    finding_created_at = models.DateTimeField(null=True, blank=True)
+    # A proposal is dated by its decision, or by its creation while it waits.
+    activity_at = models.GeneratedField(
+        expression=Coalesce("decided_at", "created_at"),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -314,10 +329,20 @@ class Proposal(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="proposal_status_created"),
             models.Index(fields=["skill_slug", "status"], name="proposal_skill_status"),
+            models.Index(fields=["is_current", "activity_at"], name="proposal_current_activity"),
         ]
 
     def __str__(self) -> str:
         return f"proposal {self.pk} (finding {self.finding_id} r{self.revision})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.finding_id and not self.kind:
+            finding = self.finding
+            self.service_id = finding.service_id
+            self.source = finding.source
+            self.kind = finding.kind
+            self.finding_created_at = finding.created_at
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("reviews:proposal", args=[self.pk])
