@@ -47,14 +47,14 @@ class Migration(migrations.Migration):
             name='source',
             field=models.CharField(blank=True, max_length=100),
         ),
-        migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['is_current', 'activity_at'], name='proposal_current_activity'),
-        ),
         migrations.AddField(
             model_name='proposal',
             name='activity_at',
             field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.comparison.Coalesce('decided_at', 'created_at'), output_field=models.DateTimeField()),
+        ),
+        migrations.AddIndex(
+            model_name='proposal',
+            index=models.Index(fields=['is_current', 'activity_at'], name='proposal_current_activity'),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
