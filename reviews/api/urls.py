@@ -1,8 +1,14 @@
-from django.urls import URLPattern
+"""API v1 URLs (mounted at /api/v1/): each API module owns its own list."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from reviews.api import findings
+from reviews.api import reports as _reports_api
+
+urlpatterns: list[URLPattern] = [
+    path("findings/", findings.FindingListCreate.as_view(), name="api-findings"),
+    path("findings/<int:pk>/", findings.FindingDetail.as_view(), name="api-finding"),
+]
 
 # Savings reports (reviews/api/reports.py).
-from reviews.api import reports as _reports_api  # noqa: E402
-
 urlpatterns += _reports_api.urlpatterns

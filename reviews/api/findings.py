@@ -1,0 +1,486 @@
+"""Findings API: ingest (POST one finding or a batch), list and read.
+
+Thin views: the body is parsed and validated by reviews.services.ingest, the same code
+`manage.py ingest` runs. The view adds only what is HTTP: size limit, signature, status codes.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from reviews.api.auth import (
+    SIGNATURE_HEADER,
+    CanIngestOrRead,
+    CanReadFindings,
+    SignatureError,
+    signature_verify,
+)
+from reviews.models import Finding
+from reviews.services.ingest import (
+    IngestResult,
+    PayloadError,
+    finding_ingest,
+    finding_schema,
+    payload_parse,
+)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The body is larger than {limit} bytes: send smaller batches "
+            f"(at most {settings.WATTSON_INGEST_MAX_BATCH} findings each)."
+        )
+
+
+def _check_declared_length(request: Any, limit: int) -> None:
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+
+
+class RawJSONParser(BaseParser):
+    """Hands the view the raw bytes: the signature covers them exactly as sent.
+
+    Reads at most one byte past the limit, whatever Content-Length claims, so an oversize
+    body is refused without being held in memory.
+    """
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        limit = settings.WATTSON_INGEST_MAX_BYTES
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            _check_declared_length(request, limit)
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(limit)
+        return data
+
+
+# --- serializers (output, and documentation of errors) ----------------------------------------
+
+
+class RootCauseSerializer(serializers.Serializer):
+    commit = serializers.CharField()
+    title = serializers.CharField()
+    author = serializers.CharField()
+    url = serializers.CharField()
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    repository = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    root_cause = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "source",
+            "external_id",
+            "service",
+            "repository",
+            "title",
+            "metric",
+            "magnitude_pct",
+            "baseline",
+            "current",
+            "confidence",
+            "detected_at",
+            "functions",
+            "root_cause",
+            "pattern",
+            "evidence",
+            "assignee",
+            "estimated_watts",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RootCauseSerializer(allow_null=True))
+    def get_root_cause(self, finding: Finding) -> dict[str, str] | None:
+        if not finding.root_cause_commit:
+            return None
+        return {
+            "commit": finding.root_cause_commit,
+            "title": finding.root_cause_title,
+            "author": finding.root_cause_author,
+            "url": finding.root_cause_url,
+        }
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(
+        allow_null=True,
+        help_text="Position in the batch (0 for a single finding); null for the whole body.",
+    )
+    field = serializers.CharField(help_text="Dotted path of the bad field, e.g. functions[0].file")
+    error = serializers.CharField()
+    code = serializers.ChoiceField(choices=["invalid", "conflict"])
+    finding = serializers.IntegerField(
+        required=False, allow_null=True, help_text="On a conflict: the finding holding the key."
+    )
+
+
+class IngestBatchSerializer(serializers.Serializer):
+    created = serializers.ListField(child=serializers.IntegerField())
+    existing = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Ids of findings already stored with this (source, external_id) and body.",
+    )
+    errors = IngestErrorSerializer(many=True)
+
+
+class IngestFailureSerializer(IngestBatchSerializer):
+    detail = serializers.CharField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class FindingFilterSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=Finding.Status.choices, required=False)
+    service = serializers.CharField(required=False, help_text="Service name")
+    source = serializers.CharField(required=False, help_text="Source (detector) name")
+
+
+# --- the request body, documented from the schema the service validates against ---------------
+
+
+def _openapi_30(node: Any) -> Any:
+    """JSON Schema 2020-12 → the OpenAPI 3.0 dialect drf-spectacular emits."""
+    if isinstance(node, list):
+        return [_openapi_30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _openapi_30(v) for k, v in node.items() if k not in ("$schema", "title")}
+    if isinstance(out.get("exclusiveMinimum"), int | float) and "minimum" not in out:
+        out["minimum"] = out["exclusiveMinimum"]
+        out["exclusiveMinimum"] = True
+    return out
+
+
+def _ingest_request_schema() -> dict[str, Any]:
+    finding = _openapi_30(copy.deepcopy(finding_schema()))
+    batch = {
+        "type": "array",
+        "items": finding,
+        "minItems": 1,
+        "maxItems": settings.WATTSON_INGEST_MAX_BATCH,
+        "description": "A batch: all or nothing.",
+    }
+    return {"oneOf": [finding, batch]}
+
+
+_EXAMPLE_FINDING = {
+    "kind": "regression",
+    "external_id": "det-2026-0001",
+    "source": "regression-detector",
+    "service": "feed",
+    "title": "parse_sku got 3x slower",
+    "metric": "cpu",
+    "magnitude_pct": 2.5,
+    "functions": [{"symbol": "feed.skus.parse_sku", "file": "feed/skus.py"}],
+    "root_cause": {"commit": "0123abc", "author": "priya@example.com"},
+}
+
+_INGEST_EXAMPLES = [
+    OpenApiExample("One finding", value=_EXAMPLE_FINDING, request_only=True),
+    OpenApiExample(
+        "A batch",
+        value=[_EXAMPLE_FINDING, {**_EXAMPLE_FINDING, "external_id": "det-2026-0002"}],
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Batch result",
+        value={"created": [41, 42], "existing": [17], "errors": []},
+        response_only=True,
+        status_codes=["201", "200"],
+    ),
+    OpenApiExample(
+        "Invalid batch",
+        value={
+            "detail": "1 of 3 findings is invalid; nothing was written",
+            "created": [],
+            "existing": [],
+            "errors": [
+                {
+                    "index": 2,
+                    "field": "magnitude_pct",
+                    "error": "must be greater than 0",
+                    "code": "invalid",
+                }
+            ],
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
+        "Conflicting resend",
+        value={
+            "detail": "(source 'regression-detector', external_id 'det-2026-0001') is already "
+            "finding 17 with a different body; a resend must be identical, and a new finding "
+            "needs a new external_id",
+            "created": [],
+            "existing": [],
+            "errors": [
+                {
+                    "index": 0,
+                    "field": "external_id",
+                    "error": "(source 'regression-detector', external_id 'det-2026-0001') is "
+                    "already finding 17 with a different body; ...",
+                    "code": "conflict",
+                    "finding": 17,
+                }
+            ],
+        },
+        response_only=True,
+        status_codes=["409"],
+    ),
+    OpenApiExample(
+        "Bad signature",
+        value={
+            "detail": "X-Wattson-Signature does not match the body for source "
+            "'regression-detector': sign the exact bytes sent, with that source's secret"
+        },
+        response_only=True,
+        status_codes=["401"],
+    ),
+    OpenApiExample(
+        "Manager",
+        value={
+            "detail": "Only ingest service accounts, reviewers and skill-admins may post findings."
+        },
+        response_only=True,
+        status_codes=["403"],
+    ),
+    OpenApiExample(
+        "Too large",
+        value={
+            "detail": "The body is larger than 5242880 bytes: send smaller batches "
+            "(at most 1000 findings each)."
+        },
+        response_only=True,
+        status_codes=["413"],
+    ),
+]
+
+_INGEST_SUCCESS = PolymorphicProxySerializer(
+    component_name="IngestResponse",
+    serializers=[FindingSerializer, IngestBatchSerializer],
+    resource_type_field_name=None,
+)
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def _sources_named(payload: Any) -> set[str]:
+    items = payload if isinstance(payload, list) else [payload]
+    return {
+        item["source"]
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("source"), str)
+    }
+
+
+def _failure_detail(result: IngestResult) -> str:
+    if result.is_conflict:
+        return result.errors[0]["error"]
+    bad_items = {e["index"] for e in result.errors if e["index"] is not None}
+    if not bad_items:
+        return result.errors[0]["error"]
+    if result.is_batch:
+        return (
+            f"{len(bad_items)} finding{'s' if len(bad_items) != 1 else ''} of the batch "
+            f"{'are' if len(bad_items) != 1 else 'is'} invalid; nothing was written"
+        )
+    fields = "; ".join(f"{e['field']} {e['error']}" for e in result.errors)
+    return f"invalid finding: {fields}"
+
+
+class FindingListCreate(generics.ListAPIView):
+    permission_classes = [CanIngestOrRead]
+    serializer_class = FindingSerializer
+    parser_classes = [RawJSONParser]
+
+    def get_queryset(self):
+        filters = FindingFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = Finding.objects.select_related("service", "repository", "assignee")
+        values = filters.validated_data
+        if "kind" in values:
+            queryset = queryset.filter(kind=values["kind"])
+        if "status" in values:
+            queryset = queryset.filter(status=values["status"])
+        if "service" in values:
+            queryset = queryset.filter(service__name=values["service"])
+        if "source" in values:
+            queryset = queryset.filter(source=values["source"])
+        return queryset
+
+    @extend_schema(
+        summary="List findings",
+        description="Newest first, 50 a page. Any Wattson role may read.",
+        parameters=[FindingFilterSerializer],
+        responses={
+            200: FindingSerializer(many=True),
+            400: OpenApiResponse(DetailSerializer, description="A filter value is not valid."),
+            401: OpenApiResponse(DetailSerializer, description="Not signed in / no token."),
+            403: OpenApiResponse(DetailSerializer, description="No Wattson role."),
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Ingest one finding or a batch",
+        description=(
+            "Body: one finding or a list of up to "
+            f"{settings.WATTSON_INGEST_MAX_BATCH} (schema: finding.schema.json), at most "
+            f"{settings.WATTSON_INGEST_MAX_BYTES} bytes. Idempotent on (source, external_id): "
+            "the same body again answers 200 with the stored finding; a different body under "
+            "the same key answers 409. A batch is all or nothing. When the source has a shared "
+            f"secret, send `{SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "
+            "'<t>.<body>'>` (within "
+            f"{settings.WATTSON_SIGNATURE_TOLERANCE_S} s of the server's clock). Token auth: "
+            "`Authorization: Token <key>`; accounts in the 'ingest' group, reviewers and "
+            "skill-admins may post."
+        ),
+        parameters=[
+            OpenApiParameter(
+                SIGNATURE_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Required when a source in the body has a shared secret.",
+            )
+        ],
+        request={"application/json": _ingest_request_schema()},
+        responses={
+            201: OpenApiResponse(
+                _INGEST_SUCCESS,
+                description="Created: the finding (single) or the batch result.",
+            ),
+            200: OpenApiResponse(
+                _INGEST_SUCCESS,
+                description="Already stored with the same body: nothing changed.",
+            ),
+            400: OpenApiResponse(
+                IngestFailureSerializer,
+                description="Invalid JSON or invalid findings (every bad field, by index); "
+                "nothing written.",
+            ),
+            401: OpenApiResponse(
+                DetailSerializer,
+                description="No credentials, or a missing, wrong or stale signature.",
+            ),
+            403: OpenApiResponse(DetailSerializer, description="The account may not post."),
+            409: OpenApiResponse(
+                IngestFailureSerializer,
+                description="Same (source, external_id) with a different body; nothing written.",
+            ),
+            413: OpenApiResponse(DetailSerializer, description="Body too large."),
+            415: OpenApiResponse(DetailSerializer, description="Not application/json."),
+        },
+        examples=_INGEST_EXAMPLES,
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        _check_declared_length(request, settings.WATTSON_INGEST_MAX_BYTES)
+        body = request.data
+        if not isinstance(body, bytes) or not body.strip():
+            return self._failure(
+                IngestResult(
+                    errors=[
+                        {
+                            "index": None,
+                            "field": "",
+                            "error": "the body is empty: send a finding or a list of findings",
+                            "code": "invalid",
+                        }
+                    ]
+                )
+            )
+        try:
+            payload = payload_parse(body)
+        except PayloadError as exc:
+            return self._failure(
+                IngestResult(
+                    errors=[{"index": None, "field": "", "error": str(exc), "code": "invalid"}]
+                )
+            )
+        try:
+            signature_verify(
+                header=request.headers.get(SIGNATURE_HEADER),
+                body=body,
+                sources=_sources_named(payload),
+            )
+        except SignatureError as exc:
+            raise AuthenticationFailed(str(exc)) from None
+
+        result = finding_ingest(payload=payload, actor=request.user)
+        if not result.ok:
+            return self._failure(result)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        if result.is_batch:
+            return Response(result.as_dict(), status=code)
+        finding_id = (result.created or result.existing)[0]
+        finding = Finding.objects.select_related("service", "repository", "assignee").get(
+            pk=finding_id
+        )
+        return Response(FindingSerializer(finding).data, status=code)
+
+    def _failure(self, result: IngestResult) -> Response:
+        code = status.HTTP_409_CONFLICT if result.is_conflict else status.HTTP_400_BAD_REQUEST
+        return Response(
+            {
+                "detail": _failure_detail(result),
+                "created": [],
+                "existing": [],
+                "errors": result.errors,
+            },
+            status=code,
+        )
+
+
+@extend_schema(
+    summary="Read one finding",
+    responses={
+        200: FindingSerializer,
+        401: OpenApiResponse(DetailSerializer, description="Not signed in / no token."),
+        403: OpenApiResponse(DetailSerializer, description="No Wattson role."),
+        404: OpenApiResponse(DetailSerializer, description="No such finding."),
+    },
+)
+class FindingDetail(generics.RetrieveAPIView):
+    permission_classes = [CanReadFindings]
+    serializer_class = FindingSerializer
+    queryset = Finding.objects.select_related("service", "repository", "assignee")

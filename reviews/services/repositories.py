@@ -1,0 +1,118 @@
+"""Registering the git repositories the solver reads and validates fixes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from reviews.models import Repository, Service
+from reviews.services.audit import audit_record
+from skills.gitio import GitError, is_work_tree, run_git
+
+
+class RepositoryError(Exception):
+    """The repository cannot be registered as asked; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    repository: Repository
+    service: Service | None
+    created: bool
+
+
+def _check_length(label: str, value: str, model: type, field_name: str) -> None:
+    limit = model._meta.get_field(field_name).max_length
+    if len(value) > limit:
+        raise RepositoryError(f"{label} is {len(value)} characters; at most {limit} allowed")
+
+
+def _work_tree_root(path: Path) -> Path:
+    if not is_work_tree(path):
+        raise RepositoryError(
+            f"{path} is not a git work tree: pass the directory of a cloned repository "
+            "(`git -C PATH rev-parse --show-toplevel` should print it)"
+        )
+    try:
+        top = Path(run_git(path, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
+    except GitError as exc:
+        raise RepositoryError(str(exc)) from None
+    if top != path:
+        # File paths in findings are relative to the repository root; a subdirectory would make
+        # every one of them wrong.
+        raise RepositoryError(f"{path} is inside the git work tree {top}: pass {top} instead")
+    return top
+
+
+def repository_register(
+    *,
+    name: str,
+    path: str | Path,
+    service_name: str | None = None,
+    test_cmd: str | None = None,
+    bench_cmd: str | None = None,
+    branch: str | None = None,
+    actor: Any | None = None,
+) -> RegisterResult:
+    """Register a repository by name, or update the one of that name.
+
+    Options left as None keep their stored value. `service_name` points that service (created
+    with the default fleet figures when unknown) at this repository.
+    """
+    name = name.strip()
+    if not name:
+        raise RepositoryError("NAME must not be empty")
+    if branch is not None and not branch.strip():
+        raise RepositoryError("--branch must not be empty")
+    _check_length("NAME", name, Repository, "name")
+    root = _work_tree_root(Path(path).expanduser().resolve())
+    _check_length("PATH", str(root), Repository, "path")
+    updates: dict[str, str] = {"path": str(root)}
+    for label, value, field_name in (
+        ("--test-cmd", test_cmd, "test_cmd"),
+        ("--bench-cmd", bench_cmd, "bench_cmd"),
+        ("--branch", branch, "default_branch"),
+    ):
+        if value is not None:
+            _check_length(label, value, Repository, field_name)
+            updates[field_name] = value
+    if service_name is not None:
+        service_name = service_name.strip()
+        if not service_name:
+            raise RepositoryError("--service must not be empty")
+        _check_length("--service", service_name, Service, "name")
+
+    with transaction.atomic():
+        repository, created = Repository.objects.get_or_create(name=name, defaults=updates)
+        if created:
+            audit_record(actor=actor, verb="repository.register", target=repository, data=updates)
+        else:
+            changed = {k: v for k, v in updates.items() if getattr(repository, k) != v}
+            if changed:
+                for field_name, value in changed.items():
+                    setattr(repository, field_name, value)
+                repository.save(update_fields=[*changed, "updated_at"])
+                audit_record(actor=actor, verb="repository.update", target=repository, data=changed)
+        service = None
+        if service_name is not None:
+            service, service_created = Service.objects.get_or_create(
+                name=service_name, defaults={"repository": repository}
+            )
+            if not service_created and service.repository_id != repository.pk:
+                old = service.repository_id
+                service.repository = repository
+                service.save(update_fields=["repository"])
+                audit_record(
+                    actor=actor,
+                    verb="service.repository",
+                    target=service,
+                    data={"old_repository": old, "new_repository": repository.pk},
+                )
+            elif service_created:
+                audit_record(
+                    actor=actor, verb="service.create", target=service, data={"via": "add_repo"}
+                )
+    return RegisterResult(repository=repository, service=service, created=created)
