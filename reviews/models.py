@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 
 def _default_fleet_servers() -> int:
@@ -383,6 +384,17 @@ class Decision(models.Model):
     override_reason = models.TextField(blank=True)
     dismissed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Copied from the proposal when the decision is made, so reports aggregate decisions
+    # without joining a million proposals (reviews/reports.py).
+    skill_slug = models.CharField(max_length=80, blank=True)
+    skill_version_number = models.PositiveIntegerField(null=True, blank=True)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=12, blank=True)
+    # Seconds from the proposal's creation to this decision.
+    decision_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -393,6 +405,21 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verdict} on proposal {self.proposal_id} by {self.reviewer_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is None and self.proposal_id:
+            proposal = self.proposal
+            self.skill_slug = proposal.skill_slug
+            self.skill_version_number = (
+                proposal.skill_version.number if proposal.skill_version_id else None
+            )
+            self.service_id = proposal.service_id or proposal.finding.service_id
+            self.source = proposal.source or proposal.finding.source
+            self.kind = proposal.kind or proposal.finding.kind
+            if self.created_at is None:
+                self.created_at = timezone.now()
+            self.decision_seconds = (self.created_at - proposal.created_at).total_seconds()
+        super().save(*args, **kwargs)
 
 
 class AuditEvent(models.Model):
