@@ -1,0 +1,110 @@
+"""manage.py mcp_serve, driven as an MCP client would: a subprocess over stdio."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from skills.tools import REGISTRY
+from tests.conftest import PROJECT_DIR, build_scenario
+
+# The whole module runs in a few seconds; this bounds a hung server instead of the suite.
+SESSION_TIMEOUT_S = 30
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A scratch database (its own WATTSON_VAR_DIR) with one registered scenario repository."""
+    base = tmp_path_factory.mktemp("mcp")
+    repo = build_scenario("feed_sku_regex", base / "feed")["path"]
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env["WATTSON_VAR_DIR"] = str(base / "var")
+    setup = (
+        "from django.core.management import call_command\n"
+        "from django.apps import apps\n"
+        "call_command('migrate', verbosity=0)\n"
+        f"apps.get_model('reviews', 'Repository').objects.create(name='feed', path={str(repo)!r})\n"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", setup],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return {"env": env, "repo": repo}
+
+
+def _session(served, script):
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["manage.py", "mcp_serve", "feed"],
+        cwd=PROJECT_DIR,
+        env={"WATTSON_VAR_DIR": served["env"]["WATTSON_VAR_DIR"], "WATTSON_LOG_LEVEL": "WARNING"},
+    )
+
+    async def main():
+        with anyio.fail_after(SESSION_TIMEOUT_S):
+            async with Client(params) as client:
+                return await script(client)
+
+    return anyio.run(main)
+
+
+def _text(result) -> str:
+    return "".join(block.text for block in result.content if block.type == "text")
+
+
+def test_mcp_serves_the_registry_read_only_and_confined(served):
+    async def script(client):
+        listed = await client.list_tools()
+        read = await client.call_tool("read_file", {"path": "feed/skus.py", "end_line": 6})
+        found = await client.call_tool("search_code", {"pattern": r"re\.fullmatch", "path": "feed"})
+        escape = await client.call_tool("read_file", {"path": "../../etc/passwd"})
+        absolute = await client.call_tool("read_file", {"path": "/etc/passwd"})
+        bad_type = await client.call_tool("read_file", {"path": "feed/skus.py", "start_line": 0})
+        after = await client.call_tool("get_function", {"symbol": "feed.skus.parse_sku"})
+        return listed, read, found, escape, absolute, bad_type, after
+
+    listed, read, found, escape, absolute, bad_type, after = _session(served, script)
+
+    tools = {tool.name: tool for tool in listed.tools}
+    assert set(tools) == set(REGISTRY)
+    assert tools["read_file"].input_schema == REGISTRY["read_file"].input_schema
+    assert tools["search_code"].description == REGISTRY["search_code"].description
+    assert all(tool.annotations.read_only_hint for tool in tools.values())
+
+    assert not read.is_error
+    assert _text(read).splitlines()[-1] == "6  def parse_sku(raw):"
+    assert not found.is_error
+    assert "feed/skus.py:11:    match = re.fullmatch(" in _text(found)
+
+    assert escape.is_error
+    assert "contains '..' and is refused" in _text(escape)
+    assert "root:" not in _text(escape)
+    assert absolute.is_error and "absolute path" in _text(absolute)
+    assert bad_type.is_error and "start_line" in _text(bad_type)
+    # A refused call does not take the server down.
+    assert not after.is_error and "def parse_sku(raw):" in _text(after)
+
+
+def test_mcp_serve_an_unknown_repository_exits_1(served):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "mcp_serve", "no-such-repo"],
+        cwd=PROJECT_DIR,
+        env=served["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert "unknown repository 'no-such-repo' (registered: feed)" in result.stderr
+    assert result.stdout == ""
