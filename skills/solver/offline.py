@@ -210,7 +210,7 @@ def gather(context: SolveContext, root: Path, tracer: Tracer) -> Gathered:
         if located:
             target.first_line, _last, target.source = located
         if gathered.commit_sha:
-            tracer.tool("file_at_revision", {"path": path, "revision": f"{gathered.commit_sha}^"})
+            tracer.tool("file_at_revision", {"path": path, "rev": f"{gathered.commit_sha}^"})
             target.before_root_cause = _file_at(root, f"{gathered.commit_sha}^", path)
             target.at_root_cause = _file_at(root, gathered.commit_sha, path)
         if path not in outlined:
