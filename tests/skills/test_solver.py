@@ -180,7 +180,7 @@ def test_ranking_prefers_skills_whose_code_patterns_appear():
     assert ranked[0].score > ranked[1].score
 
 
-# --- solving ---------------------------------------------------------------------------------------
+# --- solving ------------------------------------------------------------------------------
 
 
 def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fakes):
