@@ -1,9 +1,266 @@
-"""Placeholder: filled in shortly."""
+"""logging-sampling: expensive debug logging in a hot path -> lazy arguments or an isEnabledFor guard.
+
+An f-string, `%` or `.format()` message is built before `logger.debug` even looks at the level, so
+a disabled DEBUG still pays for every repr. Passing the values as arguments lets logging format
+only when a handler will emit the record; when the arguments themselves cost something (calls),
+the statement is guarded with `if logger.isEnabledFor(logging.DEBUG):` instead. Either way the
+record is logged exactly as before when DEBUG is on.
+"""
 
 from __future__ import annotations
 
+import re
+
+import libcst as cst
+
+from skills.codemods._cst import (
+    Parsed,
+    code,
+    ensure_module_alias,
+    finish,
+    is_string_literal,
+    walk,
+)
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+
+LEVELS = {"debug": "DEBUG", "info": "INFO"}
+_LOGGER_NAME = re.compile(r"(?i)^_*(\w*_)?(log|logger)$")
+# A format spec that means the same to str.format and to %-formatting (for floats/ints).
+_PRINTF_SAFE_SPEC = re.compile(r"^([+ ])?(0)?(\d+)?(\.\d+)?[eEfFgG]$")
+_CHEAP = (cst.Name, cst.Attribute, cst.Subscript, cst.SimpleString, cst.Integer, cst.Float)
+
+
+class _NotLazy(Exception):
+    pass
 
 
 def apply(data: CodemodInput) -> CodemodResult:
-    raise CodemodRefused("this codemod is not implemented yet")
+    parsed = Parsed(data.source, data.path)
+    target = parsed.find_target(data.qualname)
+    func = target.func
+    prefer_guard = bool(re.search(r"(?i)guard|isenabledfor", data.hint))
+
+    statement_swaps: dict[cst.CSTNode, cst.CSTNode] = {}
+    call_swaps: dict[cst.Call, cst.Call] = {}
+    changed_lines: list[tuple[int, int]] = []
+    notes: list[str] = []
+    refusals: list[str] = []
+    needs_logging_alias = False
+    logging_alias = parsed.module_import("logging")
+    module = parsed.module
+
+    for node in walk(func.body):
+        if not isinstance(node, cst.Call):
+            continue
+        found = _logging_call(parsed, node)
+        if found is None:
+            continue
+        receiver, level = found
+        line = parsed.line(node)
+        message = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if message is None:
+            continue
+        lazy = None
+        if not prefer_guard:
+            try:
+                lazy = _lazy_call(node)
+            except _NotLazy:
+                lazy = None
+        if lazy is not None and all(_is_cheap(arg.value) for arg in lazy.args[1:]):
+            call_swaps[node] = lazy
+            changed_lines.append((line, parsed.end_line(node)))
+            notes.append(f"line {line}: the message is formatted lazily by logging")
+            continue
+        if not _is_expensive(node):
+            continue
+        statement = _sole_statement(parsed, node)
+        if statement is None:
+            refusals.append(f"line {line}: the call is not a statement of its own, cannot guard it")
+            continue
+        needs_logging_alias = True
+        statement_swaps[statement] = (receiver, level)
+        changed_lines.append((line, parsed.end_line(node)))
+        notes.append(f"line {line}: guarded with isEnabledFor({level})")
+
+    if not call_swaps and not statement_swaps:
+        reason = "; ".join(refusals) or (
+            f"{func.name.value} has no logger.debug/info call that formats its message eagerly"
+        )
+        raise CodemodRefused(reason)
+
+    if needs_logging_alias:
+        if logging_alias is None:
+            module, logging_alias = ensure_module_alias(parsed, module, "logging")
+        guards = {}
+        for statement, (receiver, level) in statement_swaps.items():
+            test = cst.parse_expression(
+                f"{receiver}.isEnabledFor({logging_alias}.{level})"
+                if receiver
+                else f"{logging_alias}.getLogger().isEnabledFor({logging_alias}.{level})"
+            )
+            guards[statement] = cst.If(
+                test=test,
+                body=cst.IndentedBlock(body=[statement.with_changes(leading_lines=[])]),
+                leading_lines=statement.leading_lines,
+            )
+        statement_swaps = guards
+
+    new_func = func.visit(_Swap(call_swaps, statement_swaps))
+    module = module.deep_replace(func, new_func)
+    first = min(a for a, _ in changed_lines)
+    last = max(b for _, b in changed_lines)
+    summary = (
+        f"{func.name.value}: " + "; ".join(notes) + ". With DEBUG off (production), the message "
+        "is no longer built (f-string formatting and repr of the record) on every call; with "
+        "DEBUG on, the same record is logged with the same text."
+    )
+    if refusals:
+        summary += " Left alone: " + "; ".join(refusals) + "."
+    return finish(data, module, summary, first, last)
+
+
+def _logging_call(parsed: Parsed, call: cst.Call) -> tuple[str, str] | None:
+    """(receiver code or "" for the logging module's functions, LEVEL) for a debug/info call."""
+    qualified = parsed.qualified_names(call.func)
+    for name in qualified:
+        module, _, attr = name.rpartition(".")
+        if module == "logging" and attr in LEVELS:
+            if isinstance(call.func, cst.Attribute):
+                alias = code(call.func.value)
+                return f"{alias}.getLogger()", LEVELS[attr]
+            return "", LEVELS[attr]
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in LEVELS:
+        return None
+    receiver = call.func.value
+    level = LEVELS[call.func.attr.value]
+    if isinstance(receiver, cst.Call):
+        if any(q.endswith("logging.getLogger") for q in parsed.qualified_names(receiver.func)):
+            return code(receiver), level
+        return None
+    if isinstance(receiver, cst.Attribute) and _LOGGER_NAME.match(receiver.attr.value):
+        return code(receiver), level
+    if isinstance(receiver, cst.Name):
+        if _LOGGER_NAME.match(receiver.value):
+            return receiver.value, level
+        scope = parsed.scope(receiver)
+        for assignment in scope[receiver.value] if scope is not None else ():
+            node = getattr(assignment, "node", None)
+            parent = parsed.parent(node) if node is not None else None
+            assign = parsed.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+            if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
+                names = parsed.qualified_names(assign.value.func)
+                if any(q in ("logging.getLogger", "logging.Logger") for q in names):
+                    return receiver.value, level
+    return None
+
+
+def _lazy_call(call: cst.Call) -> cst.Call | None:
+    """The call with its message turned into a %-format string and lazy args, or None."""
+    first = call.args[0]
+    rest = list(call.args[1:])
+    message = first.value
+    positional_rest = [a for a in rest if a.keyword is None]
+    if isinstance(message, cst.FormattedString | cst.ConcatenatedString) and not is_string_literal(
+        message
+    ):
+        if positional_rest:
+            raise _NotLazy  # mixing an f-string with %-args: leave it to the guard
+        args: list[cst.BaseExpression] = []
+        new_message = _convert(message, args)
+        if not args:
+            raise _NotLazy
+    elif (
+        isinstance(message, cst.BinaryOperation)
+        and isinstance(message.operator, cst.Modulo)
+        and is_string_literal(message.left)
+        and isinstance(message.right, cst.Tuple)
+        and not positional_rest
+    ):
+        if any(isinstance(e, cst.StarredElement) for e in message.right.elements):
+            raise _NotLazy
+        new_message = message.left
+        args = [e.value for e in message.right.elements]
+    else:
+        raise _NotLazy
+    new_args = [first.with_changes(value=new_message, comma=cst.MaybeSentinel.DEFAULT)]
+    new_args += [cst.Arg(value=value) for value in args]
+    return call.with_changes(args=new_args + rest)
+
+
+def _convert(node: cst.BaseExpression, args: list[cst.BaseExpression]) -> cst.BaseExpression:
+    if isinstance(node, cst.SimpleString):
+        if "b" in node.prefix.lower():
+            raise _NotLazy
+        return node.with_changes(value=node.value.replace("%", "%%"))
+    if isinstance(node, cst.ConcatenatedString):
+        return node.with_changes(left=_convert(node.left, args), right=_convert(node.right, args))
+    if isinstance(node, cst.FormattedString):
+        text = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text.append(part.value.replace("{{", "{").replace("}}", "}").replace("%", "%%"))
+                continue
+            if part.equal is not None:
+                raise _NotLazy
+            spec = ""
+            if part.format_spec is not None:
+                if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+                    raise _NotLazy
+                spec = "".join(p.value for p in part.format_spec)
+            if part.conversion and spec:
+                raise _NotLazy
+            if part.conversion:
+                text.append("%" + part.conversion)
+            elif not spec:
+                text.append("%s")
+            elif _PRINTF_SAFE_SPEC.match(spec):
+                text.append("%" + spec)
+            else:
+                raise _NotLazy
+            args.append(part.expression)
+        prefix = node.start.replace("f", "").replace("F", "")
+        return cst.SimpleString(
+            value=prefix + "".join(text) + node.end, lpar=node.lpar, rpar=node.rpar
+        )
+    raise _NotLazy
+
+
+def _is_cheap(node: cst.BaseExpression) -> bool:
+    """Evaluating it costs about as much as a dict lookup: names, attributes, subscripts."""
+    return all(
+        isinstance(inner, _CHEAP) or not isinstance(inner, cst.BaseExpression)
+        for inner in walk(node)
+    )
+
+
+def _is_expensive(call: cst.Call) -> bool:
+    """The call's arguments format or compute something before logging sees the level."""
+    for arg in call.args:
+        for inner in walk(arg.value):
+            if isinstance(inner, cst.FormattedString | cst.Call):
+                return True
+            if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Modulo):
+                return True
+    return False
+
+
+def _sole_statement(parsed: Parsed, call: cst.Call) -> cst.SimpleStatementLine | None:
+    expr = parsed.parent(call)
+    if not isinstance(expr, cst.Expr):
+        return None
+    line = parsed.parent(expr)
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line
+    return None
+
+
+class _Swap(cst.CSTTransformer):
+    def __init__(self, calls: dict, statements: dict) -> None:
+        self.calls = calls
+        self.statements = statements
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        return self.calls.get(original_node, updated_node)
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        return self.statements.get(original_node, updated_node)

@@ -1,9 +1,295 @@
-"""Placeholder: filled in shortly."""
+"""membership-set: `x in <list or tuple>` in a hot loop -> a frozenset built once.
+
+`in` on a list or tuple compares against every element (O(n) per test, with a full scan for every
+miss); a frozenset hashes once (O(1)). Only collections of hashable constants that nothing mutates
+are converted, so the answer of every `in` stays the same.
+"""
 
 from __future__ import annotations
 
+import libcst as cst
+
+from skills.codemods._cst import (
+    COMPREHENSION_TYPES,
+    LOOP_TYPES,
+    Parsed,
+    code,
+    finish,
+    function_locals,
+    insert_module_statements,
+    is_hashable_constant,
+    unique_name,
+    walk,
+)
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "clear",
+        "sort",
+        "reverse",
+        "__setitem__",
+        "__delitem__",
+        "__iadd__",
+    }
+)
+MIN_INLINE_ITEMS = 4  # below this a tuple scan is as fast as hashing
 
 
 def apply(data: CodemodInput) -> CodemodResult:
-    raise CodemodRefused("this codemod is not implemented yet")
+    parsed = Parsed(data.source, data.path)
+    target = parsed.find_target(data.qualname)
+    func = target.func
+    bindings = parsed.top_level_bindings()
+    module_scope = parsed.scope(parsed.module)
+
+    module_sets: dict[str, str] = {}  # module constant -> frozenset name
+    local_sets: dict[str, tuple[cst.CSTNode, str]] = {}  # local name -> (its assignment, set name)
+    swaps: dict[cst.CSTNode, cst.CSTNode] = {}
+    notes: list[str] = []
+    refusals: list[str] = []
+    lines: list[int] = []
+    taken = parsed.all_names() | function_locals(func)
+
+    for node in walk(func.body):
+        if not isinstance(node, cst.ComparisonTarget) or not isinstance(
+            node.operator, cst.In | cst.NotIn
+        ):
+            continue
+        collection = node.comparator
+        line = parsed.line(node)
+        in_loop = _in_loop(parsed, node, func)
+        if isinstance(collection, cst.List | cst.Tuple):
+            if not in_loop or len(collection.elements) < MIN_INLINE_ITEMS:
+                continue
+            if not all(
+                not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
+                for e in collection.elements
+            ):
+                refusals.append(f"line {line}: the literal holds non-constant or unhashable items")
+                continue
+            elements = [
+                e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in collection.elements
+            ]
+            elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            # A set literal of constants is compiled into one frozenset constant.
+            swaps[collection] = cst.Set(
+                elements=elements, lpar=collection.lpar, rpar=collection.rpar
+            )
+            notes.append(f"line {line}: the literal is now a set literal (a constant frozenset)")
+            lines.append(line)
+            continue
+        if not isinstance(collection, cst.Name):
+            continue
+        name = collection.value
+        scope = parsed.scope(collection)
+        assignments = list(scope[name]) if scope is not None else []
+        if not assignments:
+            continue
+        if all(a.scope is module_scope for a in assignments):
+            if name in module_sets:
+                swaps[collection] = cst.Name(module_sets[name])
+                lines.append(line)
+                continue
+            reason = _module_constant_problem(parsed, name, bindings)
+            if reason:
+                refusals.append(f"line {line}: {reason}")
+                continue
+            set_name = unique_name(f"_{name.lstrip('_').upper()}_SET", taken)
+            taken.add(set_name)
+            module_sets[name] = set_name
+            swaps[collection] = cst.Name(set_name)
+            notes.append(f"line {line}: `in {name}` now tests the frozenset {set_name}")
+            lines.append(line)
+            continue
+        if not in_loop:
+            continue
+        if name in local_sets:
+            swaps[collection] = cst.Name(local_sets[name][1])
+            lines.append(line)
+            continue
+        assignment, reason = _local_constant(parsed, func, name, node)
+        if reason:
+            refusals.append(f"line {line}: {reason}")
+            continue
+        set_name = unique_name(f"{name}_set", taken)
+        taken.add(set_name)
+        local_sets[name] = (assignment, set_name)
+        swaps[collection] = cst.Name(set_name)
+        notes.append(f"line {line}: `in {name}` now tests {set_name}, built once before the loop")
+        lines.append(line)
+
+    if not swaps:
+        raise CodemodRefused(
+            "; ".join(refusals)
+            or f"{func.name.value} has no `in` test against a constant list or tuple in a loop"
+        )
+
+    new_func = func.visit(_Swap(swaps))
+    if local_sets:
+        new_func = _insert_local_sets(new_func, func, local_sets)
+    module = parsed.module.deep_replace(func, new_func)
+    # Module-level frozensets go right after the constant they copy.
+    body = list(parsed.module.body)
+    for name, set_name in sorted(
+        module_sets.items(), key=lambda kv: -body.index(bindings[kv[0]][0])
+    ):
+        index = body.index(bindings[name][0]) + 1
+        stmt = cst.parse_statement(f"{set_name} = frozenset({name})\n")
+        module = _insert_after(module, index, stmt)
+    summary = (
+        f"{func.name.value}: " + "; ".join(notes) + ". Each membership test was a linear scan "
+        "(a miss compares against every element); a frozenset answers with one hash lookup."
+    )
+    if module_sets:
+        summary += (
+            " The frozenset is built once at import from the same constant; the original "
+            "list is kept for any other use."
+        )
+    if refusals:
+        summary += " Left alone: " + "; ".join(refusals) + "."
+    return finish(data, module, summary, min(lines), max(lines))
+
+
+def _in_loop(parsed: Parsed, node: cst.CSTNode, func: cst.FunctionDef) -> bool:
+    for ancestor in parsed.ancestors(node):
+        if ancestor is func:
+            return False
+        if isinstance(ancestor, LOOP_TYPES + COMPREHENSION_TYPES):
+            return True
+    return False
+
+
+def _module_constant_problem(parsed: Parsed, name: str, bindings) -> str:
+    statements = bindings.get(name, [])
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return f"{name} is bound more than once at module level"
+    small = statements[0].body[0]
+    value = None
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        value = small.value
+    elif isinstance(small, cst.AnnAssign):
+        value = small.value
+    if isinstance(value, cst.Set) or (
+        isinstance(value, cst.Call) and code(value.func) in ("set", "frozenset")
+    ):
+        return f"{name} is already a set"
+    if not isinstance(value, cst.List | cst.Tuple):
+        return f"{name} is not a list or tuple literal"
+    if not all(
+        not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
+        for e in value.elements
+    ):
+        return f"{name} holds items that are not hashable constants"
+    mutation = _mutation(parsed.module, name)
+    if mutation:
+        return f"{name} is mutated ({mutation}), a frozenset copy would go stale"
+    return ""
+
+
+def _mutation(scope_node: cst.CSTNode, name: str, skip: cst.CSTNode | None = None) -> str:
+    """How `name` is mutated or rebound inside scope_node, or '' when it never is."""
+    for node in walk(scope_node):
+        if node is skip:
+            continue
+        if isinstance(node, cst.Global | cst.Nonlocal) and name in {
+            n.name.value for n in node.names
+        }:
+            return f"declared global in a function"
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == name
+            and node.func.attr.value in MUTATING_METHODS
+        ):
+            return f"{name}.{node.func.attr.value}()"
+        if isinstance(node, cst.AugAssign) and _root_name(node.target) == name:
+            return f"augmented assignment to {code(node.target)}"
+        if isinstance(node, cst.AssignTarget | cst.Del):
+            target = node.target
+            if isinstance(target, cst.Subscript | cst.Attribute) and _root_name(target) == name:
+                return f"assignment to {code(target)}"
+    return ""
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Subscript | cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _local_constant(parsed: Parsed, func, name: str, use: cst.CSTNode):
+    """(the assignment statement, '') for a local list/tuple literal assigned once, else reason."""
+    scope = parsed.scope(use.comparator)
+    assignments = list(scope[name])
+    if len(assignments) != 1:
+        return None, f"{name} is assigned more than once"
+    assigned = assignments[0].node
+    statement = parsed.parent(parsed.parent(assigned)) if assigned is not None else None
+    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+        return None, f"{name} is a parameter or not a plain assignment; its type is unknown"
+    value = statement.value
+    if not isinstance(value, cst.List | cst.Tuple) or not all(
+        not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
+        for e in value.elements
+    ):
+        return None, f"{name} is not a list or tuple literal of hashable constants"
+    line = parsed.parent(statement)
+    if _in_loop(parsed, line, func):
+        return None, f"{name} is built inside a loop"
+    if (
+        not isinstance(parsed.parent(line), cst.IndentedBlock)
+        or parsed.parent(parsed.parent(line)) is not func
+    ):
+        return None, f"{name} is assigned inside a nested block"
+    mutation = _mutation(func.body, name)
+    if mutation:
+        return None, f"{name} is mutated ({mutation})"
+    for node in walk(func.body):
+        if (
+            isinstance(node, cst.Arg)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == name
+        ):
+            return None, f"{name} is passed to a call that might mutate it"
+    return line, ""
+
+
+def _insert_local_sets(
+    new_func: cst.FunctionDef, func: cst.FunctionDef, local_sets
+) -> cst.FunctionDef:
+    original_body = list(func.body.body)
+    new_body = list(new_func.body.body)
+    for name, (line, set_name) in sorted(
+        local_sets.items(), key=lambda kv: -original_body.index(kv[1][0])
+    ):
+        index = original_body.index(line) + 1
+        new_body.insert(index, cst.parse_statement(f"{set_name} = frozenset({name})\n"))
+    return new_func.with_changes(body=new_func.body.with_changes(body=new_body))
+
+
+def _insert_after(module: cst.Module, index: int, stmt: cst.BaseStatement) -> cst.Module:
+    body = list(module.body)
+    following = body[index] if index < len(body) else None
+    if following is not None and isinstance(following, cst.SimpleStatementLine):
+        body.insert(index, stmt.with_changes(leading_lines=[]))
+        return module.with_changes(body=body)
+    return (
+        insert_module_statements(module, index, [stmt])
+        if following is not None
+        else (module.with_changes(body=[*body, stmt.with_changes(leading_lines=[])]))
+    )
+
+
+class _Swap(cst.CSTTransformer):
+    def __init__(self, swaps: dict) -> None:
+        self.swaps = swaps
+
+    def on_leave(self, original_node, updated_node):
+        return self.swaps.get(original_node, updated_node)

@@ -1,9 +1,300 @@
-"""Placeholder: filled in shortly."""
+"""precompile-regex: `re.<fn>(CONSTANT, ...)` in a hot function -> a module-level compiled pattern.
+
+`re.<fn>` looks the pattern up in re's internal cache on every call (hashing the pattern text and
+the flags, which are an enum whose `|` is itself a Python-level call); a compiled pattern object
+skips all of that. The pattern and flags must be constants: otherwise compiling once is wrong.
+"""
 
 from __future__ import annotations
 
+import libcst as cst
+
+from skills.codemods._cst import (
+    Parsed,
+    code,
+    ensure_module_alias,
+    finish,
+    insert_module_statements,
+    is_string_literal,
+    unique_name,
+    walk,
+)
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+
+# Parameters of the module-level functions; a compiled pattern's method takes the same list minus
+# `pattern` and `flags` (flags go to re.compile).
+SIGNATURES = {
+    "match": ("pattern", "string", "flags"),
+    "search": ("pattern", "string", "flags"),
+    "fullmatch": ("pattern", "string", "flags"),
+    "findall": ("pattern", "string", "flags"),
+    "finditer": ("pattern", "string", "flags"),
+    "split": ("pattern", "string", "maxsplit", "flags"),
+    "sub": ("pattern", "repl", "string", "count", "flags"),
+    "subn": ("pattern", "repl", "string", "count", "flags"),
+}
+LINE_LENGTH = 100
+
+
+class _Site:
+    def __init__(self, call: cst.Call, method: str, pattern, flags, rest: list[cst.Arg]):
+        self.call = call
+        self.method = method
+        self.pattern = pattern
+        self.flags = flags
+        self.rest = rest
 
 
 def apply(data: CodemodInput) -> CodemodResult:
-    raise CodemodRefused("this codemod is not implemented yet")
+    parsed = Parsed(data.source, data.path)
+    target = parsed.find_target(data.qualname)
+    func = target.func
+    bindings = parsed.top_level_bindings()
+    global_names = _names_declared_global(parsed.module)
+
+    sites: list[_Site] = []
+    refusals: list[str] = []
+    for node in walk(func.body):
+        if not isinstance(node, cst.Call):
+            continue
+        method = _re_function(parsed, node)
+        if method is None:
+            continue
+        try:
+            sites.append(_analyse(parsed, node, method, bindings, global_names))
+        except CodemodRefused as exc:
+            refusals.append(f"line {parsed.line(node)}: {exc}")
+    if not sites:
+        if refusals:
+            raise CodemodRefused("; ".join(refusals))
+        raise CodemodRefused(
+            f"{func.name.value} has no re.match/search/sub/... call with a constant pattern"
+        )
+
+    module = parsed.module
+    module, re_alias = _compile_name(parsed, module)
+    taken = parsed.all_names()
+    constants: dict[tuple[str, str], str] = {}
+    new_statements: list[cst.BaseStatement] = []
+    replacements: dict[cst.Call, cst.Call] = {}
+    referenced: set[str] = set()
+    base = func.name.value.lstrip("_").upper()
+    for site in sites:
+        pattern_code = code(site.pattern)
+        flags_code = code(site.flags) if site.flags is not None else ""
+        key = (pattern_code, flags_code)
+        if key not in constants:
+            stem = (
+                site.pattern.value.lstrip("_").upper()
+                if isinstance(site.pattern, cst.Name)
+                else base
+            )
+            name = unique_name(f"_{stem}_RE", taken)
+            taken.add(name)
+            constants[key] = name
+            new_statements.append(_compile_statement(name, re_alias, pattern_code, flags_code))
+            referenced |= {n.value for n in walk(site.pattern) if isinstance(n, cst.Name)}
+            if site.flags is not None:
+                referenced |= {n.value for n in walk(site.flags) if isinstance(n, cst.Name)}
+        replacements[site.call] = _method_call(parsed, site, constants[key])
+
+    # Before the function, but after any module constant the pattern or flags use.
+    index = target.top_index
+    for name in referenced:
+        for stmt in bindings.get(name, []):
+            position = list(parsed.module.body).index(stmt)
+            index = max(index, position + 1)
+    new_func = func.visit(_Replace(replacements))
+    module = module.deep_replace(func, new_func)
+    offset = len(module.body) - len(parsed.module.body)  # an added `import re` shifts indexes
+    module = insert_module_statements(module, index + offset, new_statements)
+
+    lines = sorted({parsed.line(s.call) for s in sites})
+    first, last = lines[0], max(parsed.end_line(s.call) for s in sites)
+    described = ", ".join(
+        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[(code(s.pattern), code(s.flags) if s.flags is not None else '')]}.{s.method}"
+        for s in sites
+    )
+    summary = (
+        f"{func.name.value}: {described}. The pattern"
+        f"{'s are' if len(constants) > 1 else ' is'} compiled once at import "
+        f"({', '.join(constants.values())}) instead of being looked up in re's pattern cache on "
+        "every call, which hashes the pattern text and combines the flags each time."
+    )
+    if refusals:
+        summary += " Left alone: " + "; ".join(refusals) + "."
+    return finish(data, module, summary, first, last)
+
+
+def _re_function(parsed: Parsed, call: cst.Call) -> str | None:
+    for qualified in parsed.qualified_names(call.func):
+        module, _, attr = qualified.rpartition(".")
+        if module == "re" and attr in SIGNATURES:
+            return attr
+    return None
+
+
+def _names_declared_global(module: cst.Module) -> set[str]:
+    names: set[str] = set()
+    for node in walk(module):
+        if isinstance(node, cst.Global):
+            names.update(item.name.value for item in node.names)
+    return names
+
+
+def _is_module_constant(
+    parsed: Parsed, node: cst.Name, bindings, global_names: set[str], check
+) -> bool:
+    """A module-level name bound exactly once, to a value `check` accepts, never reassigned."""
+    if node.value in global_names:
+        return False
+    scope = parsed.scope(node)
+    if scope is None:
+        return False
+    assignments = list(scope[node.value])
+    if not assignments or any(a.scope is not parsed.scope(parsed.module) for a in assignments):
+        return False
+    statements = bindings.get(node.value, [])
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return False
+    small = statements[0].body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        return isinstance(small.targets[0].target, cst.Name) and check(small.value)
+    if isinstance(small, cst.AnnAssign) and small.value is not None:
+        return check(small.value)
+    return False
+
+
+def _analyse(parsed: Parsed, call: cst.Call, method: str, bindings, global_names) -> _Site:
+    params = SIGNATURES[method]
+    assigned: dict[str, cst.Arg] = {}
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            raise CodemodRefused(f"re.{method} is called with *args/**kwargs")
+        if arg.keyword is None:
+            if positional >= len(params):
+                raise CodemodRefused(f"re.{method} has too many arguments")
+            assigned[params[positional]] = arg
+            positional += 1
+        else:
+            assigned[arg.keyword.value] = arg
+    pattern_arg = assigned.get("pattern")
+    if pattern_arg is None:
+        raise CodemodRefused(f"re.{method} has no pattern argument")
+    pattern = pattern_arg.value
+
+    def constant_string(node: cst.BaseExpression) -> bool:
+        return is_string_literal(node)
+
+    if not is_string_literal(pattern) and not (
+        isinstance(pattern, cst.Name)
+        and _is_module_constant(parsed, pattern, bindings, global_names, constant_string)
+    ):
+        raise CodemodRefused(
+            f"the pattern {code(pattern)!r} of re.{method} is not a constant (it is built or "
+            "passed at run time), so it cannot be compiled once at import"
+        )
+    flags_arg = assigned.get("flags")
+    flags = flags_arg.value if flags_arg is not None else None
+    if flags is not None and not _constant_flags(parsed, flags, bindings, global_names):
+        raise CodemodRefused(f"the flags {code(flags)!r} of re.{method} are not constant")
+    rest = [
+        arg
+        for name, arg in sorted(assigned.items(), key=lambda kv: list(call.args).index(kv[1]))
+        if name not in ("pattern", "flags")
+    ]
+    return _Site(call, method, pattern, flags, rest)
+
+
+def _constant_flags(parsed: Parsed, node: cst.BaseExpression, bindings, global_names) -> bool:
+    if isinstance(node, cst.Integer):
+        return True
+    if isinstance(node, cst.BinaryOperation) and isinstance(
+        node.operator, cst.BitOr | cst.Add | cst.BitAnd
+    ):
+        return _constant_flags(parsed, node.left, bindings, global_names) and _constant_flags(
+            parsed, node.right, bindings, global_names
+        )
+    if isinstance(node, cst.Attribute | cst.Name):
+        if any(q.startswith("re.") for q in parsed.qualified_names(node)):
+            return True
+        if isinstance(node, cst.Name):
+            return _is_module_constant(
+                parsed,
+                node,
+                bindings,
+                global_names,
+                lambda value: _constant_flags(parsed, value, bindings, global_names),
+            )
+    return False
+
+
+def _compile_name(parsed: Parsed, module: cst.Module) -> tuple[cst.Module, str]:
+    alias = parsed.module_import("re")
+    if alias is not None:
+        return module, f"{alias}.compile"
+    from_alias = parsed.from_import("re", "compile")
+    if from_alias is not None:
+        return module, from_alias
+    module, alias = ensure_module_alias(parsed, module, "re")
+    return module, f"{alias}.compile"
+
+
+def _compile_statement(
+    name: str, compile_func: str, pattern_code: str, flags_code: str
+) -> cst.BaseStatement:
+    arguments = [pattern_code] + ([flags_code] if flags_code else [])
+    one_line = f"{name} = {compile_func}({', '.join(arguments)})"
+    if "\n" not in one_line and len(one_line) <= LINE_LENGTH:
+        text = one_line
+    else:
+        # Exploded, one argument per line; a triple-quoted pattern keeps its exact text.
+        lines = [f"{name} = {compile_func}("] + [f"    {a}," for a in arguments] + [")"]
+        text = "\n".join(lines)
+    return cst.parse_statement(text + "\n")
+
+
+def _method_call(parsed: Parsed, site: _Site, constant: str) -> cst.Call:
+    func = cst.Attribute(value=cst.Name(constant), attr=cst.Name(site.method))
+    rest = list(site.rest)
+    if rest:
+        last = rest[-1]
+        if "\n" not in code(site.call):
+            rest[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    call = site.call.with_changes(func=func, args=rest)
+    if "\n" in code(site.call) and all("\n" not in code(a.value) for a in rest):
+        # The removed pattern was usually what made the call span lines: fold it back when the
+        # result fits on the original line.
+        compact = cst.Call(
+            func=func,
+            args=[
+                arg.with_changes(
+                    comma=cst.MaybeSentinel.DEFAULT,
+                    whitespace_after_arg=cst.SimpleWhitespace(""),
+                )
+                for arg in rest
+            ],
+        )
+        column = parsed.column(site.call)
+        end = parsed.end_line(site.call)
+        tail = parsed.source.splitlines()[end - 1]
+        end_column = _end_column(parsed, site.call)
+        rest_of_line = tail[end_column:]
+        if column + len(code(compact)) + len(rest_of_line) <= LINE_LENGTH:
+            call = compact
+    return call
+
+
+def _end_column(parsed: Parsed, node: cst.CSTNode) -> int:
+    from libcst.metadata import PositionProvider
+
+    return parsed.meta(PositionProvider, node).end.column
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, replacements: dict[cst.Call, cst.Call]) -> None:
+        self.replacements = replacements
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        return self.replacements.get(original_node, updated_node)

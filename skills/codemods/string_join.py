@@ -1,9 +1,308 @@
-"""Placeholder: filled in shortly."""
+"""string-join: `s += piece` building a str or bytes in a loop -> a list of pieces joined once.
+
+Each `+=` on an immutable bytes object (or a str with another reference) copies everything built so
+far, so the loop is quadratic in the output size; appending to a list and joining once is linear.
+"""
 
 from __future__ import annotations
 
+import libcst as cst
+
+from skills.codemods._cst import (
+    LOOP_TYPES,
+    Parsed,
+    code,
+    finish,
+    function_locals,
+    global_declared,
+    unique_name,
+    walk,
+    walk_own,
+)
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
 
 
 def apply(data: CodemodInput) -> CodemodResult:
-    raise CodemodRefused("this codemod is not implemented yet")
+    parsed = Parsed(data.source, data.path)
+    func = parsed.find_target(data.qualname).func
+    declared = global_declared(func)
+    refusals: list[str] = []
+    seen: set[str] = set()
+    for node in walk_own(func.body):
+        name = _accumulated_name(node)
+        if name is None or name in seen:
+            continue
+        seen.add(name)
+        if name in declared:
+            refusals.append(f"{name} is declared global/nonlocal")
+            continue
+        try:
+            return _rewrite(parsed, data, func, name)
+        except _NotText:
+            continue
+        except CodemodRefused as exc:
+            refusals.append(str(exc))
+    if refusals:
+        raise CodemodRefused("; ".join(refusals))
+    raise CodemodRefused(f"{func.name.value} has no `s += piece` on a local inside a loop")
+
+
+def _accumulated_name(node: cst.CSTNode) -> str | None:
+    if (
+        isinstance(node, cst.AugAssign)
+        and isinstance(node.operator, cst.AddAssign)
+        and isinstance(node.target, cst.Name)
+    ):
+        return node.target.value
+    if (
+        isinstance(node, cst.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0].target, cst.Name)
+        and isinstance(node.value, cst.BinaryOperation)
+        and isinstance(node.value.operator, cst.Add)
+        and isinstance(node.value.left, cst.Name)
+        and node.value.left.value == node.targets[0].target.value
+    ):
+        return node.targets[0].target.value
+    return None
+
+
+def _piece(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
+    """The appended expression if node is `name += piece` or `name = name + piece`."""
+    if _accumulated_name(node) != name:
+        return None
+    if isinstance(node, cst.AugAssign):
+        return node.value
+    return node.value.right
+
+
+def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: str) -> CodemodResult:
+    appends = [n for n in walk_own(func.body) if _piece(n, name) is not None]
+    # The outermost loop that contains every `+=`: the pieces are collected through it.
+    loops_per_append = []
+    for node in appends:
+        loops = [a for a in parsed.ancestors(node) if isinstance(a, LOOP_TYPES)]
+        inside = [a for a in loops if _within(parsed, a, func)]
+        if not inside:
+            raise CodemodRefused(f"{name} += ... at line {parsed.line(node)} is not inside a loop")
+        loops_per_append.append(inside)
+    outer = loops_per_append[0][-1]
+    for loops in loops_per_append[1:]:
+        if loops[-1] is not outer:
+            raise CodemodRefused(f"{name} is grown in more than one loop")
+    loop = outer
+    block = parsed.parent(loop)
+    if not isinstance(block, cst.IndentedBlock):
+        raise CodemodRefused("the loop is not in a plain block")
+    statements = list(block.body)
+    loop_index = statements.index(loop)
+
+    # The initial value: the last plain assignment to `name` before the loop in the same block.
+    init_index = None
+    for index in range(loop_index - 1, -1, -1):
+        stmt = statements[index]
+        if _binds(stmt, name):
+            if _is_plain_assignment(stmt, name):
+                init_index = index
+            break
+    if init_index is None:
+        raise CodemodRefused(
+            f"{name} has no plain `{name} = <str or bytes literal>` before the loop at line "
+            f"{parsed.line(loop)}"
+        )
+    init_value = statements[init_index].body[0].value
+    kind = _literal_kind(init_value)
+    if isinstance(init_value, cst.Integer | cst.Float | cst.List | cst.Tuple):
+        raise _NotText(f"{name} is not text")
+    if kind is None:
+        raise CodemodRefused(
+            f"{name} starts as {code(init_value)!r}: cannot tell whether it holds str or bytes"
+        )
+    for stmt in statements[init_index + 1 : loop_index]:
+        if _mentions(stmt, name):
+            raise CodemodRefused(
+                f"{name} is used between its initial value and the loop (line {parsed.line(stmt)})"
+            )
+
+    # Inside the loop, `name` may only be the target of the appends.
+    append_ids = {id(n) for n in appends}
+    allowed: set[int] = set()
+    for node in appends:
+        for inner in walk(node):
+            if isinstance(inner, cst.Name) and inner.value == name:
+                allowed.add(id(inner))
+                break
+        if isinstance(node, cst.Assign):
+            allowed.add(id(node.value.left))
+    for piece_node in appends:
+        piece = _piece(piece_node, name)
+        if any(isinstance(n, cst.Name) and n.value == name for n in walk(piece)):
+            raise CodemodRefused(
+                f"the piece appended at line {parsed.line(piece_node)} reads {name}"
+            )
+    for inner in walk(loop):
+        if isinstance(inner, cst.Name) and inner.value == name and id(inner) not in allowed:
+            raise CodemodRefused(
+                f"{name} is read inside the loop at line {parsed.line(inner)}, so the partial "
+                "value must exist on every iteration"
+            )
+        if isinstance(inner, cst.FunctionDef | cst.Lambda) and name in {
+            n.value for n in walk(inner) if isinstance(n, cst.Name)
+        }:
+            raise CodemodRefused(
+                f"{name} escapes into a nested function at line {parsed.line(inner)}"
+            )
+    inside_appends = {id(n) for node in appends for n in walk(node)}
+    for inner in walk(loop):
+        if id(inner) in inside_appends:
+            continue
+        if isinstance(
+            inner,
+            cst.AssignTarget | cst.AugAssign | cst.For | cst.CompFor | cst.AsName | cst.NamedExpr,
+        ) and _binds_directly(inner, name):
+            raise CodemodRefused(
+                f"{name} is reassigned inside the loop at line {parsed.line(inner)}"
+            )
+    _refuse_handler_reads(parsed, loop, func, name)
+
+    taken = function_locals(func) | parsed.all_names()
+    parts = unique_name(f"{name}_parts", taken)
+    empty = 'b""' if kind == "bytes" else '""'
+    init_stmt = statements[init_index]
+    start = (
+        "[]"
+        if _literal_is_empty(init_value)
+        else f"[{code(init_value.with_changes(lpar=[], rpar=[]))}]"
+    )
+    new_init = cst.parse_statement(f"{parts} = {start}\n").with_changes(
+        leading_lines=init_stmt.leading_lines
+    )
+    join = cst.parse_statement(f"{name} = {empty}.join({parts})\n")
+    replacements = {node: _append_statement(node, parts, name) for node in appends}
+    new_loop = loop.visit(_ReplaceSmall(replacements))
+    new_statements = list(statements)
+    new_statements[init_index] = new_init
+    new_statements[loop_index] = new_loop
+    new_statements.insert(loop_index + 1, join)
+    new_block = block.with_changes(body=new_statements)
+    module = parsed.module.deep_replace(block, new_block)
+    lines = [parsed.line(n) for n in appends]
+    summary = (
+        f"{func.name.value}: {name} was grown with += inside the loop at line "
+        f"{parsed.line(loop)} ({kind}; each += copies everything built so far, quadratic in the "
+        f"output). The pieces now go to the list {parts} (line{'s' if len(lines) > 1 else ''} "
+        f"{', '.join(map(str, lines))}) and are joined once after the loop with {empty}.join, "
+        f"so {name} has the same value where it is used after the loop."
+    )
+    return finish(data, module, summary, parsed.line(init_stmt), parsed.end_line(loop))
+
+
+def _within(parsed: Parsed, node: cst.CSTNode, func: cst.FunctionDef) -> bool:
+    for ancestor in parsed.ancestors(node):
+        if ancestor is func:
+            return True
+        if isinstance(ancestor, cst.FunctionDef | cst.Lambda | cst.ClassDef):
+            return False
+    return False
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    for node in walk(stmt):
+        if isinstance(
+            node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For | cst.CompFor
+        ):
+            target = node.target
+            if any(isinstance(n, cst.Name) and n.value == name for n in walk(target)):
+                return True
+        if isinstance(node, cst.AsName | cst.NamedExpr):
+            target = node.name if isinstance(node, cst.AsName) else node.target
+            if any(isinstance(n, cst.Name) and n.value == name for n in walk(target)):
+                return True
+    return False
+
+
+def _binds_directly(node: cst.CSTNode, name: str) -> bool:
+    target = node.name if isinstance(node, cst.AsName) else node.target
+    return any(isinstance(n, cst.Name) and n.value == name for n in walk(target))
+
+
+class _NotText(CodemodRefused):
+    """The accumulated value is a number or a list, not text: another codemod's business."""
+
+
+def _is_plain_assignment(stmt: cst.CSTNode, name: str) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Assign)
+        and len(stmt.body[0].targets) == 1
+        and isinstance(stmt.body[0].targets[0].target, cst.Name)
+        and stmt.body[0].targets[0].target.value == name
+    )
+
+
+def _literal_kind(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        return "bytes" if "b" in node.prefix.lower() else "str"
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = _literal_kind(node.left), _literal_kind(node.right)
+        return left if left == right else None
+    if isinstance(node, cst.FormattedString):
+        return "str"
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not node.args:
+        return {"str": "str", "bytes": "bytes"}.get(node.func.value)
+    return None
+
+
+def _literal_is_empty(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value in ("", b"")
+    if isinstance(node, cst.Call):
+        return True  # str() / bytes()
+    return False
+
+
+def _mentions(stmt: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in walk(stmt))
+
+
+def _refuse_handler_reads(parsed: Parsed, loop: cst.CSTNode, func, name: str) -> None:
+    """A handler or finally around the loop would see the initial value instead of the pieces."""
+    if isinstance(loop, LOOP_TYPES) and loop.orelse is not None and _mentions(loop.orelse, name):
+        raise CodemodRefused(f"the loop's else clause reads {name}")
+    for ancestor in parsed.ancestors(loop):
+        if ancestor is func:
+            break
+        if isinstance(ancestor, cst.Try):
+            handlers = list(ancestor.handlers)
+            extra = [ancestor.finalbody] if ancestor.finalbody else []
+            if any(_mentions(h, name) for h in handlers + extra):
+                raise CodemodRefused(f"an except/finally around the loop reads {name}")
+
+
+def _append_statement(node: cst.CSTNode, parts: str, name: str) -> cst.CSTNode:
+    piece = _piece(node, name)
+    call = cst.Call(
+        func=cst.Attribute(value=cst.Name(parts), attr=cst.Name("append")),
+        args=[
+            cst.Arg(
+                value=piece.with_changes(lpar=[], rpar=[]) if _redundant_parens(piece) else piece
+            )
+        ],
+    )
+    return cst.Expr(value=call, semicolon=node.semicolon)
+
+
+def _redundant_parens(node: cst.BaseExpression) -> bool:
+    return bool(node.lpar) and "\n" not in code(node)
+
+
+class _ReplaceSmall(cst.CSTTransformer):
+    def __init__(self, replacements: dict) -> None:
+        self.replacements = replacements
+
+    def leave_AugAssign(self, original_node, updated_node):
+        return self.replacements.get(original_node, updated_node)
+
+    def leave_Assign(self, original_node, updated_node):
+        return self.replacements.get(original_node, updated_node)

@@ -1,0 +1,463 @@
+"""LibCST plumbing shared by the codemods: parse, find the target, resolve names, insert code."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst._metadata_dependent import LazyValue
+from libcst.metadata import (
+    ExpressionContext,
+    ExpressionContextProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+
+_EMPTY = cst.Module(body=[])
+LOOP_TYPES = (cst.For, cst.While)
+COMPREHENSION_TYPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+IMPORT_TYPES = (cst.Import, cst.ImportFrom)
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def code(node: cst.CSTNode) -> str:
+    """Source text of a node, as LibCST would print it."""
+    return _EMPTY.code_for_node(node)
+
+
+@dataclass
+class Target:
+    func: cst.FunctionDef
+    cls: cst.ClassDef | None
+    top_stmt: cst.CSTNode  # the module-level statement that contains the function
+    top_index: int
+
+
+class Parsed:
+    """A parsed module with lazily resolved metadata; the nodes belong to `self.module`."""
+
+    def __init__(self, source: str, path: str = "<source>") -> None:
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError as exc:
+            raise CodemodRefused(f"{path} does not parse: {exc.message}") from None
+        self.source = source
+        self.path = path
+        self.wrapper = MetadataWrapper(module)
+        self.module = self.wrapper.module
+        self._cache: dict[type, object] = {}
+
+    def _resolved(self, provider):
+        if provider not in self._cache:
+            self._cache[provider] = self.wrapper.resolve(provider)
+        return self._cache[provider]
+
+    def meta(self, provider, node: cst.CSTNode, default=None):
+        value = self._resolved(provider).get(node, default)
+        if isinstance(value, LazyValue):
+            value = value()
+        return value
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.meta(PositionProvider, node).start.line
+
+    def end_line(self, node: cst.CSTNode) -> int:
+        return self.meta(PositionProvider, node).end.line
+
+    def column(self, node: cst.CSTNode) -> int:
+        return self.meta(PositionProvider, node).start.column
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in (self.meta(QualifiedNameProvider, node) or set())}
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.meta(ParentNodeProvider, node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = self.parent(current)
+
+    def scope(self, node: cst.CSTNode):
+        return self.meta(ScopeProvider, node)
+
+    def is_load(self, node: cst.Name) -> bool:
+        return self.meta(ExpressionContextProvider, node) == ExpressionContext.LOAD
+
+    def is_store(self, node: cst.CSTNode) -> bool:
+        return self.meta(ExpressionContextProvider, node) == ExpressionContext.STORE
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def find_target(self, qualname: str) -> Target:
+        """The function named by qualname ("func", "Class.method", "outer.inner")."""
+        parts = [p for p in qualname.split(".") if p]
+        if not parts:
+            raise CodemodRefused("no target function named")
+        module_parts = self.path.removesuffix(".py").replace("/", ".").split(".")
+        # Accept a full dotted symbol ("pkg.mod.func") as well as the in-module qualname.
+        for start in range(len(parts)):
+            found = self._find_parts(parts[start:])
+            if found is not None:
+                if start and parts[:start] != module_parts[-start:]:
+                    continue
+                return found
+        raise CodemodRefused(f"{qualname} is not defined in {self.path}")
+
+    def _find_parts(self, parts: list[str]) -> Target | None:
+        body: Iterable[cst.CSTNode] = self.module.body
+        cls: cst.ClassDef | None = None
+        top_stmt = None
+        top_index = -1
+        for depth, name in enumerate(parts):
+            matches = [
+                (i, s)
+                for i, s in enumerate(body)
+                if isinstance(s, cst.FunctionDef | cst.ClassDef) and s.name.value == name
+            ]
+            if not matches:
+                return None
+            index, node = matches[-1]  # the last definition wins at import time
+            if depth == 0:
+                top_stmt, top_index = node, index
+            last = depth == len(parts) - 1
+            if last:
+                if not isinstance(node, cst.FunctionDef):
+                    return None
+                return Target(func=node, cls=cls, top_stmt=top_stmt, top_index=top_index)
+            cls = node if isinstance(node, cst.ClassDef) else None
+            block = node.body
+            if not isinstance(block, cst.IndentedBlock):
+                return None
+            body = block.body
+        return None
+
+    # -- module-level facts --------------------------------------------------------------
+
+    def top_level_bindings(self) -> dict[str, list[cst.CSTNode]]:
+        """name -> module-level statements that bind it (assignments, imports, defs)."""
+        bindings: dict[str, list[cst.CSTNode]] = {}
+        for stmt in self.module.body:
+            for name in bound_names(stmt):
+                bindings.setdefault(name, []).append(stmt)
+        return bindings
+
+    def module_import(self, module_name: str) -> str | None:
+        """Local name of `import module_name [as alias]` at module level, if any."""
+        for stmt in self.module.body:
+            for small in _small_statements(stmt):
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if code(alias.name) == module_name:
+                            if alias.asname is not None:
+                                return code(alias.asname.name)
+                            if "." not in module_name:
+                                return module_name
+        return None
+
+    def from_import(self, module_name: str, attr: str) -> str | None:
+        """Local name of `from module_name import attr [as alias]`, if any."""
+        for stmt in self.module.body:
+            for small in _small_statements(stmt):
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and small.module is not None
+                    and not small.relative
+                    and code(small.module) == module_name
+                    and not isinstance(small.names, cst.ImportStar)
+                ):
+                    for alias in small.names:
+                        if code(alias.name) == attr:
+                            return code(alias.asname.name) if alias.asname else attr
+        return None
+
+    def all_names(self) -> set[str]:
+        return {n.value for n in walk(self.module) if isinstance(n, cst.Name)}
+
+
+def _small_statements(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return list(stmt.body)
+    return []
+
+
+def bound_names(stmt: cst.CSTNode) -> list[str]:
+    """Names a module-level statement binds (not descending into functions/classes)."""
+    names: list[str] = []
+    if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+        return [stmt.name.value]
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    names.extend(target_names(target.target))
+            elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+                names.extend(target_names(small.target))
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is not None:
+                        names.append(code(alias.asname.name))
+                    else:
+                        names.append(code(alias.name).split(".")[0])
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    names.append(code(alias.asname.name) if alias.asname else code(alias.name))
+        return names
+    # Compound statements at module level (if/try/with/for): names bound anywhere inside.
+    for node in walk(stmt):
+        if isinstance(node, cst.FunctionDef | cst.ClassDef):
+            names.append(node.name.value)
+        elif isinstance(node, cst.SimpleStatementLine):
+            names.extend(bound_names(node))
+        elif isinstance(node, cst.For):
+            names.extend(target_names(node.target))
+    return names
+
+
+def target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        names: list[str] = []
+        for element in target.elements:
+            names.extend(target_names(element.value))
+        return names
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Pre-order traversal of a node and all its descendants."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Like walk, but does not descend into nested functions, lambdas or classes."""
+    stack = list(reversed(node.children))
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, cst.FunctionDef | cst.Lambda | cst.ClassDef):
+            continue
+        stack.extend(reversed(current.children))
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in walk(node) if isinstance(n, cst.Name)}
+
+
+def is_string_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return is_string_literal(node.left) and is_string_literal(node.right)
+    return False
+
+
+def literal_value(node: cst.BaseExpression):
+    """The Python value of a constant literal (strings, numbers, tuples of those)."""
+    return ast.literal_eval(code(node).strip())
+
+
+def is_hashable_constant(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString | cst.Integer | cst.Float | cst.Imaginary):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return is_string_literal(node)
+    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
+        return isinstance(node.expression, cst.Integer | cst.Float)
+    if isinstance(node, cst.Tuple):
+        return all(is_hashable_constant(e.value) for e in node.elements)
+    return False
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    lead = "_" if base.startswith("_") else ""
+    base = lead + (re.sub(r"\W+", "_", base).strip("_") or "value")
+    if base[0].isdigit():
+        base = "_" + base
+    candidate = base
+    number = 2
+    while candidate in taken or keyword.iskeyword(candidate) or candidate in BUILTIN_NAMES:
+        candidate = f"{base}_{number}"
+        number += 1
+    return candidate
+
+
+def indent_of(parsed: Parsed, node: cst.CSTNode) -> int:
+    return parsed.column(node)
+
+
+# -- edits -------------------------------------------------------------------------------
+
+
+def insert_module_statements(
+    module: cst.Module, index: int, statements: list[cst.BaseStatement]
+) -> cst.Module:
+    """Insert statements before module.body[index], separated by the blank lines PEP 8 wants."""
+    body = list(module.body)
+    following = body[index] if index < len(body) else None
+    new: list[cst.BaseStatement] = []
+    for i, stmt in enumerate(statements):
+        if i == 0:
+            blank = 2 if index > 0 else 0
+            if following is not None and isinstance(following, cst.SimpleStatementLine):
+                blank = min(blank, _blank_lines(following))
+            stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()] * blank)
+        else:
+            stmt = stmt.with_changes(leading_lines=[])
+        new.append(stmt)
+    if following is not None and isinstance(following, cst.FunctionDef | cst.ClassDef):
+        if _blank_lines(following) < 2:
+            comments = [ln for ln in following.leading_lines if ln.comment is not None]
+            body[index] = following.with_changes(leading_lines=[cst.EmptyLine()] * 2 + comments)
+    body[index:index] = new
+    return module.with_changes(body=body)
+
+
+def _blank_lines(stmt: cst.CSTNode) -> int:
+    count = 0
+    for line in getattr(stmt, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        count += 1
+    return count
+
+
+def import_insert_index(module: cst.Module) -> int:
+    """Index after the last module-level import at the top of the file (after the docstring)."""
+    index = 0
+    for i, stmt in enumerate(module.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            small = stmt.body[0] if stmt.body else None
+            if isinstance(small, IMPORT_TYPES):
+                index = i + 1
+                continue
+            if i == 0 and isinstance(small, cst.Expr) and is_string_literal(small.value):
+                index = 1
+                continue
+        break
+    return index
+
+
+def add_import(module: cst.Module, statement: str) -> cst.Module:
+    """Add `import x` after the existing top-of-file imports, keeping their blank lines."""
+    index = import_insert_index(module)
+    body = list(module.body)
+    new = cst.parse_statement(statement + "\n")
+    if index > 0 and isinstance(body[index - 1], cst.SimpleStatementLine):
+        previous = body[index - 1]
+        if previous.body and isinstance(previous.body[0], IMPORT_TYPES):
+            new = new.with_changes(leading_lines=[])
+            body.insert(index, new)
+            return module.with_changes(body=body)
+    # No imports yet: after the docstring, separated by a blank line.
+    new = new.with_changes(leading_lines=[cst.EmptyLine()] if index > 0 else [])
+    body.insert(index, new)
+    if index < len(body) - 1 and _blank_lines(body[index + 1]) == 0:
+        following = body[index + 1]
+        body[index + 1] = following.with_changes(
+            leading_lines=[cst.EmptyLine()] + list(following.leading_lines)
+        )
+    return module.with_changes(body=body)
+
+
+def ensure_module_alias(
+    parsed: Parsed, module: cst.Module, module_name: str
+) -> tuple[cst.Module, str]:
+    """The local name for `module_name`, adding `import module_name` if the file lacks it."""
+    alias = parsed.module_import(module_name)
+    if alias is not None:
+        return module, alias
+    if module_name in parsed.top_level_bindings():
+        raise CodemodRefused(
+            f"the module binds the name {module_name!r} to something else; cannot import {module_name}"
+        )
+    return add_import(module, f"import {module_name}"), module_name
+
+
+def finish(
+    data: CodemodInput, new_module: cst.Module, summary: str, first_line: int, last_line: int
+) -> CodemodResult:
+    """Validate the new source (it must parse and differ) and package the result."""
+    new_source = new_module.code
+    if new_source == data.source:
+        raise CodemodRefused(f"nothing to change in {data.qualname}")
+    try:
+        compile(new_source, data.path or "<codemod>", "exec", dont_inherit=True)
+    except SyntaxError as exc:  # a codemod bug: never hand out a patch that does not parse
+        raise CodemodRefused(f"the rewritten file does not compile ({exc.msg}); refusing") from None
+    return CodemodResult(
+        new_source=new_source, summary=summary, first_line=first_line, last_line=last_line
+    )
+
+
+def enclosing_statement(parsed: Parsed, node: cst.CSTNode) -> cst.BaseStatement:
+    """The nearest statement (simple line or compound) that is directly inside a block."""
+    current: cst.CSTNode = node
+    for ancestor in parsed.ancestors(node):
+        if isinstance(ancestor, cst.IndentedBlock | cst.Module) and isinstance(
+            current, cst.BaseStatement
+        ):
+            return current
+        current = ancestor
+    raise CodemodRefused("could not find the statement around the change")
+
+
+def function_locals(func: cst.FunctionDef) -> set[str]:
+    """Names bound inside a function (params, targets, imports, nested defs), not descending."""
+    names: set[str] = set()
+    params = func.params
+    for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+        names.add(param.name.value)
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    for node in walk_own(func.body):
+        if isinstance(node, cst.FunctionDef | cst.ClassDef):
+            names.add(node.name.value)
+        elif isinstance(node, cst.AssignTarget):
+            names.update(target_names(node.target))
+        elif isinstance(node, cst.AnnAssign | cst.AugAssign):
+            names.update(target_names(node.target))
+        elif isinstance(node, cst.For | cst.CompFor):
+            names.update(target_names(node.target))
+        elif isinstance(node, cst.AsName):
+            names.update(target_names(node.name))
+        elif isinstance(node, cst.NamedExpr):
+            names.update(target_names(node.target))
+        elif isinstance(node, cst.Import):
+            for alias in node.names:
+                names.add(
+                    code(alias.asname.name) if alias.asname else code(alias.name).split(".")[0]
+                )
+        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                names.add(code(alias.asname.name) if alias.asname else code(alias.name))
+    return names
+
+
+def global_declared(func: cst.FunctionDef) -> set[str]:
+    names: set[str] = set()
+    for node in walk_own(func.body):
+        if isinstance(node, cst.Global | cst.Nonlocal):
+            names.update(item.name.value for item in node.names)
+    return names
