@@ -26,14 +26,22 @@ def root_cause_commit(sandbox: RepoSandbox, sha: str | None = None, path: str | 
         )
     full_sha = sandbox.verify_commit(rev)
     fmt = "%H%x00%an%x00%ae%x00%aI%x00%P%x00%B"
-    meta = sandbox.git("show", "-s", f"--format={fmt}", full_sha, "--")
+    meta = sandbox.git("show", "-s", "--no-show-signature", f"--format={fmt}", full_sha, "--")
     _sha, name, email, date, parents, message = meta.split("\x00", 5)
     pathspec = [sandbox.relative(path)] if path else []
     numstat = sandbox.git(
-        "show", "--format=", "--numstat", "--no-renames", full_sha, "--", *pathspec
+        "show",
+        "--no-show-signature",
+        "--format=",
+        "--numstat",
+        "--no-renames",
+        full_sha,
+        "--",
+        *pathspec,
     )
     diff = sandbox.git(
         "show",
+        "--no-show-signature",
         "--format=",
         "--patch",
         "--no-color",
@@ -72,6 +80,8 @@ def git_log(sandbox: RepoSandbox, path: str | None = None, max_entries: int = 20
     out = sandbox.git(
         "log",
         "--no-color",
+        # A repository's config may ask for signature checks, which would run gpg.program.
+        "--no-show-signature",
         f"--max-count={max_entries}",
         "--date=short",
         "--format=%H %ad %an <%ae>%n    %s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -187,8 +188,13 @@ REGISTRY: dict[str, Tool] = {tool.name: tool for tool in _TOOLS}
 
 def tool_definitions() -> list[dict]:
     """The registry in the Anthropic tools format (also what MCP's tools/list carries)."""
+    # Copies: a backend may decorate its list (cache_control, ...) without touching the registry.
     return [
-        {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
+        {
+            "name": tool.name,
+            "description": tool.description,
+            "input_schema": copy.deepcopy(tool.input_schema),
+        }
         for tool in REGISTRY.values()
     ]
 

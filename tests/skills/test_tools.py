@@ -71,7 +71,10 @@ def test_tool_definitions_are_anthropic_tools_with_valid_schemas():
         schema = definition["input_schema"]
         assert schema["type"] == "object"
         jsonschema.Draft202012Validator.check_schema(schema)
-        assert REGISTRY[definition["name"]].input_schema is schema
+        assert REGISTRY[definition["name"]].input_schema == schema
+    # Decorating the returned definitions leaves the registry as it was.
+    definitions[0]["input_schema"]["properties"]["injected"] = {"type": "string"}
+    assert "injected" not in tool_definitions()[0]["input_schema"]["properties"]
 
 
 def test_call_tool_records_the_call(feed):
