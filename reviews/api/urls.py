@@ -12,3 +12,8 @@ urlpatterns: list[URLPattern] = [
 
 # Savings reports (reviews/api/reports.py).
 urlpatterns += _reports_api.urlpatterns
+
+# Proposals and decisions (reviews/api/decisions.py).
+from reviews.api import decisions as _decisions_api  # noqa: E402
+
+urlpatterns += _decisions_api.urlpatterns

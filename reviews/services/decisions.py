@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from reviews import patches
-from reviews.models import Decision, Finding, Proposal
+from reviews.models import Decision, Finding, Proposal, Repository
 from reviews.roles import user_roles
 from reviews.services.audit import audit_record
 from reviews.services.transitions import (
@@ -191,8 +191,18 @@ def _validate_input(*, verdict: str, reason: str, comment: str) -> None:
 
 def _reload(proposal: Proposal) -> Proposal:
     return Proposal.objects.select_related(
-        "finding", "finding__repository", "solve_run", "skill_version"
+        "finding",
+        "finding__repository",
+        "finding__service__repository",
+        "solve_run",
+        "skill_version",
     ).get(pk=proposal.pk)
+
+
+def proposal_repository(proposal: Proposal) -> Repository | None:
+    """The finding's repository, else its service's (as the solver resolves it)."""
+    finding = proposal.finding
+    return finding.repository or finding.service.repository
 
 
 def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
@@ -212,7 +222,7 @@ def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
 
 def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str]:
     """Commit the approved patch in a scratch worktree; (commit, branch) or a refusal."""
-    repository = proposal.finding.repository
+    repository = proposal_repository(proposal)
     if repository is None or not is_work_tree(repository.path):
         raise DecisionConflict(
             "The finding's repository is not registered or its path is not a git work tree; "
@@ -317,7 +327,7 @@ def proposal_decide(
         Decision.Verdict.REQUEST_CHANGES: Proposal.Status.CHANGES_REQUESTED,
     }[verdict]
     branch_created = False
-    repository = proposal.finding.repository
+    repository = proposal_repository(proposal)
     try:
         with transaction.atomic():
             now = timezone.now()
