@@ -1,4 +1,4 @@
-"""`manage.py decide PROPOSAL_ID approve|reject|request_changes --user U`: the review gate on the CLI.
+"""`manage.py decide PROPOSAL_ID VERDICT --user U`: the review gate on the command line.
 
 Exit status (shared/spec/cli.md): 0 recorded, 1 refused (the reason on stderr), 2 bad usage.
 """
