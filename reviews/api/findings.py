@@ -319,9 +319,12 @@ def _failure_detail(result: IngestResult) -> str:
     if not bad_items:
         return result.errors[0]["error"]
     if result.is_batch:
+        first = result.errors[0]
+        where = f"[{first['index']}]" + (f".{first['field']}" if first["field"] else "")
         return (
             f"{len(bad_items)} finding{'s' if len(bad_items) != 1 else ''} of the batch "
-            f"{'are' if len(bad_items) != 1 else 'is'} invalid; nothing was written"
+            f"{'are' if len(bad_items) != 1 else 'is'} invalid; nothing was written "
+            f"(first: {where} {first['error']})"
         )
     fields = "; ".join(f"{e['field']} {e['error']}" for e in result.errors)
     return f"invalid finding: {fields}"
