@@ -1,6 +1,59 @@
 from django.apps import AppConfig
+from django.core import checks
+from django.db.models.signals import post_migrate
+
+SWEEP_SCHEDULE_NAME = "wattson: sweep solve runs"
+SWEEP_FUNC = "reviews.tasks.sweep_solve_runs"
 
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
     verbose_name = "Reviews"
+
+    def ready(self) -> None:
+        checks.register(check_queue_timing, checks.Tags.compatibility)
+        post_migrate.connect(register_sweep_schedule, sender=self)
+        _register_auto_solve()
+
+
+def check_queue_timing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """django-q2 re-delivers a task still running when retry <= timeout: solves would double."""
+    from django_q.conf import Conf
+
+    timeout, retry = Conf.TIMEOUT, Conf.RETRY
+    if timeout is not None and retry is not None and retry <= timeout:
+        return [
+            checks.Error(
+                f"Q_CLUSTER retry ({retry}s) must be greater than timeout ({timeout}s)",
+                hint="Set WATTSON_SOLVE_RETRY_S above WATTSON_SOLVE_TIMEOUT_S.",
+                id="reviews.E001",
+            )
+        ]
+    return []
+
+
+def register_sweep_schedule(**kwargs) -> None:
+    """The sweeper runs every minute on whichever cluster runs the scheduler."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=SWEEP_SCHEDULE_NAME,
+        defaults={
+            "func": SWEEP_FUNC,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
+def _register_auto_solve() -> None:
+    try:
+        from reviews.services import ingest
+    except ImportError:
+        return
+    from reviews.services.solving import auto_solve_findings
+
+    hooks = getattr(ingest, "POST_INGEST_HOOKS", None)
+    if hooks is not None and auto_solve_findings not in hooks:
+        hooks.append(auto_solve_findings)

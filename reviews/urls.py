@@ -1,9 +1,13 @@
 """Page URLs: each views module owns its own list."""
 
-from reviews.views import decisions, findings, proposals, reports
+from reviews.views import decisions, findings, proposals, reports, solving
 
 app_name = "reviews"
 
 urlpatterns = (
-    findings.urlpatterns + proposals.urlpatterns + reports.urlpatterns + decisions.urlpatterns
+    findings.urlpatterns
+    + proposals.urlpatterns
+    + reports.urlpatterns
+    + decisions.urlpatterns
+    + solving.urlpatterns
 )

@@ -108,12 +108,18 @@ def _trace_entry(tool: str, summary: str, **arguments: Any) -> dict[str, Any]:
 
 
 def solve_request(
-    *, finding: Finding, actor: Any | None, backend: str | None = None, comment: str = ""
+    *,
+    finding: Finding,
+    actor: Any | None,
+    backend: str | None = None,
+    comment: str = "",
+    enqueue: bool = True,
 ) -> SolveRun:
     """Queue a solve of `finding`, or join the run already active for it.
 
     Moves the finding to SOLVING, writes audit rows and enqueues the task once the transaction
-    commits (so a worker never sees a run that is not there yet).
+    commits (so a worker never sees a run that is not there yet). `enqueue=False` is for a
+    caller that runs the solve itself (`manage.py solve --wait`).
     """
     chosen = resolve_backend(finding=finding, backend=backend)
     actor = _actor(actor)
@@ -154,7 +160,8 @@ def solve_request(
             data={"finding": finding.pk, "backend": chosen, "revision": revision},
         )
         run_id = run.pk
-        transaction.on_commit(lambda: solve_run_enqueue(run_id=run_id))
+        if enqueue:
+            transaction.on_commit(lambda: solve_run_enqueue(run_id=run_id))
     return run
 
 
