@@ -30,6 +30,11 @@ def served(tmp_path_factory):
         "from django.apps import apps\n"
         "call_command('migrate', verbosity=0)\n"
         f"apps.get_model('reviews', 'Repository').objects.create(name='feed', path={str(repo)!r})\n"
+        "Skill = apps.get_model('skills', 'Skill')\n"
+        "Skill.objects.create(slug='precompile-regex', name='Precompile regex',\n"
+        "    instructions='Look for re.match with a constant pattern.',\n"
+        "    mitigation='Compile it once at module level.')\n"
+        "Skill.objects.create(slug='retired', name='Retired', enabled=False)\n"
     )
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", setup],
@@ -71,9 +76,10 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
         absolute = await client.call_tool("read_file", {"path": "/etc/passwd"})
         bad_type = await client.call_tool("read_file", {"path": "feed/skus.py", "start_line": 0})
         after = await client.call_tool("get_function", {"symbol": "feed.skus.parse_sku"})
-        return listed, read, found, escape, absolute, bad_type, after
+        docs = await client.call_tool("skill_docs", {})
+        return listed, read, found, escape, absolute, bad_type, after, docs
 
-    listed, read, found, escape, absolute, bad_type, after = _session(served, script)
+    listed, read, found, escape, absolute, bad_type, after, docs = _session(served, script)
 
     tools = {tool.name: tool for tool in listed.tools}
     assert set(tools) == set(REGISTRY)
@@ -93,6 +99,9 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
     assert bad_type.is_error and "start_line" in _text(bad_type)
     # A refused call does not take the server down.
     assert not after.is_error and "def parse_sku(raw):" in _text(after)
+    # skill_docs is fed from the enabled skills of the database.
+    assert "precompile-regex: Precompile regex" in _text(docs)
+    assert "retired" not in _text(docs)
 
 
 def test_mcp_serve_an_unknown_repository_exits_1(served):
@@ -107,4 +116,5 @@ def test_mcp_serve_an_unknown_repository_exits_1(served):
     )
     assert result.returncode == 1
     assert "unknown repository 'no-such-repo' (registered: feed)" in result.stderr
+    assert "manage.py add_repo" in result.stderr
     assert result.stdout == ""

@@ -188,3 +188,9 @@ def test_a_git_command_that_times_out_is_an_error_not_a_hang(repo):
 def test_the_sandbox_root_must_exist(tmp_path):
     with pytest.raises(ToolError, match="is not a directory"):
         RepoSandbox(tmp_path / "missing")
+
+
+def test_git_runs_without_any_transport(sandbox):
+    # Even a partial clone could not fetch missing objects: no protocol is allowed.
+    assert sandbox.git("config", "--get", "protocol.allow").strip() == "never"
+    assert sandbox.git("config", "--get", "core.fsmonitor").strip() == "false"

@@ -38,7 +38,10 @@ class Command(BaseCommand):
         repo = Repository.objects.filter(name=repository).first()
         if repo is None:
             known = ", ".join(Repository.objects.values_list("name", flat=True)[:20]) or "none"
-            raise CommandError(f"unknown repository {repository!r} (registered: {known})")
+            raise CommandError(
+                f"unknown repository {repository!r} (registered: {known}); "
+                "register it first with: manage.py add_repo NAME PATH"
+            )
         if not is_work_tree(repo.path):
             raise CommandError(f"repository {repo.name!r}: {repo.path} is not a git work tree")
         try:
