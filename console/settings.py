@@ -296,6 +296,16 @@ WATTSON_ATTENTION_MAX_LOWER_BOUND = envfloat(
     "WATTSON_ATTENTION_MAX_LOWER_BOUND", 0.2, minimum=0.0
 )
 
+# Rendered diffs and other derived views. Per process, which is right for what it holds: a cache
+# miss only costs a re-render (reviews.selectors.proposals).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "wattson-default",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
