@@ -91,8 +91,13 @@ def read_file(
     return header + number_lines(lines)
 
 
+# Perl-style classes models write out of habit, in POSIX ERE spelling (outside / inside [...]).
+_CLASSES_OUTSIDE = {r"\d": "[0-9]", r"\D": "[^0-9]"}
+_CLASSES_INSIDE = {r"\d": "0-9", r"\w": "[:alnum:]_", r"\s": "[:space:]"}
+
+
 def _ere_pattern(pattern: str) -> str:
-    r"""Translate \d and \D (which POSIX ERE lacks) outside bracket expressions."""
+    r"""Translate \d and \D (which POSIX ERE lacks), and \d \w \s inside bracket expressions."""
     out: list[str] = []
     in_bracket = False
     index = 0
@@ -100,29 +105,20 @@ def _ere_pattern(pattern: str) -> str:
         char = pattern[index]
         if char == "\\" and index + 1 < len(pattern):
             pair = pattern[index : index + 2]
-            if not in_bracket and pair == r"\d":
-                out.append("[0-9]")
-            elif not in_bracket and pair == r"\D":
-                out.append("[^0-9]")
-            else:
-                out.append(pair)
+            table = _CLASSES_INSIDE if in_bracket else _CLASSES_OUTSIDE
+            out.append(table.get(pair, pair))
             index += 2
             continue
+        out.append(char)
         if char == "[" and not in_bracket:
             in_bracket = True
-            out.append(char)
             # A "]" right after "[" or "[^" is a literal member, not the end.
-            if pattern[index + 1 : index + 2] == "^":
-                out.append("^")
-                index += 1
-            if pattern[index + 1 : index + 2] == "]":
-                out.append("]")
-                index += 1
+            for literal in ("^", "]"):
+                if pattern[index + 1 : index + 2] == literal:
+                    out.append(literal)
+                    index += 1
         elif char == "]" and in_bracket:
             in_bracket = False
-            out.append(char)
-        else:
-            out.append(char)
         index += 1
     return "".join(out)
 

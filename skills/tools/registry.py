@@ -200,11 +200,12 @@ def tool_definitions() -> list[dict]:
 
 
 def _summary(text: str) -> str:
+    """First line of a result and its size, for the solve trace."""
     first = next((line for line in text.splitlines() if line.strip()), "")
-    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     if len(first) > 160:
         first = first[:160] + "…"
-    return f"{first} ({lines} lines)"
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return f"{first} [{lines} lines, {len(text.encode())} bytes]"
 
 
 def call_tool(

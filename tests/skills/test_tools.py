@@ -165,6 +165,8 @@ def test_search_code_accepts_backslash_d(feed):
     assert "feed/skus.py:14:" in text
     digits = ok(feed["sandbox"], "search_code", pattern=r"range\(\d+", path="bench.py")
     assert "bench.py:" in digits
+    bracketed = ok(feed["sandbox"], "search_code", pattern=r"\{[\d,]+\}", path="feed/*.py")
+    assert [line.split(":")[1] for line in bracketed.splitlines()[1:]] == ["13", "14", "15"]
 
 
 def test_search_code_caps_matches(feed):
