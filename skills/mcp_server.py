@@ -79,5 +79,10 @@ def build_server(sandbox: RepoSandbox, *, name: str = "wattson") -> MCPServer:
             annotations=read_only,
             structured_output=False,
         )
+        # The advertised schema says additionalProperties: false; make the SDK's argument model
+        # (built fresh for this wrapper) refuse unknown arguments too instead of dropping them.
+        arg_model = mcp_tool.fn_metadata.arg_model
+        arg_model.model_config["extra"] = "forbid"
+        arg_model.model_rebuild(force=True)
         tools.append(mcp_tool.model_copy(update={"parameters": tool.input_schema}))
     return MCPServer(name=name, instructions=INSTRUCTIONS, tools=tools)

@@ -75,11 +75,12 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
         escape = await client.call_tool("read_file", {"path": "../../etc/passwd"})
         absolute = await client.call_tool("read_file", {"path": "/etc/passwd"})
         bad_type = await client.call_tool("read_file", {"path": "feed/skus.py", "start_line": 0})
+        extra = await client.call_tool("read_file", {"path": "feed/skus.py", "mode": "w"})
         after = await client.call_tool("get_function", {"symbol": "feed.skus.parse_sku"})
         docs = await client.call_tool("skill_docs", {})
-        return listed, read, found, escape, absolute, bad_type, after, docs
+        return listed, read, found, escape, absolute, bad_type, extra, after, docs
 
-    listed, read, found, escape, absolute, bad_type, after, docs = _session(served, script)
+    listed, read, found, escape, absolute, bad_type, extra, after, docs = _session(served, script)
 
     tools = {tool.name: tool for tool in listed.tools}
     assert set(tools) == set(REGISTRY)
@@ -97,6 +98,7 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
     assert "root:" not in _text(escape)
     assert absolute.is_error and "absolute path" in _text(absolute)
     assert bad_type.is_error and "start_line" in _text(bad_type)
+    assert extra.is_error and "mode" in _text(extra)
     # A refused call does not take the server down.
     assert not after.is_error and "def parse_sku(raw):" in _text(after)
     # skill_docs is fed from the enabled skills of the database.
