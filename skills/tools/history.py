@@ -109,7 +109,9 @@ def blame(
         message = (result.stderr or "").strip().splitlines()
         reason = message[-1] if message else "git blame failed"
         raise ToolError(f"cannot blame {rel}: {reason.removeprefix('fatal: ')}")
-    return f"{rel} lines {start}-{end} (sha author date line)\n{result.stdout}"
+    # git stops at the end of the file; say which lines were actually shown.
+    shown_end = start + max(0, len(result.stdout.splitlines()) - 1)
+    return f"{rel} lines {start}-{shown_end} (sha author date line)\n{result.stdout}"
 
 
 def file_at_revision(

@@ -302,6 +302,11 @@ def test_blame_attributes_lines_to_their_authors(feed):
     assert "Base Author" in first and "import re" in first
     older = ok(feed["sandbox"], "blame", path="feed/skus.py", end_line=6, rev="HEAD~1")
     assert "_SKU = re.compile" in older
+    tail = ok(feed["sandbox"], "blame", path="feed/skus.py", start_line=38)
+    assert tail.splitlines()[0].startswith("feed/skus.py lines 38-39 ")
+    assert "return dict(families), rejected" in tail
+    text, _ = run(feed["sandbox"], "blame", path="feed/skus.py", start_line=50)
+    assert text == "error: cannot blame feed/skus.py: file feed/skus.py has only 39 lines"
     text, _ = run(feed["sandbox"], "blame", path="feed/missing.py")
     assert text.startswith("error: cannot blame feed/missing.py")
 
