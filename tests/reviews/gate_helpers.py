@@ -26,10 +26,10 @@ def mean(values):
     return total(values) / len(values)
 '''
 
-FIXED = ORIGINAL.replace(
-    "    result = 0\n    for value in values:\n        result = result + value\n    return result\n",
-    "    return sum(values)\n",
+LOOP = (
+    "    result = 0\n    for value in values:\n        result = result + value\n    return result\n"
 )
+FIXED = ORIGINAL.replace(LOOP, "    return sum(values)\n")
 
 RATIONALE = (
     "Use the builtin sum() in total()\n\n"
