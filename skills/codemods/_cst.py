@@ -359,17 +359,38 @@ def import_insert_index(module: cst.Module) -> int:
 
 
 def add_import(module: cst.Module, statement: str) -> cst.Module:
-    """Add `import x` after the existing top-of-file imports, keeping their blank lines."""
-    index = import_insert_index(module)
-    body = list(module.body)
+    """Add `import x` among the top-of-file imports where isort would put it."""
     new = cst.parse_statement(statement + "\n")
-    if index > 0 and isinstance(body[index - 1], cst.SimpleStatementLine):
-        previous = body[index - 1]
-        if previous.body and isinstance(previous.body[0], IMPORT_TYPES):
-            new = new.with_changes(leading_lines=[])
-            body.insert(index, new)
+    new_name = statement.split()[1]
+    body = list(module.body)
+    end = import_insert_index(module)
+    imports = [
+        i
+        for i in range(end)
+        if isinstance(body[i], cst.SimpleStatementLine)
+        and isinstance(body[i].body[0], IMPORT_TYPES)
+    ]
+    for i in imports:
+        small = body[i].body[0]
+        if (
+            isinstance(small, cst.ImportFrom)
+            and code(small.module or cst.Name("_")) == "__future__"
+        ):
+            continue
+        later = isinstance(small, cst.ImportFrom) or (
+            code(small.names[0].name).lower() > new_name.lower()
+        )
+        if later:
+            # Take over the statement's place (and its blank lines); it follows directly.
+            new = new.with_changes(leading_lines=body[i].leading_lines)
+            body[i] = body[i].with_changes(leading_lines=[])
+            body.insert(i, new)
             return module.with_changes(body=body)
+    if imports:
+        body.insert(imports[-1] + 1, new.with_changes(leading_lines=[]))
+        return module.with_changes(body=body)
     # No imports yet: after the docstring, separated by a blank line.
+    index = end
     new = new.with_changes(leading_lines=[cst.EmptyLine()] if index > 0 else [])
     body.insert(index, new)
     if index < len(body) - 1 and _blank_lines(body[index + 1]) == 0:
