@@ -20,6 +20,7 @@ from skills.tools.sandbox import (
 DEFAULT_READ_LINES = 400
 MAX_READ_LINES = 2000
 MAX_SEARCH_RESULTS = 200
+MAX_LIST_RESULTS = 1000
 # ast needs the whole file in memory; generated modules beyond this are not worth outlining.
 MAX_PARSE_BYTES = 4 * 1024 * 1024
 _SYMBOL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -165,6 +166,24 @@ def search_code(
     if len(lines) > max_results:
         note = f"\n[truncated] {max_results} of {len(lines)}+ matching lines shown; narrow it"
     return f"{len(shown)} matching line(s) for /{pattern}/{where} (file:line:text)\n{body}{note}\n"
+
+
+def list_files(sandbox: RepoSandbox, path: str | None = None, max_results: int = 300) -> str:
+    """Tracked files under a directory or matching a glob (git ls-files), capped."""
+    max_results = max(1, min(max_results, MAX_LIST_RESULTS))
+    pathspec = [_pathspec(path)] if path and path.strip() not in (".", "./", "**") else []
+    out = sandbox.git("ls-files", "--full-name", "-z", "--", *pathspec)
+    names = [name for name in out.split("\0") if name]
+    where = f" under {path}" if pathspec else ""
+    if not names:
+        return f"no tracked files{where}\n"
+    shown = names[:max_results]
+    note = (
+        f"\n[truncated] {max_results} of {len(names)} files shown"
+        if len(names) > max_results
+        else ""
+    )
+    return f"{len(names)} tracked file(s){where}\n" + "\n".join(shown) + note + "\n"
 
 
 # --- Python structure --------------------------------------------------------------------------

@@ -92,6 +92,21 @@ _TOOLS = [
         func=code.search_code,
     ),
     Tool(
+        name="list_files",
+        description=(
+            "List the repository's tracked files, optionally under a directory ('pkg') or "
+            "matching a glob ('**/*.py'). Use it to find where code lives."
+        ),
+        input_schema=_object(
+            {
+                "path": {**_PATH, "description": "optional directory or glob"},
+                "max_results": {"type": "integer", "minimum": 1, "maximum": 1000},
+            },
+            [],
+        ),
+        func=code.list_files,
+    ),
+    Tool(
         name="outline_file",
         description=(
             "List a Python file's classes, functions and methods with their signatures and "

@@ -64,6 +64,7 @@ def test_tool_definitions_are_anthropic_tools_with_valid_schemas():
         "blame",
         "skill_docs",
         "file_at_revision",
+        "list_files",
     }
     for definition in definitions:
         assert set(definition) == {"name", "description", "input_schema"}
@@ -183,6 +184,29 @@ def test_search_code_no_match_and_bad_regex(feed):
     text, record = run(feed["sandbox"], "search_code", pattern="((")
     assert text.startswith("error: search failed")
     assert "Unmatched" in record.error
+
+
+def test_list_files_lists_tracked_files(feed):
+    text = ok(feed["sandbox"], "list_files")
+    assert text.splitlines() == [
+        "5 tracked file(s)",
+        "bench.py",
+        "feed/__init__.py",
+        "feed/skus.py",
+        "tests/__init__.py",
+        "tests/test_skus.py",
+    ]
+    assert ok(feed["sandbox"], "list_files", path="feed").splitlines()[1:] == [
+        "feed/__init__.py",
+        "feed/skus.py",
+    ]
+    assert ok(feed["sandbox"], "list_files", path="**/test_*.py").splitlines()[1:] == [
+        "tests/test_skus.py"
+    ]
+    capped = ok(feed["sandbox"], "list_files", max_results=2)
+    assert capped.splitlines()[-1] == "[truncated] 2 of 5 files shown"
+    assert ok(feed["sandbox"], "list_files", path="docs") == "no tracked files under docs\n"
+    assert "contains '..'" in run(feed["sandbox"], "list_files", path="../")[0]
 
 
 # --- outline_file and get_function ------------------------------------------------------------
