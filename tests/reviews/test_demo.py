@@ -1,0 +1,220 @@
+"""manage.py demo: users per role, real demo repositories, findings routed to their authors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+
+from reviews.demo.builder import demo_repo_build
+from reviews.demo.catalog import EXTRA_FINDINGS, REPOS, USERS
+from reviews.models import Finding, Repository, Service
+from reviews.roles import user_roles
+
+DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS)
+
+
+@pytest.fixture(scope="session")
+def demo_var(tmp_path_factory) -> Path:
+    """One VAR_DIR for the module: the repositories are built once, then reused."""
+    return tmp_path_factory.mktemp("demo-var")
+
+
+@pytest.fixture
+def var_dir(settings, demo_var):
+    settings.VAR_DIR = demo_var
+    # The demo hashes five passwords per run; the production hasher would take seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return demo_var
+
+
+def run_demo(*args: str) -> dict:
+    out = StringIO()
+    call_command("demo", "--json", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_demo_creates_a_user_per_role_whose_printed_password_logs_in(db, var_dir):
+    result = run_demo()
+
+    users = {u["username"]: u for u in result["users"]}
+    assert {u["role"] for u in users.values()} == {
+        "reviewer",
+        "manager",
+        "skill-admin",
+        "superuser",
+    }
+    assert len([u for u in users.values() if u["role"] == "reviewer"]) == 2
+    for username, entry in users.items():
+        assert entry["password"] and len(entry["password"]) >= 12
+        assert authenticate(username=username, password=entry["password"]) is not None
+    rita = get_user_model().objects.get(username="rita")
+    assert user_roles(rita).reviewer and not user_roles(rita).manager
+    mona = get_user_model().objects.get(username="mona")
+    assert user_roles(mona).manager and not user_roles(mona).can_act
+    sasha = get_user_model().objects.get(username="sasha")
+    assert user_roles(sasha).skill_admin and sasha.is_staff
+    assert get_user_model().objects.get(username="admin").is_superuser
+
+
+def test_rerun_keeps_passwords_unless_reset(db, var_dir):
+    first = {u["username"]: u["password"] for u in run_demo()["users"]}
+
+    again = run_demo()
+    assert all(u["password"] is None for u in again["users"])
+    assert authenticate(username="rita", password=first["rita"]) is not None
+
+    reset = {u["username"]: u["password"] for u in run_demo("--reset-passwords")["users"]}
+    assert reset["rita"] and reset["rita"] != first["rita"]
+    assert authenticate(username="rita", password=first["rita"]) is None
+    assert authenticate(username="rita", password=reset["rita"]) is not None
+
+
+def test_human_output_prints_passwords_once(db, var_dir):
+    out = StringIO()
+    call_command("demo", stdout=out)
+    text = out.getvalue()
+    password_lines = re.findall(r"^  (rita|ravi|mona|sasha|admin)\s+\S+\s+(\S{12,})$", text, re.M)
+    assert len(password_lines) == len(USERS)
+    assert "log in as rita" in text
+
+    out = StringIO()
+    call_command("demo", stdout=out)
+    again = out.getvalue()
+    assert "already exist and keep their passwords" in again
+    for _, password in password_lines:
+        assert password not in again
+
+
+def test_findings_are_ingested_once_and_routed_to_the_regressing_author(db, var_dir):
+    first = run_demo()
+    assert first["findings"] == DEMO_FINDINGS
+    assert first["findings_created"] == DEMO_FINDINGS
+
+    again = run_demo()
+    assert again["findings"] == DEMO_FINDINGS
+    assert again["findings_created"] == 0
+    assert Finding.objects.count() == DEMO_FINDINGS
+
+    rita_findings = Finding.objects.filter(assignee__username="rita", repository__isnull=False)
+    assert {f.repository.name for f in rita_findings} == {"invoice-render", "pricing-engine"}
+    ravi_findings = Finding.objects.filter(assignee__username="ravi", repository__isnull=False)
+    assert {f.repository.name for f in ravi_findings} == {"telemetry-exporter", "report-builder"}
+
+
+def test_the_queue_looks_alive(db, var_dir):
+    run_demo()
+
+    findings = Finding.objects.all()
+    assert {f.kind for f in findings} == {"regression", "opportunity"}
+    assert {f.status for f in findings} >= {"new", "closed"}
+    ages = sorted(f.created_at for f in findings)
+    assert (ages[-1] - ages[0]).days >= 7
+    assert len({f.service_id for f in findings}) >= 10
+    # Fleet figures make the watts at stake look like a real fleet's: kilowatts, not watts.
+    for finding in findings:
+        assert 1_000 < finding.estimated_watts < 1_000_000, finding
+    assert Service.objects.get(name="trace-exporter").fleet_servers == 38_000
+
+
+def test_repositories_are_registered_with_commands(db, var_dir):
+    result = run_demo()
+
+    assert len(result["repositories"]) == len(REPOS)
+    for repo in REPOS:
+        registered = Repository.objects.get(name=repo.name)
+        assert Path(registered.path) == var_dir / "demo-repos" / repo.name
+        assert registered.test_cmd == "python3 -m unittest -q"
+        assert registered.bench_cmd == "python3 bench.py"
+        assert Service.objects.get(name=repo.service).repository == registered
+
+
+def test_demo_refuses_production(db, var_dir, settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError) as caught:
+        call_command("demo", stdout=StringIO())
+    assert caught.value.returncode == 2
+    assert "WATTSON_ENV=production" in str(caught.value)
+    assert not get_user_model().objects.exists()
+
+
+# --- the repositories themselves ------------------------------------------------------------------
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(path), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_each_repository_has_a_clean_history_and_passing_tests(tmp_path):
+    emails = {user.email for user in USERS}
+    for repo in REPOS:
+        built = demo_repo_build(repo, root=tmp_path)
+        path = built.path
+        assert git(path, "status", "--porcelain") == ""
+        assert git(path, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+        assert len(git(path, "rev-list", "main").split()) == len(repo.commits)
+        for finding in repo.findings:
+            assert finding.symbol.rsplit(".", 1)[-1] in (path / finding.file).read_text()
+            if finding.root_cause_step:
+                sha = built.shas[finding.root_cause_step]
+                assert git(path, "log", "-1", "--format=%ae", sha) in emails
+                assert git(path, "rev-parse", f"{sha}^")  # it has a parent to compare with
+        tests = subprocess.run(
+            [sys.executable, "-m", "unittest", "-q"], cwd=path, capture_output=True, text=True
+        )
+        assert tests.returncode == 0, f"{repo.name}: {tests.stderr[-2000:]}"
+
+
+def _bench(path: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "bench.py"], cwd=path, capture_output=True, text=True, check=True
+    ).stdout
+    match = re.fullmatch(r"seconds: (\d+\.\d+)\n", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def test_regressions_are_measurably_slower_than_their_parent(tmp_path):
+    for repo in REPOS:
+        built = demo_repo_build(repo, root=tmp_path / "repos")
+        for finding in repo.findings:
+            if not finding.root_cause_step:
+                continue
+            head = _bench(built.path)
+            assert 0.01 < head < 1.0, f"{repo.name}: a bench repeat should stay quick ({head}s)"
+            before = tmp_path / f"{repo.name}-before"
+            git(
+                built.path,
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                str(before),
+                built.shas[finding.root_cause_step] + "^",
+            )
+            parent = _bench(before)
+            assert head > 1.3 * parent, f"{repo.name}: HEAD {head}s vs parent {parent}s"
+
+
+def test_a_damaged_build_is_rebuilt_and_an_intact_one_reused(tmp_path):
+    repo = REPOS[0]
+    first = demo_repo_build(repo, root=tmp_path)
+    assert first.built
+    again = demo_repo_build(repo, root=tmp_path)
+    assert not again.built and again.shas == first.shas
+
+    (first.path / repo.findings[0].file).write_text("broken = True\n")
+    repaired = demo_repo_build(repo, root=tmp_path)
+    assert repaired.built
+    # Fixed authors and dates: the same fixtures always give the same commits.
+    assert repaired.shas == first.shas
+    assert git(repaired.path, "status", "--porcelain") == ""
