@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
@@ -330,13 +330,21 @@ def finding_ingest(
             with transaction.atomic():
                 _write(valid, actor=actor, result=outcome)
             return outcome
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as exc:
             # Another writer stored one of these keys (or a service) between our read and
             # our insert; the savepoint is rolled back, and the next read sees its row.
-            if attempt == _WRITE_ATTEMPTS:
+            # Rows are inserted in key order so writers do not deadlock; should PostgreSQL
+            # still pick us as a deadlock victim, the retry is just as safe.
+            retryable = isinstance(exc, IntegrityError) or _is_deadlock(exc)
+            if not retryable or attempt == _WRITE_ATTEMPTS:
                 raise
-            logger.info("ingest: key collision with a concurrent writer, retrying (%d)", attempt)
+            logger.info("ingest: collision with a concurrent writer, retrying (%d)", attempt)
     raise AssertionError("unreachable")
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    # 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL SQLSTATEs).
+    return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
 
 
 def _existing_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -394,12 +402,16 @@ def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> No
         result.errors.sort(key=lambda e: e["index"])
         return
 
+    # Concurrent writers take row locks in one global order (services, sources, findings,
+    # each sorted by name or key), so two overlapping batches cannot deadlock.
     services = _services_for(new, repositories, actor=actor)
-    assignees = _users_by_email({item.data.get("root_cause", {}).get("author", "") for item in new})
     _sources_ensure({item.data["source"] for item in new})
+    assignees = _users_by_email({item.data.get("root_cause", {}).get("author", "") for item in new})
 
     rows = [_finding_row(item, services, repositories, assignees) for item in new]
-    Finding.objects.bulk_create(rows, batch_size=500)
+    in_key_order = sorted(range(len(new)), key=lambda i: new[i].key)
+    # bulk_create sets each object's pk in place, so `rows` keeps the caller's order.
+    Finding.objects.bulk_create([rows[i] for i in in_key_order], batch_size=500)
     _audit_ingest(rows, actor=actor)
 
     for kind, ref in plan:
@@ -434,7 +446,7 @@ def _services_for(
     services = {
         s.name: s for s in Service.objects.filter(name__in=names).select_related("repository")
     }
-    for item in new:
+    for item in sorted(new, key=lambda item: item.data["service"]):
         name = item.data["service"]
         if name in services:
             continue
