@@ -1,3 +1,335 @@
-from django.urls import URLPattern
+"""The proposal page: the change a reviewer decides on, its evidence, and the diff viewer.
 
-urlpatterns: list[URLPattern] = []
+Decisions are posted to reviews.views.decisions; this module only reads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nh3
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_safe
+from markdown_it import MarkdownIt
+
+from reviews import diffs
+from reviews.models import Proposal
+from reviews.roles import role_required, user_roles
+from reviews.selectors.proposals import (
+    proposal_context_rows,
+    proposal_diff,
+    proposal_get_for_user,
+    proposal_interdiff,
+    proposal_interdiff_context_rows,
+    proposal_other_revision,
+    proposal_revisions,
+)
+
+# Raw HTML off: a rationale is written by a model, and a model can be talked into writing <script>.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+_ALLOWED_TAGS = {
+    "a", "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+KWH_PER_WATT_YEAR = 8.76
+
+
+def render_markdown(text: str) -> SafeString:
+    """Markdown to HTML with raw HTML disabled, then sanitised; only this output is marked safe."""
+    if not text.strip():
+        return SafeString("")
+    cleaned = nh3.clean(
+        _MARKDOWN.render(text),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 sanitised by nh3 just above
+
+
+def dollars_per_year(watts: float | None, price_per_kwh: float) -> float | None:
+    if watts is None:
+        return None
+    return watts * KWH_PER_WATT_YEAR * price_per_kwh
+
+
+def _pretty_json(value: Any) -> str:
+    if value in (None, "", {}, []):
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _trace_entries(trace: Any) -> list[dict]:
+    entries = []
+    for number, raw in enumerate(trace if isinstance(trace, list) else [], start=1):
+        item = raw if isinstance(raw, dict) else {"summary": raw}
+        duration = item.get("duration_ms")
+        try:
+            duration = float(duration) if duration is not None else None
+        except (TypeError, ValueError):
+            duration = None
+        entries.append(
+            {
+                "number": number,
+                "tool": str(item.get("tool") or item.get("name") or "?"),
+                "arguments": _pretty_json(item.get("arguments")),
+                "summary": str(item.get("summary") or ""),
+                "duration_ms": duration,
+                "error": str(item.get("error") or ""),
+            }
+        )
+    return entries
+
+
+def _transcript_entries(transcript: Any) -> list[dict]:
+    """The LLM conversation as (role, [(label, text)]) for plain-text display."""
+    entries = []
+    for message in transcript if isinstance(transcript, list) else []:
+        if not isinstance(message, dict):
+            entries.append({"role": "?", "blocks": [("", _pretty_json(message))]})
+            continue
+        content = message.get("content")
+        blocks: list[tuple[str, str]] = []
+        if isinstance(content, str):
+            blocks.append(("", content))
+        elif isinstance(content, list):
+            for block in content:
+                if not isinstance(block, dict):
+                    blocks.append(("", _pretty_json(block)))
+                    continue
+                kind = str(block.get("type") or "")
+                if kind == "text":
+                    blocks.append(("", str(block.get("text") or "")))
+                elif kind == "tool_use":
+                    label = f"tool call: {block.get('name', '?')}"
+                    blocks.append((label, _pretty_json(block.get("input"))))
+                elif kind == "tool_result":
+                    body = block.get("content")
+                    if isinstance(body, list):
+                        body = "\n".join(
+                            str(b.get("text", "")) if isinstance(b, dict) else str(b) for b in body
+                        )
+                    label = "tool error" if block.get("is_error") else "tool result"
+                    blocks.append((label, _pretty_json(body)))
+                else:
+                    blocks.append((kind, _pretty_json(block)))
+        else:
+            blocks.append(("", _pretty_json(content)))
+        entries.append({"role": str(message.get("role") or "?"), "blocks": blocks})
+    return entries
+
+
+def _usage_rows(usage: Any) -> list[tuple[str, str]]:
+    if not isinstance(usage, dict):
+        return []
+    rows = []
+    for key, value in usage.items():
+        if key == "cost_usd" or isinstance(value, dict | list):
+            continue
+        label = str(key).replace("_", " ")
+        rows.append((label, f"{value:,}" if isinstance(value, int) else str(value)))
+    return rows
+
+
+def _savings(proposal: Proposal) -> dict:
+    price = proposal.finding.service.price_per_kwh
+    before, after = proposal.bench_before_s, proposal.bench_after_s
+    speedup = before / after if before and after else None
+    return {
+        "price_per_kwh": price,
+        "estimated_watts": proposal.estimated_watts,
+        "estimated_dollars": dollars_per_year(proposal.estimated_watts, price),
+        "measured_watts": proposal.measured_watts,
+        "measured_dollars": dollars_per_year(proposal.measured_watts, price),
+        "bench_before_s": before,
+        "bench_after_s": after,
+        "speedup": speedup,
+        "expected_recovery": proposal.expected_recovery,
+        "expected_recovery_pct": _pct(proposal.expected_recovery),
+        "measured_recovery": proposal.measured_recovery,
+        "measured_recovery_pct": _pct(proposal.measured_recovery),
+    }
+
+
+def _pct(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
+def _validation(proposal: Proposal) -> list[dict]:
+    """The three badges: applies, tests, benchmark. state: pass | fail | none."""
+    if proposal.is_analysis:
+        return []
+    if proposal.tests_passed is None:
+        tests_state, tests_text = "none", "no test command"
+    else:
+        tests_state = "pass" if proposal.tests_passed else "fail"
+        tests_text = "tests pass" if proposal.tests_passed else "tests fail"
+    before, after = proposal.bench_before_s, proposal.bench_after_s
+    if before and after:
+        bench_state = "pass" if after < before else "fail"
+        bench_text = f"benchmark {before / after:.2f}× faster" if after < before else "no speed-up"
+    else:
+        bench_state, bench_text = "none", "not benchmarked"
+    return [
+        {
+            "name": "applies",
+            "state": "pass" if proposal.applies else "fail",
+            "text": "applies cleanly" if proposal.applies else "does not apply",
+            "log": proposal.apply_log,
+        },
+        {"name": "tests", "state": tests_state, "text": tests_text, "log": proposal.test_log},
+        {"name": "benchmark", "state": bench_state, "text": bench_text, "log": proposal.bench_log},
+    ]
+
+
+def _wants_highlight(request: HttpRequest) -> bool:
+    return request.GET.get("highlight", "1") != "0"
+
+
+@role_required("can_read")
+@require_safe
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    finding = proposal.finding
+    run = proposal.solve_run
+    revisions = proposal_revisions(proposal=proposal)
+    rendered = proposal_diff(
+        proposal=proposal,
+        context_url=reverse("reviews:proposal_context", args=[proposal.pk]),
+        highlight=_wants_highlight(request),
+    )
+    usage = proposal.usage or (run.usage if run else {}) or {}
+    cost = proposal.cost_usd
+    if cost is None and isinstance(usage, dict) and usage.get("cost_usd") is not None:
+        cost = usage.get("cost_usd")
+    context = {
+        "proposal": proposal,
+        "finding": finding,
+        "run": run,
+        "skill_version": proposal.skill_version,
+        "rationale_html": render_markdown(proposal.rationale),
+        "risks_html": render_markdown(proposal.risks),
+        "savings": _savings(proposal),
+        "validation": _validation(proposal),
+        "usage_rows": _usage_rows(usage),
+        "cost_usd": cost,
+        "trace": _trace_entries(run.trace if run else []),
+        "transcript": _transcript_entries(run.transcript if run else []),
+        "refusals": run.refusals if run and isinstance(run.refusals, list) else [],
+        "revisions": revisions,
+        "other_revisions": [r for r in revisions if r.pk != proposal.pk],
+        "rendered": rendered,
+        "can_act": user_roles(request.user).can_act,
+        "highlight": _wants_highlight(request),
+    }
+    return render(request, "reviews/proposal.html", context)
+
+
+def _range_params(request: HttpRequest) -> tuple[int, int, int] | None:
+    try:
+        file_index = int(request.GET["file"])
+        old_start = int(request.GET["from"])
+        old_end = int(request.GET["to"])
+    except (KeyError, ValueError):
+        return None
+    if file_index < 0 or old_start < 1 or old_end < old_start:
+        return None
+    return file_index, old_start, min(old_end, old_start + diffs.EXPAND_MAX_LINES - 1)
+
+
+def _rows_response(request: HttpRequest, rows: list[diffs.Row], file_index: int) -> HttpResponse:
+    response = render(request, "reviews/_diff_rows.html", {"rows": rows, "file_index": file_index})
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@role_required("can_read")
+@require_safe
+def proposal_context(request: HttpRequest, pk: int) -> HttpResponse:
+    """Unchanged lines of a file at the base commit, as table rows for the viewer's "expand"."""
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    params = _range_params(request)
+    if params is None:
+        return HttpResponseBadRequest("file, from and to must be integers, with 1 ≤ from ≤ to.")
+    file_index, old_start, old_end = params
+    rows = proposal_context_rows(
+        proposal=proposal, file_index=file_index, old_start=old_start, old_end=old_end
+    )
+    return _rows_response(request, rows, file_index)
+
+
+@role_required("can_read")
+@require_safe
+def proposal_interdiff_view(request: HttpRequest, pk: int, other_pk: int) -> HttpResponse:
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    other = proposal_other_revision(proposal=proposal, other_id=other_pk)
+    result = proposal_interdiff(
+        proposal=proposal,
+        other=other,
+        context_url=reverse("reviews:proposal_interdiff_context", args=[pk, other_pk]),
+    )
+    context = {
+        "proposal": proposal,
+        "finding": proposal.finding,
+        "other": other,
+        "interdiff": result,
+        "rendered": result.rendered,
+        "revisions": proposal_revisions(proposal=proposal),
+    }
+    return render(request, "reviews/interdiff.html", context)
+
+
+@role_required("can_read")
+@require_safe
+def proposal_interdiff_context(request: HttpRequest, pk: int, other_pk: int) -> HttpResponse:
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    other = proposal_other_revision(proposal=proposal, other_id=other_pk)
+    params = _range_params(request)
+    if params is None:
+        return HttpResponseBadRequest("file, from and to must be integers, with 1 ≤ from ≤ to.")
+    file_index, old_start, old_end = params
+    rows = proposal_interdiff_context_rows(
+        proposal=proposal, other=other, file_index=file_index, old_start=old_start, old_end=old_end
+    )
+    return _rows_response(request, rows, file_index)
+
+
+@role_required("can_read")
+@require_safe
+def proposal_interdiff_pick(request: HttpRequest, pk: int) -> HttpResponse:
+    """The revision selector's form target: ?against=<id> → the interdiff page."""
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    try:
+        other_id = int(request.GET.get("against", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Choose a revision to compare with.")
+    other = proposal_other_revision(proposal=proposal, other_id=other_id)
+    return redirect("reviews:proposal_interdiff", pk=proposal.pk, other_pk=other.pk)
+
+
+urlpatterns = [
+    path("proposals/<int:pk>/", proposal_detail, name="proposal"),
+    path("proposals/<int:pk>/context/", proposal_context, name="proposal_context"),
+    path("proposals/<int:pk>/interdiff/", proposal_interdiff_pick, name="proposal_interdiff_pick"),
+    path(
+        "proposals/<int:pk>/interdiff/<int:other_pk>/",
+        proposal_interdiff_view,
+        name="proposal_interdiff",
+    ),
+    path(
+        "proposals/<int:pk>/interdiff/<int:other_pk>/context/",
+        proposal_interdiff_context,
+        name="proposal_interdiff_context",
+    ),
+]

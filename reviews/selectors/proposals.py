@@ -1,0 +1,409 @@
+"""Reads for the proposal page: the proposal itself (authorised), its revisions, its rendered diff.
+
+Rendering reads old files from the registered repository at the proposal's base commit, once
+per render, in one `git cat-file --batch`; the rendered HTML is cached, keyed by the diff's
+sha256, the base commit and the view options, so a second visit does no git and no lexing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from reviews import diffs
+from reviews.models import Proposal, Repository
+from reviews.roles import user_roles
+from skills import gitio
+
+# An old file larger than this is not read at all: it would be shown without highlighting anyway.
+READ_MAX_BYTES = 2 * 1024 * 1024
+CACHE_SECONDS = 24 * 3600
+
+
+def _require_reader(user) -> None:
+    if not user_roles(user).can_read:
+        raise PermissionDenied("Your account has no Wattson role that allows reading proposals.")
+
+
+def proposal_get_for_user(*, user, proposal_id: int) -> Proposal:
+    """One proposal with what its page shows; 403 for outsiders, 404 when it does not exist."""
+    _require_reader(user)
+    proposal = (
+        Proposal.objects.select_related(
+            "finding",
+            "finding__service",
+            "finding__service__repository",
+            "finding__repository",
+            "skill_version",
+            "skill_version__skill",
+            "solve_run",
+            "requested_by",
+            "edited_by",
+        )
+        .filter(pk=proposal_id)
+        .first()
+    )
+    if proposal is None:
+        raise Http404("No such proposal.")
+    return proposal
+
+
+def proposal_revisions(*, proposal: Proposal) -> list[Proposal]:
+    """Every revision of the same finding, oldest first (without the heavy text columns)."""
+    return list(
+        Proposal.objects.filter(finding_id=proposal.finding_id)
+        .defer("diff", "apply_log", "test_log", "bench_log", "rationale", "risks")
+        .order_by("revision", "id")
+    )
+
+
+def proposal_other_revision(*, proposal: Proposal, other_id: int) -> Proposal:
+    """Another revision of the same finding, for an interdiff; 404 for anything else."""
+    other = (
+        Proposal.objects.select_related("finding", "finding__repository", "finding__service")
+        .filter(pk=other_id, finding_id=proposal.finding_id)
+        .exclude(pk=proposal.pk)
+        .first()
+    )
+    if other is None:
+        raise Http404("No such revision of this finding.")
+    return other
+
+
+def proposal_repository(proposal: Proposal) -> Repository | None:
+    finding = proposal.finding
+    return finding.repository or (finding.service.repository if finding.service_id else None)
+
+
+# --- reading the base files -------------------------------------------------------------------
+
+
+def _decode_exact(text: str, size: int) -> str | None:
+    """git output decoded in text mode, if it still has the blob's exact bytes.
+
+    run_git decodes with universal newlines, which turns "\\r\\n" and a lone "\\r" into "\\n".
+    A file of pure CRLF lines can be restored; one with a "\\r" inside a line cannot, and we
+    would rather show it without context than with shifted line numbers.
+    """
+    if len(text.encode("utf-8")) == size:
+        return text
+    crlf = text.replace("\n", "\r\n")
+    if len(crlf.encode("utf-8")) == size:
+        return crlf
+    return None
+
+
+def read_file_at(repo_path: str, commit: str, path: str) -> str | None:
+    """A file's text at a commit, or None (missing, binary, too large, not exactly decodable)."""
+    if not diffs.hex_commit(commit) or not path or "\n" in path or path.startswith("-"):
+        return None
+    spec = f"{commit}:{path}"
+    sized = gitio.run_git(repo_path, "cat-file", "-s", spec, check=False)
+    if sized.returncode != 0:
+        return None
+    try:
+        size = int(sized.stdout.strip())
+    except ValueError:
+        return None
+    if size > READ_MAX_BYTES:
+        return None
+    shown = gitio.run_git(repo_path, "cat-file", "blob", spec, check=False)
+    if shown.returncode != 0 or "\x00" in shown.stdout:
+        return None
+    return _decode_exact(shown.stdout, size)
+
+
+def read_files_at(repo_path: str, commit: str, paths: list[str]) -> dict[str, str | None]:
+    """Many files at one commit in one git process; falls back to one call per file."""
+    wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p and "\r" not in p]
+    if not wanted or not diffs.hex_commit(commit):
+        return {}
+    result = gitio.run_git(
+        repo_path,
+        "cat-file",
+        "--batch",
+        input_text="".join(f"{commit}:{p}\n" for p in wanted),
+        check=False,
+    )
+    files: dict[str, str | None] = {}
+    if result.returncode == 0:
+        files = _parse_batch(result.stdout, wanted)
+    missing = [p for p in wanted if p not in files]
+    for path in missing:
+        files[path] = read_file_at(repo_path, commit, path)
+    return files
+
+
+def _parse_batch(out: str, paths: list[str]) -> dict[str, str | None]:
+    """Parse `cat-file --batch` output; stops at the first blob whose bytes cannot be recovered
+    (the caller reads the rest one by one)."""
+    files: dict[str, str | None] = {}
+    pos = 0
+    for path in paths:
+        end = out.find("\n", pos)
+        if end == -1:
+            break
+        header = out[pos:end].split(" ")
+        pos = end + 1
+        if header[-1] == "missing" or len(header) != 3:
+            files[path] = None
+            continue
+        _sha, kind, size_text = header
+        size = int(size_text)
+        # Content is `size` bytes then "\n". Find the character count that encodes to size.
+        chunk = out[pos : pos + size]
+        if len(chunk.encode("utf-8")) != size or out[pos + size : pos + size + 1] != "\n":
+            count = _chars_for_bytes(out, pos, size)
+            if count is None:
+                break
+            chunk = out[pos : pos + count]
+        pos += len(chunk) + 1
+        if kind != "blob" or size > READ_MAX_BYTES or "\x00" in chunk:
+            files[path] = None
+        else:
+            files[path] = chunk
+    return files
+
+
+def _chars_for_bytes(out: str, pos: int, size: int) -> int | None:
+    low, high = 0, min(size, len(out) - pos)
+    while low < high:
+        mid = (low + high) // 2
+        if len(out[pos : pos + mid].encode("utf-8")) < size:
+            low = mid + 1
+        else:
+            high = mid
+    if len(out[pos : pos + low].encode("utf-8")) == size and out[pos + low : pos + low + 1] == "\n":
+        return low
+    return None
+
+
+def _diff_paths(diff_text: str) -> list[str]:
+    try:
+        patch = diffs.parse(diff_text)
+    except Exception:
+        return []
+    paths = []
+    for pfile in patch:
+        if pfile.is_binary_file or pfile.source_file == "/dev/null":
+            continue
+        paths.append(diffs.unquote_git_path(pfile.source_file))
+    return paths
+
+
+def _base_reader(proposal: Proposal) -> tuple[Callable[[str], str | None] | None, str]:
+    """A reader of old files at the proposal's base commit, and why there is none."""
+    repository = proposal_repository(proposal)
+    if repository is None:
+        return None, "No repository is registered for this finding's service."
+    if not diffs.hex_commit(proposal.base_commit):
+        return None, "The proposal records no base commit."
+    if not Path(repository.path).is_dir() or not gitio.is_work_tree(repository.path):
+        return None, f"The repository {repository.name} is not available on this server."
+    files = read_files_at(repository.path, proposal.base_commit, _diff_paths(proposal.diff))
+    return files.get, ""
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedDiff:
+    html: SafeString
+    files: int
+    added: int
+    removed: int
+    warnings: int
+    cached: bool = False
+
+
+def _cache_key(kind: str, *parts: object) -> str:
+    raw = "\x1f".join(str(p) for p in parts)
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"wattson:diff:{diffs.RENDER_VERSION}:{kind}:{digest}"
+
+
+def _diff_sha(diff_text: str) -> str:
+    return hashlib.sha256(diff_text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _render(view: diffs.DiffView, *, context_url: str, note: str) -> RenderedDiff:
+    html = render_to_string(
+        "reviews/_diff.html", {"diff": view, "context_url": context_url, "diff_note": note}
+    )
+    return RenderedDiff(
+        html=SafeString(html),
+        files=len(view.files),
+        added=view.added,
+        removed=view.removed,
+        warnings=len(view.warnings),
+    )
+
+
+def proposal_diff(
+    *, proposal: Proposal, context_url: str, highlight: bool = True
+) -> RenderedDiff | None:
+    """The proposal's diff rendered for the viewer (cached); None for an analysis."""
+    if not proposal.diff.strip():
+        return None
+    key = _cache_key(
+        "proposal",
+        proposal.pk,
+        _diff_sha(proposal.diff),
+        proposal.base_commit,
+        f"highlight={int(highlight)}",
+        context_url,
+    )
+    hit = cache.get(key)
+    if hit is not None:
+        return RenderedDiff(**{**hit, "html": SafeString(hit["html"]), "cached": True})
+    reader, note = _base_reader(proposal)
+    view = diffs.render_diff(proposal.diff, read_old=reader, highlight=highlight)
+    if reader is None and note:
+        note += " Lines are highlighted hunk by hunk; unchanged context cannot be expanded."
+    rendered = _render(view, context_url=context_url, note=note)
+    cache.set(key, {**rendered.__dict__, "html": str(rendered.html)}, CACHE_SECONDS)
+    return rendered
+
+
+def proposal_context_rows(
+    *, proposal: Proposal, file_index: int, old_start: int, old_end: int
+) -> list[diffs.Row]:
+    """Unchanged lines of one file at the base commit, for "expand"; 404 for a bad request."""
+    if not proposal.diff.strip():
+        raise Http404("This proposal has no diff.")
+    try:
+        patch = diffs.parse(proposal.diff)
+    except Exception:
+        raise Http404("This diff cannot be parsed.") from None
+    if not 0 <= file_index < len(patch):
+        raise Http404("No such file in this diff.")
+    pfile = patch[file_index]
+    if pfile.is_binary_file or pfile.source_file == "/dev/null":
+        raise Http404("This file has no earlier version.")
+    repository = proposal_repository(proposal)
+    if repository is None or not diffs.hex_commit(proposal.base_commit):
+        raise Http404("The base of this proposal is not available.")
+    old_path = diffs.unquote_git_path(pfile.source_file)
+    old_text = read_file_at(repository.path, proposal.base_commit, old_path)
+    if old_text is None:
+        raise Http404("The file is not available at the base commit.")
+    return _gap_rows(pfile, old_text, old_path, old_start, old_end)
+
+
+def _gap_rows(pfile, old_text: str, path: str, old_start: int, old_end: int) -> list[diffs.Row]:
+    length = len(diffs._split_keepends(old_text))
+    old_end = min(old_end, length, old_start + diffs.EXPAND_MAX_LINES - 1)
+    gap = diffs.find_gap(pfile, old_length=length, old_start=old_start, old_end=old_end)
+    if gap is None:
+        raise Http404("Those lines are not unchanged context of this file.")
+    return diffs.context_rows(
+        old_text, path, old_start=gap.old_start, old_end=gap.old_end, new_start=gap.new_start
+    )
+
+
+# --- interdiff --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interdiff:
+    older: Proposal
+    newer: Proposal
+    diff_text: str
+    rendered: RenderedDiff | None
+    error: str = ""
+
+
+def _results(proposal: Proposal) -> tuple[dict[str, str | None], Callable[[str], str | None]]:
+    """The files a proposal's diff produces, and a reader of its base."""
+    repository = proposal_repository(proposal)
+    if repository is None or not diffs.hex_commit(proposal.base_commit):
+        raise ValueError(f"revision {proposal.revision} has no readable base commit")
+    paths = _diff_paths(proposal.diff)
+    base = read_files_at(repository.path, proposal.base_commit, paths)
+
+    def read_base(path: str) -> str | None:
+        if path not in base:
+            base[path] = read_file_at(repository.path, proposal.base_commit, path)
+        return base[path]
+
+    return diffs.patched_files(proposal.diff, read_base), read_base
+
+
+def _interdiff_inputs(older: Proposal, newer: Proposal) -> tuple[str, Callable, Callable]:
+    older_files, older_base = _results(older)
+    newer_files, newer_base = _results(newer)
+
+    def read_before(path: str) -> str | None:
+        return older_files[path] if path in older_files else older_base(path)
+
+    def read_after(path: str) -> str | None:
+        return newer_files[path] if path in newer_files else newer_base(path)
+
+    # Files only one side touches compare against the base the other side was made on.
+    paths = set(older_files) | set(newer_files)
+    before = {p: read_before(p) for p in paths}
+    after = {p: read_after(p) for p in paths}
+    text = diffs.interdiff(before, after, lambda _p: None)
+    return text, read_before, read_after
+
+
+def proposal_interdiff(*, proposal: Proposal, other: Proposal, context_url: str) -> Interdiff:
+    """What changed between two revisions' resulting files, rendered like a diff."""
+    older, newer = sorted((proposal, other), key=lambda p: (p.revision, p.pk))
+    key = _cache_key(
+        "interdiff",
+        older.pk,
+        newer.pk,
+        _diff_sha(older.diff),
+        _diff_sha(newer.diff),
+        older.base_commit,
+        newer.base_commit,
+        context_url,
+    )
+    hit = cache.get(key)
+    if hit is not None:
+        rendered = RenderedDiff(**{**hit["rendered"], "html": SafeString(hit["rendered"]["html"])})
+        return Interdiff(older, newer, hit["text"], rendered)
+    try:
+        text, read_before, read_after = _interdiff_inputs(older, newer)
+    except (ValueError, gitio.GitError, diffs.DiffTooLarge) as exc:
+        return Interdiff(older, newer, "", None, error=f"No interdiff: {exc}.")
+    except Exception as exc:  # unparseable diffs: say so rather than a 500
+        return Interdiff(older, newer, "", None, error=f"No interdiff: {type(exc).__name__}.")
+    view = diffs.render_diff(text, read_old=read_before, read_new=read_after)
+    rendered = _render(view, context_url=context_url, note="")
+    cache.set(
+        key,
+        {"text": text, "rendered": {**rendered.__dict__, "html": str(rendered.html)}},
+        CACHE_SECONDS,
+    )
+    return Interdiff(older, newer, text, rendered)
+
+
+def proposal_interdiff_context_rows(
+    *, proposal: Proposal, other: Proposal, file_index: int, old_start: int, old_end: int
+) -> list[diffs.Row]:
+    """ "Expand" inside an interdiff: unchanged lines of the older revision's resulting file."""
+    older, newer = sorted((proposal, other), key=lambda p: (p.revision, p.pk))
+    try:
+        text, read_before, _ = _interdiff_inputs(older, newer)
+        patch = diffs.parse(text)
+    except Exception:
+        raise Http404("No interdiff between these revisions.") from None
+    if not 0 <= file_index < len(patch):
+        raise Http404("No such file in this interdiff.")
+    pfile = patch[file_index]
+    path = diffs.unquote_git_path(pfile.source_file)
+    old_text = read_before(path) if path else None
+    if old_text is None:
+        raise Http404("This file has no earlier version.")
+    return _gap_rows(pfile, old_text, path, old_start, old_end)

@@ -1,0 +1,324 @@
+/* Diff viewer: unified / side-by-side toggle (remembered), context expansion, file navigation.
+ *
+ * The server renders each file once, as unified rows. The side-by-side table is derived from
+ * those rows by cloning their cells (never by parsing strings), so both views show exactly the
+ * same escaped, highlighted code. Served as a static file: the CSP forbids inline script.
+ */
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "wattson.diffView";
+  var STEP = 20;
+
+  function storedView() {
+    try {
+      return window.localStorage.getItem(STORAGE_KEY) === "sbs" ? "sbs" : "unified";
+    } catch (e) {
+      return "unified";
+    }
+  }
+
+  function storeView(view) {
+    try {
+      window.localStorage.setItem(STORAGE_KEY, view);
+    } catch (e) {
+      /* private mode: the choice just is not remembered */
+    }
+  }
+
+  function el(tag, className) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    return node;
+  }
+
+  // --- side by side ------------------------------------------------------------------------
+
+  function lineCell(number, side) {
+    var td = el("td", "ln" + (side ? " " + side : ""));
+    td.textContent = number || "";
+    return td;
+  }
+
+  function codeCell(sourceRow, side) {
+    var td = el("td", "code hl" + (side ? " " + side : ""));
+    var source = sourceRow.cells[sourceRow.cells.length - 1];
+    for (var i = 0; i < source.childNodes.length; i++) {
+      td.appendChild(source.childNodes[i].cloneNode(true));
+    }
+    return td;
+  }
+
+  function emptyCells(tr) {
+    tr.appendChild(el("td", "ln empty"));
+    tr.appendChild(el("td", "code empty"));
+  }
+
+  function fullWidthClone(row) {
+    var clone = row.cloneNode(true);
+    clone.removeAttribute("id");
+    var cells = clone.cells;
+    if (cells.length >= 2) {
+      cells[0].colSpan = 1;
+      cells[cells.length - 1].colSpan = 3;
+    }
+    clone._source = row;
+    return clone;
+  }
+
+  function buildSideBySide(unified) {
+    var table = el("table", "dtable sbs");
+    table.dataset.file = unified.dataset.file;
+    var colgroup = el("colgroup");
+    ["c-ln", "c-half", "c-ln", "c-half"].forEach(function (name) {
+      colgroup.appendChild(el("col", name));
+    });
+    table.appendChild(colgroup);
+    var body = el("tbody");
+    table.appendChild(body);
+
+    var dels = [];
+    var adds = [];
+
+    function warningRowAfter(row) {
+      var next = row && row.nextElementSibling;
+      return next && next.classList.contains("wmsg") ? next : null;
+    }
+
+    function flush() {
+      var count = Math.max(dels.length, adds.length);
+      for (var i = 0; i < count; i++) {
+        var left = dels[i];
+        var right = adds[i];
+        var tr = el("tr", "r chg");
+        if (left) {
+          tr.appendChild(lineCell(left.dataset.o, "del"));
+          tr.appendChild(codeCell(left, "del"));
+          left._clone = tr;
+        } else {
+          emptyCells(tr);
+        }
+        if (right) {
+          tr.appendChild(lineCell(right.dataset.n, "add"));
+          tr.appendChild(codeCell(right, "add"));
+          right._clone = tr;
+          if (right.classList.contains("warn")) tr.classList.add("warn");
+        } else {
+          emptyCells(tr);
+        }
+        body.appendChild(tr);
+        var warning = warningRowAfter(right);
+        if (warning) body.appendChild(fullWidthClone(warning));
+      }
+      dels = [];
+      adds = [];
+    }
+
+    var rows = unified.tBodies[0].rows;
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      var kind = row.classList;
+      if (kind.contains("wmsg")) continue; // re-attached after its added line in flush()
+      if (kind.contains("del")) {
+        if (adds.length) flush();
+        dels.push(row);
+        continue;
+      }
+      if (kind.contains("add")) {
+        adds.push(row);
+        continue;
+      }
+      flush();
+      if (kind.contains("ctx")) {
+        var tr = el("tr", "r ctx" + (kind.contains("expanded") ? " expanded" : ""));
+        tr.appendChild(lineCell(row.dataset.o));
+        tr.appendChild(codeCell(row));
+        tr.appendChild(lineCell(row.dataset.n));
+        tr.appendChild(codeCell(row));
+        row._clone = tr;
+        body.appendChild(tr);
+      } else {
+        var clone = fullWidthClone(row);
+        row._clone = clone;
+        body.appendChild(clone);
+      }
+    }
+    flush();
+    return table;
+  }
+
+  function refreshSideBySide(unified) {
+    var wrap = unified.parentNode;
+    var old = wrap.querySelector("table.dtable.sbs");
+    var fresh = buildSideBySide(unified);
+    if (old) wrap.replaceChild(fresh, old);
+    else wrap.appendChild(fresh);
+  }
+
+  function ensureSideBySide(container) {
+    container.querySelectorAll("details.dfile[open] table.dtable.unified").forEach(function (t) {
+      if (!t._sbsFresh) {
+        refreshSideBySide(t);
+        t._sbsFresh = true;
+      }
+    });
+  }
+
+  function setView(container, view) {
+    container.dataset.view = view;
+    container.querySelectorAll("[data-view-choice]").forEach(function (button) {
+      var active = button.dataset.viewChoice === view;
+      button.classList.toggle("is-active", active);
+      button.setAttribute("aria-pressed", active ? "true" : "false");
+    });
+    if (view === "sbs") ensureSideBySide(container);
+  }
+
+  // --- context expansion -------------------------------------------------------------------
+
+  function rowsFromHtml(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html; // our own server's escaped fragment, same origin
+    return Array.prototype.slice.call(template.content.querySelectorAll("tr"));
+  }
+
+  function gapLabel(gap) {
+    var count = Number(gap.dataset.to) - Number(gap.dataset.from) + 1;
+    var all = gap.querySelector('[data-expand="all"]');
+    if (all) all.textContent = "Show " + count + " unchanged line" + (count === 1 ? "" : "s");
+    if (count <= 2 * STEP) {
+      gap.querySelectorAll('[data-expand="up"], [data-expand="down"]').forEach(function (b) {
+        b.remove();
+      });
+    }
+  }
+
+  function expand(container, gap, mode) {
+    var from = Number(gap.dataset.from);
+    var to = Number(gap.dataset.to);
+    var start = from;
+    var end = to;
+    if (mode === "down") end = Math.min(to, from + STEP - 1);
+    if (mode === "up") start = Math.max(from, to - STEP + 1);
+    var url =
+      container.dataset.contextUrl +
+      "?file=" + encodeURIComponent(gap.dataset.file) +
+      "&from=" + start + "&to=" + end;
+    var buttons = gap.querySelectorAll("button.expand");
+    buttons.forEach(function (b) { b.disabled = true; });
+    var oldError = gap.querySelector(".gap-error");
+    if (oldError) oldError.remove();
+
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("the server answered " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var rows = rowsFromHtml(html);
+        rows.forEach(function (r) { r.classList.add("expanded"); });
+        var parent = gap.parentNode;
+        if (mode === "up") {
+          var anchor = gap.nextSibling;
+          rows.forEach(function (r) { parent.insertBefore(r, anchor); });
+          gap.dataset.to = String(start - 1);
+        } else {
+          rows.forEach(function (r) { parent.insertBefore(r, gap); });
+          gap.dataset.from = String(end + 1);
+        }
+        if (mode === "all" || Number(gap.dataset.from) > Number(gap.dataset.to)) {
+          gap.remove();
+        } else {
+          gapLabel(gap);
+          buttons.forEach(function (b) { b.disabled = false; });
+        }
+        var table = parent.closest("table");
+        table._sbsFresh = false;
+        if (container.dataset.view === "sbs") {
+          refreshSideBySide(table);
+          table._sbsFresh = true;
+        }
+      })
+      .catch(function (error) {
+        buttons.forEach(function (b) { b.disabled = false; });
+        var note = el("span", "gap-error");
+        note.textContent = "Could not load these lines: " + error.message;
+        gap.querySelector("td:last-child").appendChild(note);
+      });
+  }
+
+  // --- navigation --------------------------------------------------------------------------
+
+  function reveal(container, target) {
+    var details = target.closest("details.dfile");
+    if (details && !details.open) details.open = true;
+    if (container.dataset.view === "sbs") ensureSideBySide(container);
+    var shown = container.dataset.view === "sbs" && target._clone ? target._clone : target;
+    shown.scrollIntoView({ block: "center" });
+    shown.classList.remove("flash");
+    void shown.offsetWidth; // restart the animation
+    shown.classList.add("flash");
+  }
+
+  function init(container) {
+    setView(container, storedView());
+
+    container.addEventListener("click", function (event) {
+      var choice = event.target.closest("[data-view-choice]");
+      if (choice) {
+        setView(container, choice.dataset.viewChoice);
+        storeView(choice.dataset.viewChoice);
+        return;
+      }
+      var files = event.target.closest("[data-files]");
+      if (files) {
+        var open = files.dataset.files === "open";
+        container.querySelectorAll("details.dfile").forEach(function (d) { d.open = open; });
+        return;
+      }
+      var button = event.target.closest("button.expand");
+      if (button) {
+        var row = button.closest("tr");
+        var gap = row._source || row; // a side-by-side clone points at its unified row
+        expand(container, gap, button.dataset.expand);
+        return;
+      }
+      var link = event.target.closest("a.warn-link, a.file-link");
+      if (link) {
+        var id = link.getAttribute("href").slice(1);
+        var target = document.getElementById(id);
+        if (target) {
+          event.preventDefault();
+          reveal(container, target);
+          if (window.history.replaceState) window.history.replaceState(null, "", "#" + id);
+        }
+      }
+    });
+
+    container.addEventListener(
+      "toggle",
+      function (event) {
+        if (event.target.matches("details.dfile") && event.target.open &&
+            container.dataset.view === "sbs") {
+          ensureSideBySide(container);
+        }
+      },
+      true
+    );
+
+    if (window.location.hash.length > 1) {
+      var target = document.getElementById(window.location.hash.slice(1));
+      if (target && container.contains(target)) reveal(container, target);
+    }
+  }
+
+  function start() {
+    document.querySelectorAll(".diffview").forEach(init);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
