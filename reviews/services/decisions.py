@@ -316,7 +316,7 @@ def proposal_decide(
             is_override = True
 
     commit = branch = ""
-    if verdict == Decision.Verdict.APPROVE and proposal.diff and not proposal.is_analysis:
+    if verdict == Decision.Verdict.APPROVE and not proposal.is_analysis:
         # Slow git work outside the transaction; the commit is named by a branch only once the
         # decision below has won.
         commit, branch = _prepare_fix_commit(proposal, actor=actor)
