@@ -138,7 +138,9 @@ def _check_pins(
 ) -> None:
     current_sha = proposal_diff_sha256(proposal)
     if (expected_revision is not None and int(expected_revision) != proposal.revision) or (
-        expected_diff_sha256 is not None and expected_diff_sha256 != current_sha
+        # A row stored without a hash shows an empty one: that pins the (hashed) diff too.
+        expected_diff_sha256 is not None
+        and expected_diff_sha256 not in (current_sha, proposal.diff_sha256)
     ):
         raise DecisionConflict(
             CHANGED_SINCE_OPENED.format(revision=proposal.revision, sha=current_sha[:12])

@@ -46,9 +46,7 @@ def _pins(request: HttpRequest, proposal: Proposal) -> tuple[int, str | None]:
     raw_revision = request.POST.get("revision", "")
     if "diff_sha256" not in request.POST or not raw_revision.isdigit():
         raise ValueError("the form must post the revision and diff_sha256 it showed")
-    sha = request.POST["diff_sha256"].strip()
-    # Rows stored without a hash show an empty one; the service then compares the computed hash.
-    return int(raw_revision), (sha if sha or proposal.diff_sha256 else None)
+    return int(raw_revision), request.POST["diff_sha256"].strip()
 
 
 def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
