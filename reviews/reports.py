@@ -14,19 +14,16 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     FloatField,
     Q,
     QuerySet,
     Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Extract, TruncWeek
 from django.utils import timezone
 
 from reviews.models import Decision, Finding, Proposal, Service, SolveRun
@@ -105,60 +102,63 @@ def _day_bounds(filters: ReportFilters) -> tuple[dt.datetime | None, dt.datetime
     return start, end
 
 
-def _finding_scope(filters: ReportFilters, teams: list[str] | None, prefix: str = "") -> Q:
-    q = Q()
-    if filters.service:
-        q &= Q(**{f"{prefix}service__name": filters.service})
-    if filters.team:
-        q &= Q(**{f"{prefix}service__team": filters.team})
-    if filters.source:
-        q &= Q(**{f"{prefix}source": filters.source})
-    if filters.kind:
-        q &= Q(**{f"{prefix}kind": filters.kind})
-    if teams is not None:
-        q &= Q(**{f"{prefix}service__team__in": teams})
-    return q
+@dataclass(frozen=True)
+class _Scope:
+    """The filters resolved once: service ids (None = all) and the row-level filters."""
+
+    service_ids: list[int] | None
+    source: str
+    kind: str
+    skill: str
+    start: dt.datetime | None
+    end: dt.datetime | None
 
 
-def proposals_in_scope(filters: ReportFilters, teams: list[str] | None) -> QuerySet[Proposal]:
-    qs = Proposal.objects.filter(is_current=True).filter(
-        _finding_scope(filters, teams, prefix="finding__")
-    )
-    if filters.skill:
-        qs = qs.filter(skill_slug=filters.skill)
+def _resolve_scope(filters: ReportFilters, teams: list[str] | None) -> _Scope:
+    services = None
+    if filters.service or filters.team or teams is not None:
+        qs = Service.objects.all()
+        if filters.service:
+            qs = qs.filter(name=filters.service)
+        if filters.team:
+            qs = qs.filter(team=filters.team)
+        if teams is not None:
+            qs = qs.filter(team__in=teams)
+        services = list(qs.values_list("id", flat=True))
     start, end = _day_bounds(filters)
-    qs = qs.annotate(activity_at=Coalesce("decided_at", "created_at"))
-    if start:
-        qs = qs.filter(activity_at__gte=start)
-    if end:
-        qs = qs.filter(activity_at__lt=end)
+    return _Scope(services, filters.source, filters.kind, filters.skill, start, end)
+
+
+def _scoped(qs: QuerySet, scope: _Scope, *, date_field: str, skill_field: str | None) -> QuerySet:
+    if scope.service_ids is not None:
+        qs = qs.filter(service_id__in=scope.service_ids)
+    if scope.source:
+        qs = qs.filter(source=scope.source)
+    if scope.kind:
+        qs = qs.filter(kind=scope.kind)
+    if scope.skill and skill_field:
+        qs = qs.filter(**{skill_field: scope.skill})
+    if scope.start:
+        qs = qs.filter(**{f"{date_field}__gte": scope.start})
+    if scope.end:
+        qs = qs.filter(**{f"{date_field}__lt": scope.end})
     return qs
 
 
-def _bucket_aggregates() -> dict:
-    """Watts and dollars per bucket, estimated and measured, as conditional sums."""
-    price = F("finding__service__price_per_kwh")
-    aggregates = {}
+def proposals_in_scope(filters: ReportFilters, teams: list[str] | None) -> QuerySet[Proposal]:
+    return _scoped(
+        Proposal.objects.filter(is_current=True),
+        _resolve_scope(filters, teams),
+        date_field="activity_at",
+        skill_field="skill_slug",
+    )
+
+
+def _bucket_of(status: str) -> str | None:
     for bucket, statuses in BUCKETS.items():
-        when = Q(status__in=statuses)
-        aggregates[f"{bucket}_watts"] = Coalesce(
-            Sum(Case(When(when, then=F("estimated_watts")), output_field=FloatField())),
-            Value(0.0),
-        )
-        aggregates[f"{bucket}_dollars"] = Coalesce(
-            Sum(
-                Case(
-                    When(when, then=F("estimated_watts") * price * HOURS_PER_YEAR_KWH),
-                    output_field=FloatField(),
-                )
-            ),
-            Value(0.0),
-        )
-        aggregates[f"{bucket}_measured_watts"] = Sum(
-            Case(When(when, then=F("measured_watts")), output_field=FloatField())
-        )
-        aggregates[f"{bucket}_count"] = Count("id", filter=when)
-    return aggregates
+        if status in statuses:
+            return bucket
+    return None
 
 
 @dataclass
@@ -168,30 +168,25 @@ class Totals:
     measured_watts: float | None = None
     count: int = 0
 
-
-def _totals_from_row(row: dict, bucket: str) -> Totals:
-    return Totals(
-        watts=float(row.get(f"{bucket}_watts") or 0.0),
-        dollars=float(row.get(f"{bucket}_dollars") or 0.0),
-        measured_watts=row.get(f"{bucket}_measured_watts"),
-        count=int(row.get(f"{bucket}_count") or 0),
-    )
+    def add(self, watts: float, dollars: float, measured: float | None, count: int) -> None:
+        self.watts += watts
+        self.dollars += dollars
+        self.count += count
+        if measured is not None:
+            self.measured_watts = (self.measured_watts or 0.0) + measured
 
 
-def _percentiles(qs: QuerySet, expression, percents=(0.5, 0.9)) -> dict[float, float | None]:
-    """Percentiles of a duration expression, in seconds, computed by the database.
+def _percentiles(qs: QuerySet, column: str, percents=(0.5, 0.9)) -> dict[float, float | None]:
+    """Percentiles (percentile_cont: linear between ranks) of a numeric column, in the database.
 
-    PostgreSQL has percentile_cont; elsewhere (SQLite) we sort in the database and read the
-    rank we need, which is the same nearest-rank definition percentile_cont interpolates from.
+    PostgreSQL computes them with percentile_cont; elsewhere (SQLite) the database sorts and
+    we read the two ranks around each percentile.
     """
-    annotated = qs.annotate(
-        _duration=ExpressionWrapper(expression, output_field=DurationField())
-    ).exclude(_duration__isnull=True)
+    qs = qs.exclude(**{f"{column}__isnull": True}).order_by()
     if connection.vendor == "postgresql":
-        sql, params = annotated.values("_duration").query.sql_with_params()
+        sql, params = qs.values(column).query.sql_with_params()
         cols = ", ".join(
-            f"percentile_cont({p}) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM t._duration))"
-            for p in percents
+            f"percentile_cont({p}) WITHIN GROUP (ORDER BY t.{column})" for p in percents
         )
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {cols} FROM ({sql}) t", params)  # noqa: S608
@@ -199,20 +194,17 @@ def _percentiles(qs: QuerySet, expression, percents=(0.5, 0.9)) -> dict[float, f
         return {
             p: (float(v) if v is not None else None) for p, v in zip(percents, row, strict=True)
         }
-    count = annotated.count()
+    count = qs.count()
+    ordered = qs.order_by(column).values_list(column, flat=True)
     result: dict[float, float | None] = {}
-    ordered = annotated.order_by("_duration").values_list("_duration", flat=True)
     for p in percents:
         if count == 0:
             result[p] = None
             continue
-        # Linear interpolation between the two ranks around p, like percentile_cont.
         position = p * (count - 1)
         low, high = math.floor(position), math.ceil(position)
         values = list(ordered[low : high + 1])
-        a = values[0].total_seconds()
-        b = values[-1].total_seconds()
-        result[p] = a + (b - a) * (position - low)
+        result[p] = values[0] + (values[-1] - values[0]) * (position - low)
     return result
 
 
@@ -252,81 +244,151 @@ class SavingsReport:
 
 
 def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
-    teams = visible_teams(user)
-    proposals = proposals_in_scope(filters, teams)
-    aggregates = _bucket_aggregates()
+    """The whole report in a handful of grouped queries over single tables.
 
-    totals_row = proposals.aggregate(**aggregates)
+    The database groups proposals by the finest small key (service, skill, source, kind,
+    status): at most a few thousand rows, whatever the number of proposals. Totals and every
+    breakdown fold from those rows, with dollars priced per service.
+    """
+    teams = visible_teams(user)
+    scope = _resolve_scope(filters, teams)
+    services = {s.pk: s for s in Service.objects.only("id", "name", "team", "price_per_kwh")}
+    proposals = _scoped(
+        Proposal.objects.filter(is_current=True),
+        scope,
+        date_field="activity_at",
+        skill_field="skill_slug",
+    )
+    sums = {
+        "watts": Coalesce(Sum("estimated_watts"), Value(0.0)),
+        "measured": Sum("measured_watts"),
+        "n": Count("id"),
+    }
     report = SavingsReport(
         filters=filters,
-        banked=_totals_from_row(totals_row, "banked"),
-        at_stake=_totals_from_row(totals_row, "at_stake"),
-        lost=_totals_from_row(totals_row, "lost"),
+        banked=Totals(),
+        at_stake=Totals(),
+        lost=Totals(),
         restricted_to_teams=teams,
     )
-
-    weekly = (
-        proposals.annotate(week=TruncWeek("activity_at"))
-        .values("week")
-        .annotate(**aggregates)
-        .order_by("week")
-    )
-    report.weekly = [
-        {
-            "week": row["week"].date().isoformat() if row["week"] else None,
-            **{b: _totals_from_row(row, b).watts for b in BUCKETS},
-            **{f"{b}_dollars": _totals_from_row(row, b).dollars for b in BUCKETS},
+    groups: dict[str, dict[str, dict[str, Totals]]] = {name: {} for name in BREAKDOWNS}
+    rows = proposals.values("service_id", "skill_slug", "source", "kind", "status").annotate(**sums)
+    for row in rows.order_by():
+        bucket = _bucket_of(row["status"])
+        if bucket is None:
+            continue
+        service = services.get(row["service_id"])
+        price = service.price_per_kwh if service else 0.0
+        dollars = row["watts"] * HOURS_PER_YEAR_KWH * price
+        values = (row["watts"], dollars, row["measured"], row["n"])
+        getattr(report, bucket).add(*values)
+        keys = {
+            "service": service.name if service else "—",
+            "team": (service.team if service else "") or "—",
+            "skill": row["skill_slug"] or "—",
+            "source": row["source"] or "—",
+            "kind": row["kind"] or "—",
         }
-        for row in weekly
-    ]
+        for name, key in keys.items():
+            per_bucket = groups[name].setdefault(key, {b: Totals() for b in BUCKETS})
+            per_bucket[bucket].add(*values)
+    for name, by_key in groups.items():
+        report.breakdowns[name] = sorted(
+            (
+                {"key": key, **{b: asdict(t) for b, t in per_bucket.items()}}
+                for key, per_bucket in by_key.items()
+            ),
+            key=lambda r: (-r["banked"]["watts"], r["key"]),
+        )
 
-    for name, path in BREAKDOWNS.items():
-        rows = proposals.values(key=F(path)).annotate(**aggregates).order_by("-banked_watts", "key")
-        report.breakdowns[name] = [
-            {
-                "key": row["key"] or "—",
-                **{b: asdict(_totals_from_row(row, b)) for b in BUCKETS},
-            }
-            for row in rows
-        ]
+    weekly: dict[str, dict] = {}
+    week_rows = (
+        proposals.annotate(week=TruncWeek("activity_at"))
+        .values("week", "status", "service_id")
+        .annotate(watts=Coalesce(Sum("estimated_watts"), Value(0.0)))
+        .order_by()
+    )
+    for row in week_rows:
+        bucket = _bucket_of(row["status"])
+        if bucket is None or row["week"] is None:
+            continue
+        key = row["week"].date().isoformat()
+        week = weekly.setdefault(
+            key,
+            {"week": key, **{b: 0.0 for b in BUCKETS}, **{f"{b}_dollars": 0.0 for b in BUCKETS}},
+        )
+        service = services.get(row["service_id"])
+        week[bucket] += row["watts"]
+        week[f"{bucket}_dollars"] += (
+            row["watts"] * HOURS_PER_YEAR_KWH * (service.price_per_kwh if service else 0.0)
+        )
+    report.weekly = [weekly[k] for k in sorted(weekly)]
 
-    report.funnel = _funnel(filters, teams)
-    report.no_fix_reasons = _no_fix_reasons(filters, teams)
-    report.times = _times(filters, teams)
-    report.skills, report.needs_attention = _skill_quality(filters, teams)
-    report.rejection_reasons = _rejection_reasons(filters, teams)
+    report.funnel = _funnel(scope)
+    report.no_fix_reasons = _no_fix_reasons(scope)
+    decisions = _scoped(
+        Decision.objects.filter(dismissed=False),
+        scope,
+        date_field="created_at",
+        skill_field="skill_slug",
+    )
+    report.times = _times(scope, decisions)
+    report.skills, report.rejection_reasons, report.needs_attention = _skill_quality(decisions)
     return report
 
 
-def _findings_in_scope(filters: ReportFilters, teams: list[str] | None) -> QuerySet[Finding]:
-    qs = Finding.objects.filter(_finding_scope(filters, teams))
-    start, end = _day_bounds(filters)
-    if start:
-        qs = qs.filter(created_at__gte=start)
-    if end:
-        qs = qs.filter(created_at__lt=end)
-    if filters.skill:
-        qs = qs.filter(proposals__skill_slug=filters.skill).distinct()
+def _findings_in_scope(scope: _Scope) -> QuerySet[Finding]:
+    qs = Finding.objects.all()
+    if scope.service_ids is not None:
+        qs = qs.filter(service_id__in=scope.service_ids)
+    if scope.source:
+        qs = qs.filter(source=scope.source)
+    if scope.kind:
+        qs = qs.filter(kind=scope.kind)
+    if scope.start:
+        qs = qs.filter(created_at__gte=scope.start)
+    if scope.end:
+        qs = qs.filter(created_at__lt=scope.end)
     return qs
 
 
-def _funnel(filters: ReportFilters, teams: list[str] | None) -> dict[str, int]:
-    findings = _findings_in_scope(filters, teams)
-    row = findings.aggregate(
-        ingested=Count("id", distinct=True),
-        proposed=Count("id", filter=Q(proposals__is_analysis=False), distinct=True),
-        approved=Count("id", filter=Q(proposals__status=P.APPROVED), distinct=True),
-        applied=Count("id", filter=~Q(proposals__branch_commit=""), distinct=True),
-        no_fix=Count("id", filter=Q(status=Finding.Status.NO_FIX), distinct=True),
-        failed=Count("id", filter=Q(status=Finding.Status.FAILED), distinct=True),
+def _funnel(scope: _Scope) -> dict[str, int]:
+    """Findings ingested in the range → with a proposal → approved → applied (fix branch)."""
+    # Every finding that ever had a proposal has a revision 1; what became of it is the
+    # current revision's status.
+    proposals = _scoped(
+        Proposal.objects.filter(Q(is_current=True) | Q(revision=1), is_analysis=False),
+        scope,
+        date_field="finding_created_at",
+        skill_field="skill_slug",
+    ).aggregate(
+        proposed=Count("id", filter=Q(revision=1)),
+        approved=Count("id", filter=Q(is_current=True, status=P.APPROVED)),
+        applied=Count("id", filter=Q(is_current=True) & ~Q(branch_commit="")),
     )
-    return {key: int(value or 0) for key, value in row.items()}
+    findings = _findings_in_scope(scope)
+    if scope.skill:
+        # A skill filter narrows the funnel to findings that skill proposed for.
+        findings = findings.filter(proposals__skill_slug=scope.skill, proposals__is_current=True)
+    counts = findings.aggregate(
+        ingested=Count("id"),
+        no_fix=Count("id", filter=Q(status=Finding.Status.NO_FIX)),
+        failed=Count("id", filter=Q(status=Finding.Status.FAILED)),
+    )
+    return {
+        "ingested": counts["ingested"],
+        "proposed": proposals["proposed"],
+        "approved": proposals["approved"],
+        "applied": proposals["applied"],
+        "no_fix": counts["no_fix"],
+        "failed": counts["failed"],
+    }
 
 
-def _no_fix_reasons(filters: ReportFilters, teams: list[str] | None) -> list[dict]:
+def _no_fix_reasons(scope: _Scope) -> list[dict]:
     runs = SolveRun.objects.filter(
         status__in=[SolveRun.Status.NO_FIX, SolveRun.Status.FAILED],
-        finding__in=_findings_in_scope(filters, teams).values("id"),
+        finding__in=_findings_in_scope(scope).values("id"),
     )
     rows = (
         runs.values("status", "error")
@@ -343,27 +405,27 @@ def _no_fix_reasons(filters: ReportFilters, teams: list[str] | None) -> list[dic
     ]
 
 
-def _decisions_in_scope(filters: ReportFilters, teams: list[str] | None) -> QuerySet[Decision]:
-    qs = Decision.objects.filter(dismissed=False).filter(
-        _finding_scope(filters, teams, prefix="proposal__finding__")
+def _times(scope: _Scope, decisions: QuerySet[Decision]) -> dict[str, float | None]:
+    first_proposals = _scoped(
+        Proposal.objects.filter(revision=1),
+        scope,
+        date_field="finding_created_at",
+        skill_field="skill_slug",
+    ).annotate(
+        seconds_to_propose=Extract(F("created_at") - F("finding_created_at"), "epoch")
+        if connection.vendor == "postgresql"
+        # SQLite stores datetimes as text: julianday() difference in days.
+        else (
+            RawSQL(
+                "(julianday(reviews_proposal.created_at) - "
+                "julianday(reviews_proposal.finding_created_at)) * 86400.0",
+                [],
+                output_field=FloatField(),
+            )
+        )
     )
-    if filters.skill:
-        qs = qs.filter(proposal__skill_slug=filters.skill)
-    start, end = _day_bounds(filters)
-    if start:
-        qs = qs.filter(created_at__gte=start)
-    if end:
-        qs = qs.filter(created_at__lt=end)
-    return qs
-
-
-def _times(filters: ReportFilters, teams: list[str] | None) -> dict[str, float | None]:
-    first_proposals = Proposal.objects.filter(
-        revision=1, finding__in=_findings_in_scope(filters, teams).values("id")
-    )
-    to_proposal = _percentiles(first_proposals, F("created_at") - F("finding__created_at"))
-    decisions = _decisions_in_scope(filters, teams)
-    to_decision = _percentiles(decisions, F("created_at") - F("proposal__created_at"))
+    to_proposal = _percentiles(first_proposals, "seconds_to_propose")
+    to_decision = _percentiles(decisions, "decision_seconds")
     return {
         "finding_to_proposal_p50_s": to_proposal[0.5],
         "finding_to_proposal_p90_s": to_proposal[0.9],
@@ -373,67 +435,54 @@ def _times(filters: ReportFilters, teams: list[str] | None) -> dict[str, float |
 
 
 def _skill_quality(
-    filters: ReportFilters, teams: list[str] | None
-) -> tuple[list[SkillQuality], list[str]]:
-    """Acceptance per skill and per version, from the decisions in scope."""
+    decisions: QuerySet[Decision],
+) -> tuple[list[SkillQuality], list[dict], list[str]]:
+    """Acceptance per skill and per version, and rejection reasons: one grouped query."""
     from skills.models import Skill
 
-    decisions = _decisions_in_scope(filters, teams).exclude(proposal__skill_slug="")
-    counts = {
-        "approved": Count("id", filter=Q(verdict=Decision.Verdict.APPROVE)),
-        "rejected": Count("id", filter=Q(verdict=Decision.Verdict.REJECT)),
-        "changes_requested": Count("id", filter=Q(verdict=Decision.Verdict.REQUEST_CHANGES)),
-    }
     attention = set(Skill.objects.filter(needs_attention=True).values_list("slug", flat=True))
-    rows: list[SkillQuality] = []
-    per_skill = decisions.values(slug=F("proposal__skill_slug")).annotate(**counts).order_by("slug")
-    per_version = (
-        decisions.values(
-            slug=F("proposal__skill_slug"), number=F("proposal__skill_version__number")
-        )
-        .annotate(**counts)
-        .order_by("slug", "number")
-    )
-    versions_by_slug: dict[str, list[dict]] = {}
-    for row in per_version:
-        versions_by_slug.setdefault(row["slug"], []).append(row)
-    for row in per_skill:
-        for entry in [row, *versions_by_slug.get(row["slug"], [])]:
-            decided = entry["approved"] + entry["rejected"]
-            interval = wilson_interval(entry["approved"], decided)
-            rows.append(
-                SkillQuality(
-                    skill=row["slug"],
-                    version=entry.get("number"),
-                    approved=entry["approved"],
-                    rejected=entry["rejected"],
-                    changes_requested=entry["changes_requested"],
-                    acceptance_rate=(entry["approved"] / decided) if decided else None,
-                    wilson_low=interval[0] if interval else None,
-                    wilson_high=interval[1] if interval else None,
-                    needs_attention=row["slug"] in attention,
-                )
-            )
-    return rows, sorted(attention)
-
-
-def _rejection_reasons(filters: ReportFilters, teams: list[str] | None) -> list[dict]:
+    counts: dict[tuple[str, int | None], dict[str, int]] = {}
+    reasons: dict[str, int] = {}
     rows = (
-        _decisions_in_scope(filters, teams)
-        .filter(verdict=Decision.Verdict.REJECT)
-        .values("reason")
-        .annotate(count=Count("id"))
-        .order_by("-count", "reason")
+        decisions.exclude(skill_slug="")
+        .values("skill_slug", "skill_version_number", "verdict", "reason")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    for row in rows:
+        keys = [(row["skill_slug"], None)]
+        if row["skill_version_number"] is not None:
+            keys.append((row["skill_slug"], row["skill_version_number"]))
+        for key in keys:
+            entry = counts.setdefault(key, {"approve": 0, "reject": 0, "request_changes": 0})
+            entry[row["verdict"]] = entry.get(row["verdict"], 0) + row["n"]
+        if row["verdict"] == Decision.Verdict.REJECT:
+            reasons[row["reason"] or "other"] = reasons.get(row["reason"] or "other", 0) + row["n"]
+    skills: list[SkillQuality] = []
+    for (slug, version), entry in sorted(
+        counts.items(), key=lambda item: (item[0][0], item[0][1] or 0)
+    ):
+        decided = entry["approve"] + entry["reject"]
+        interval = wilson_interval(entry["approve"], decided)
+        skills.append(
+            SkillQuality(
+                skill=slug,
+                version=version,
+                approved=entry["approve"],
+                rejected=entry["reject"],
+                changes_requested=entry["request_changes"],
+                acceptance_rate=(entry["approve"] / decided) if decided else None,
+                wilson_low=interval[0] if interval else None,
+                wilson_high=interval[1] if interval else None,
+                needs_attention=slug in attention,
+            )
+        )
     labels = dict(Decision.Reason.choices)
-    return [
-        {
-            "reason": r["reason"] or "other",
-            "label": labels.get(r["reason"], r["reason"]),
-            "count": r["count"],
-        }
-        for r in rows
+    rejection_reasons = [
+        {"reason": reason, "label": labels.get(reason, reason), "count": n}
+        for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     ]
+    return skills, rejection_reasons, sorted(attention)
 
 
 def filter_choices(user) -> dict[str, list[str]]:

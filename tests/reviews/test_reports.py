@@ -32,6 +32,7 @@ def _finding(service: Service, n: int, *, kind="regression", source="detector", 
         status=status,
     )
     Finding.objects.filter(pk=finding.pk).update(created_at=T0 - 2 * HOUR)
+    finding.refresh_from_db()
     return finding
 
 
@@ -77,7 +78,10 @@ def _decide(proposal, reviewer, verdict, after: dt.timedelta, reason=""):
         verdict=verdict,
         reason=reason,
     )
-    Decision.objects.filter(pk=decision.pk).update(created_at=proposal.created_at + after)
+    # Back-date the decision as if it had been made `after` the proposal.
+    Decision.objects.filter(pk=decision.pk).update(
+        created_at=proposal.created_at + after, decision_seconds=after.total_seconds()
+    )
     return decision
 
 
@@ -187,7 +191,10 @@ def test_filters_narrow_the_report(data, manager):
 
 
 def test_needs_attention_is_listed(data, manager):
-    Skill.objects.create(slug="memoize", name="Memoize", needs_attention=True)
+    Skill.objects.update_or_create(
+        slug="memoize", defaults={"name": "Memoize", "needs_attention": True}
+    )
+    Skill.objects.exclude(slug="memoize").update(needs_attention=False)
     report = savings_report(user=manager, filters=ReportFilters())
     assert report.needs_attention == ["memoize"]
 
