@@ -47,6 +47,27 @@ if args.database_url:
 else:
     os.environ.pop("DATABASE_URL", None)
 
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the named PostgreSQL database when it does not exist yet."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    base, _, name = url.rpartition("/")
+    name = name.split("?", 1)[0]
+    try:
+        psycopg.connect(url).close()
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+ensure_postgres_database(args.database_url)
+
 SOURCE = f"bench-{uuid.uuid4().hex[:8]}"
 SECRET = "bench-secret"
 if args.signed:
