@@ -497,3 +497,39 @@ def test_openapi_documents_the_findings_api(client_for, reviewer):
     assert {"201", "200", "400", "401", "403", "409", "413"} <= set(post_doc["responses"])
     assert "examples" in post_doc["requestBody"]["content"]["application/json"]
     assert "/api/v1/findings/{id}/" in paths
+
+
+def test_fast_schema_check_agrees_with_jsonschema():
+    # The generated fast check only accepts; jsonschema is the reference. They must never
+    # disagree, or a finding the schema forbids could slip through.
+    from reviews.services.ingest import _fast_check, _validator
+
+    base = finding(
+        root_cause={"commit": "0123abcd", "author": "a@example.com", "title": "t", "url": "u"},
+        confidence=0.5,
+        baseline=1,
+        current=2.5,
+        detected_at="2026-01-31T12:00:00+01:00",
+        evidence={"k": [1, 2]},
+        pattern="memoize",
+        repository="r",
+    )
+    values = [None, "", "x", "x" * 301, -1, 0, 0.5, 1.0, 100, 100.5, True, [], {}, [{}]]
+    values += ["2026-01-31T12:00:00", "2026-01-31T12:00:00Z", "0123abcd", "0123ABCD", "opportunity"]
+    values += [[{"symbol": "a", "line": 0}], [{"symbol": "a", "line": 1.0}], [{"file": "f"}]]
+    variants = [base]
+    for key in list(base):
+        variants.append({k: v for k, v in base.items() if k != key})
+        variants += [{**base, key: value} for value in values]
+    for key in base["root_cause"]:
+        variants += [{**base, "root_cause": {**base["root_cause"], key: v}} for v in values]
+    variants.append({**base, "unknown": 1})
+
+    fast = _fast_check()
+    for variant in variants:
+        try:
+            fast(variant)
+            fast_ok = True
+        except Exception:
+            fast_ok = False
+        assert fast_ok == _validator().is_valid(variant), variant
