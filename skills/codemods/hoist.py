@@ -266,6 +266,8 @@ def _call_kind(parsed: Parsed, call: cst.Call) -> str | None:
         receiver = call.func.value
         if isinstance(receiver, cst.SimpleString | cst.Name | cst.Attribute):
             return "method"
+        if isinstance(receiver, cst.Call) and _call_kind(parsed, receiver) == "method":
+            return "method"  # needle.strip().lower()
     return None
 
 
@@ -468,7 +470,7 @@ class _Apply(cst.CSTTransformer):
             return updated_node
         body = list(updated_node.body)
         originals = list(original_node.body)
-        for anchor, statement in reversed(pending):
+        for anchor, statement in pending:
             index = originals.index(anchor)
             # The new statement takes the blank lines above the anchor; comments stay with it.
             lines = list(body[index].leading_lines)

@@ -1,0 +1,131 @@
+"""hoist-loop-invariant: pure invariant calls move before the loop; variant or unsafe ones stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from skills.codemods import CodemodRefused
+from tests.skills.codemod_support import apply, assert_same_behaviour, dedent, load
+
+SLOW = '''
+import statistics
+
+
+def slow(requests, baseline, factor=3.0, overrides=None):
+    overrides = overrides or {}
+    flagged = []
+    for request in requests:
+        if request["status"] >= 500:
+            continue
+        limit = statistics.median(baseline) * overrides.get(request["path"], factor)
+        if request["ms"] > limit:
+            flagged.append(request["id"])
+    return flagged
+'''
+
+
+def req(i, ms, status=200, path="/a"):
+    return {"id": i, "ms": ms, "status": status, "path": path}
+
+
+def test_median_in_a_larger_expression_is_hoisted_behind_an_emptiness_test():
+    result = apply("hoist-loop-invariant", SLOW, "slow")
+    new = result.new_source
+    assert (
+        "    median_baseline = statistics.median(baseline) if baseline else None\n"
+        "    for request in requests:\n"
+    ) in new
+    assert 'limit = median_baseline * overrides.get(request["path"], factor)' in new
+    assert (result.first_line, result.last_line) == (7, 10)
+    assert_same_behaviour(
+        SLOW,
+        new,
+        "slow",
+        [
+            ([req(1, 40), req(2, 10), req(3, 99, 503)], [10, 12, 11]),
+            ([req(1, 40)], [10], 5.0, {"/a": 2.0}),
+            ([], []),  # never reached: the original did not raise, neither may the fix
+            ([req(1, 900, 503)], []),  # every iteration skips the call
+        ],
+    )
+
+
+def test_nested_loops_hoist_to_the_outermost_invariant_loop_and_comprehensions_work():
+    source = '''
+    def score(rows, weights, names):
+        out = []
+        for row in rows:
+            for cell in row:
+                out.append(cell * sum(weights) + len(names))
+        return out, [n for n in names if len(n) > len(weights)]
+    '''
+    result = apply("hoist-loop-invariant", source, "score")
+    new = result.new_source
+    assert (
+        "    out = []\n    sum_weights = sum(weights)\n    len_names = len(names)\n"
+        "    for row in rows:\n"
+    ) in new
+    assert "out.append(cell * sum_weights + len_names)" in new
+    assert "len_weights = len(weights)" in new
+    assert "[n for n in names if len(n) > len_weights]" in new
+    assert_same_behaviour(
+        source, new, "score", [([[1, 2], [3]], [0.5, 0.5], ["ab", "c"]), ([], [], [])]
+    )
+
+
+def test_method_calls_on_invariant_strings_and_methods_in_classes():
+    source = '''
+    class Matcher:
+        def count(self, words, needle):
+            hits = 0
+            for word in words:
+                if word.lower() == needle.strip().lower():
+                    hits += 1
+            return hits
+    '''
+    result = apply("hoist-loop-invariant", source, "Matcher.count")
+    assert "        needle_strip_lower = needle.strip().lower()\n        for word in words:" in (
+        result.new_source
+    )
+    assert "if word.lower() == needle_strip_lower:" in result.new_source
+    old, new = load(dedent(source)), load(result.new_source)
+    for words, needle in [(["A", "b", "a"], " a "), ([], "x")]:
+        assert new.Matcher().count(words, needle) == old.Matcher().count(words, needle)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (
+            "def f(xs, ys):\n    out = []\n    for x in xs:\n        ys.append(x)\n"
+            "        out.append(len(ys))\n    return out\n",
+            "may change",
+        ),
+        (
+            "def f(xs, ys):\n    for x in xs:\n        ys = ys[1:]\n        print(sum(ys))\n",
+            "assigns",
+        ),
+        (
+            "def f(xs):\n    total = 0\n    for x in xs:\n        total += len(str(x))\n"
+            "    return total\n",
+            "nothing",
+        ),
+        (
+            "def f(xs, ys):\n    out = []\n    for x in xs:\n        out.append(max(ys[1:]) + x)\n"
+            "    return out\n",
+            "cannot be tested cheaply",
+        ),
+        (
+            "def f(xs, store):\n    out = []\n    for x in xs:\n        store.save(x)\n"
+            "        out.append(len(store.items))\n    return out\n",
+            "may change",
+        ),
+    ],
+)
+def test_variant_or_unsafe_calls_are_refused(source, reason):
+    if reason == "nothing":
+        with pytest.raises(CodemodRefused):
+            apply("hoist-loop-invariant", source, "f")
+        return
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("hoist-loop-invariant", source, "f")

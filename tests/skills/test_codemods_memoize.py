@@ -1,0 +1,133 @@
+"""memoize: lru_cache on provably pure functions; refusals name the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from skills.codemods import CodemodRefused
+from tests.skills.codemod_support import apply, assert_same_behaviour
+
+PURE = '''
+"""Rates."""
+RULES = (("US", 0.07), ("DE", 0.19), ("FR", 0.2))
+
+
+def rate(country, default=0.0):
+    country = country.strip().upper()
+    for code, value in RULES:
+        if code == country:
+            return value
+    if default is None:
+        raise LookupError(f"no rate for {country}")
+    return default
+'''
+
+
+def test_a_pure_function_gets_lru_cache_and_functools_is_imported():
+    result = apply("memoize", PURE, "rate")
+    new = result.new_source
+    assert new.startswith('"""Rates."""\n\nimport functools\n\nRULES')
+    assert "\n\n@functools.lru_cache(maxsize=1024)\ndef rate(country, default=0.0):" in new
+    assert result.first_line == result.last_line == 5
+    assert_same_behaviour(PURE, new, "rate", [" us", "de", ("XX",), ("XX", None), ("fr", 1.0)])
+
+
+def test_existing_aliases_and_decorators_are_respected():
+    source = '''
+    import functools as ft
+    from functools import lru_cache
+
+
+    def traced(func):
+        return func
+
+
+    class Units:
+        @staticmethod
+        @traced
+        def factor(unit):
+            return {"k": 1000, "M": 1000000}.get(unit, 1)
+    '''
+    result = apply("memoize", source, "Units.factor")
+    assert (
+        "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024)\n    def factor(unit):"
+        in result.new_source
+    )
+    assert_same_behaviour(source, result.new_source, "Units.factor", ["k", "M", "x"])
+    only_alias = source.replace("from functools import lru_cache\n", "")
+    result = apply("memoize", only_alias, "Units.factor")
+    assert "    @ft.lru_cache(maxsize=1024)\n    def factor" in result.new_source
+
+
+def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
+    before = '''
+    import functools
+
+
+    @functools.lru_cache(maxsize=64)
+    def parse(text):
+        return tuple(text.split(","))
+    '''
+    head = '''
+    import functools
+
+
+    def parse(text):
+        return tuple(text.split(","))
+    '''
+    from tests.skills.codemod_support import dedent
+
+    result = apply(
+        "memoize", head, "parse", root_cause_before=dedent(before), root_cause_after=dedent(head)
+    )
+    assert "@functools.lru_cache(maxsize=64)\ndef parse" in result.new_source
+    assert "removed this cache" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("source", "qualname", "reason"),
+    [
+        ("RULES = [1, 2]\n\ndef f(x):\n    return x in RULES\n", "f", "mutable global RULES"),
+        (
+            "LIMIT = 3\n\ndef set_limit(v):\n    global LIMIT\n    LIMIT = v\n\n"
+            "def f(x):\n    return x < LIMIT\n",
+            "f",
+            "rebound at run time",
+        ),
+        ("def f(x):\n    print(x)\n    return x\n", "f", "print"),
+        ("import random\n\ndef f(x):\n    return x * random.random()\n", "f", "random.random"),
+        ("import time\n\ndef f(x):\n    return time.time() - x\n", "f", "time.time"),
+        ("def f(x, seen=[]):\n    return len(seen) + x\n", "f", "not hashable"),
+        ("def f(items):\n    items.append(1)\n    return len(items)\n", "f", "append"),
+        ("def f(d):\n    return sorted(d.items())[0]\n", "f", "used as a dict"),
+        ("def f(x):\n    yield x\n", "f", "generator"),
+        ("async def f(x):\n    return x\n", "f", "async"),
+        ("def f(x):\n    return [x, x]\n", "f", "mutable object"),
+        (
+            "class C:\n    def area(self, k):\n        return k * 2\n",
+            "C.area",
+            "instance method",
+        ),
+        (
+            "def rank(samples, v):\n    return sum(1 for s in samples if s <= v)\n\n"
+            "def grade(xs, v):\n    ref = sorted(xs)\n    return rank(ref, v)\n",
+            "rank",
+            "called with ref = sorted",
+        ),
+        (
+            "import logging\nlog = logging.getLogger(__name__)\n\n"
+            "def f(x):\n    log.debug('x')\n    return x\n",
+            "f",
+            "debug",
+        ),
+        (
+            "def helper(x):\n    print(x)\n    return x\n\ndef f(x):\n    return helper(x) + 1\n",
+            "f",
+            "print",
+        ),
+        ("import functools\n\n@functools.cache\ndef f(x):\n    return x\n", "f", "already"),
+    ],
+)
+def test_unsafe_functions_are_refused_with_a_reason(source, qualname, reason):
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("memoize", source, qualname)
