@@ -24,13 +24,16 @@ _GIT_ENV = {
 # (so a partial clone cannot fetch lazily) and no fsmonitor hook. Passed as environment config
 # (git >= 2.31) so it works for every subcommand without touching the argument list.
 READ_ONLY_ENV = {
-    "GIT_CONFIG_COUNT": "3",
+    "GIT_CONFIG_COUNT": "4",
     "GIT_CONFIG_KEY_0": "protocol.allow",
     "GIT_CONFIG_VALUE_0": "never",
     "GIT_CONFIG_KEY_1": "core.fsmonitor",
     "GIT_CONFIG_VALUE_1": "false",
     "GIT_CONFIG_KEY_2": "core.untrackedCache",
     "GIT_CONFIG_VALUE_2": "false",
+    # File names as they are (not C-quoted octal) in grep/blame output read by a model.
+    "GIT_CONFIG_KEY_3": "core.quotePath",
+    "GIT_CONFIG_VALUE_3": "false",
     "GIT_NO_LAZY_FETCH": "1",
 }
 

@@ -30,20 +30,24 @@ def served(tmp_path_factory):
         "from django.apps import apps\n"
         "call_command('migrate', verbosity=0)\n"
         f"apps.get_model('reviews', 'Repository').objects.create(name='feed', path={str(repo)!r})\n"
+        # Migrations may seed the catalogue: update rather than create.
         "Skill = apps.get_model('skills', 'Skill')\n"
-        "Skill.objects.create(slug='precompile-regex', name='Precompile regex',\n"
+        "Skill.objects.update_or_create(slug='precompile-regex', defaults=dict(\n"
+        "    name='Precompile regex', enabled=True,\n"
         "    instructions='Look for re.match with a constant pattern.',\n"
-        "    mitigation='Compile it once at module level.')\n"
-        "Skill.objects.create(slug='retired', name='Retired', enabled=False)\n"
+        "    mitigation='Compile it once at module level.'))\n"
+        "Skill.objects.update_or_create(slug='retired', defaults=dict(name='Retired',\n"
+        "    enabled=False))\n"
     )
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", setup],
         cwd=PROJECT_DIR,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
     return {"env": env, "repo": repo}
 
 
@@ -103,7 +107,7 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
     assert not after.is_error and "def parse_sku(raw):" in _text(after)
     # skill_docs is fed from the enabled skills of the database.
     assert "precompile-regex: Precompile regex" in _text(docs)
-    assert "retired" not in _text(docs)
+    assert "retired:" not in _text(docs)
 
 
 def test_mcp_serve_an_unknown_repository_exits_1(served):
