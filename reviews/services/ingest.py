@@ -260,6 +260,10 @@ def _extra_errors(item: dict[str, Any], canonical: str) -> list[tuple[str, str]]
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str) and len(value) > limit:
             problems.append((".".join(path), f"must be at most {limit} characters"))
+    commit = (item.get("root_cause") or {}).get("commit")
+    if isinstance(commit, str) and commit.endswith("\n"):
+        # The schema's "$" also matches before a final newline; git would not.
+        problems.append(("root_cause.commit", "must be a hex commit id without a newline"))
     evidence = item.get("evidence")
     if evidence is not None:
         size = len(_canonical(evidence).encode())

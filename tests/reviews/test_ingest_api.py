@@ -288,6 +288,12 @@ def test_detected_at_without_timezone_is_refused(post):
     assert ok.status_code == 201
 
 
+def test_commit_with_trailing_newline_is_refused(post):
+    response = post(finding(root_cause={"commit": "0123abcd\n"}))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "root_cause.commit"
+
+
 def test_nul_character_is_refused(post):
     response = post(finding(title="bad\u0000title"))
     assert response.status_code == 400
