@@ -16,7 +16,6 @@ from skills.codemods._cst import (
     code,
     finish,
     function_locals,
-    insert_module_statements,
     is_hashable_constant,
     unique_name,
     walk,
@@ -275,16 +274,10 @@ def _insert_local_sets(
 
 
 def _insert_after(module: cst.Module, index: int, stmt: cst.BaseStatement) -> cst.Module:
+    """Directly under the constant it copies, so the two read as one definition."""
     body = list(module.body)
-    following = body[index] if index < len(body) else None
-    if following is not None and isinstance(following, cst.SimpleStatementLine):
-        body.insert(index, stmt.with_changes(leading_lines=[]))
-        return module.with_changes(body=body)
-    return (
-        insert_module_statements(module, index, [stmt])
-        if following is not None
-        else (module.with_changes(body=[*body, stmt.with_changes(leading_lines=[])]))
-    )
+    body.insert(index, stmt.with_changes(leading_lines=[]))
+    return module.with_changes(body=body)
 
 
 class _Swap(cst.CSTTransformer):

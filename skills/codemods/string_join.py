@@ -59,12 +59,27 @@ def _accumulated_name(node: cst.CSTNode) -> str | None:
         and len(node.targets) == 1
         and isinstance(node.targets[0].target, cst.Name)
         and isinstance(node.value, cst.BinaryOperation)
-        and isinstance(node.value.operator, cst.Add)
-        and isinstance(node.value.left, cst.Name)
-        and node.value.left.value == node.targets[0].target.value
+        and _leftmost_operand(node.value) is not None
+        and _leftmost_operand(node.value).value == node.targets[0].target.value
     ):
         return node.targets[0].target.value
     return None
+
+
+def _leftmost_operand(node: cst.BaseExpression) -> cst.Name | None:
+    """s in `s + a + b` (parsed as `(s + a) + b`), when every operator is `+`."""
+    while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        if node.lpar:
+            return None
+        node = node.left
+    return node if isinstance(node, cst.Name) else None
+
+
+def _without_leftmost(node: cst.BinaryOperation) -> cst.BaseExpression:
+    """`a + b` from `s + a + b`: concatenation is associative for str and bytes."""
+    if isinstance(node.left, cst.Name):
+        return node.right
+    return node.with_changes(left=_without_leftmost(node.left))
 
 
 def _piece(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
@@ -73,7 +88,7 @@ def _piece(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
         return None
     if isinstance(node, cst.AugAssign):
         return node.value
-    return node.value.right
+    return _without_leftmost(node.value)
 
 
 def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: str) -> CodemodResult:
@@ -86,29 +101,38 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
         if not inside:
             raise CodemodRefused(f"{name} += ... at line {parsed.line(node)} is not inside a loop")
         loops_per_append.append(inside)
-    outer = loops_per_append[0][-1]
-    for loops in loops_per_append[1:]:
-        if loops[-1] is not outer:
-            raise CodemodRefused(f"{name} is grown in more than one loop")
-    loop = outer
-    block = parsed.parent(loop)
-    if not isinstance(block, cst.IndentedBlock):
-        raise CodemodRefused("the loop is not in a plain block")
-    statements = list(block.body)
-    loop_index = statements.index(loop)
-
-    # The initial value: the last plain assignment to `name` before the loop in the same block.
-    init_index = None
-    for index in range(loop_index - 1, -1, -1):
-        stmt = statements[index]
-        if _binds(stmt, name):
-            if _is_plain_assignment(stmt, name):
-                init_index = index
+    common = [
+        loop for loop in loops_per_append[0] if all(loop in loops for loops in loops_per_append)
+    ]
+    if not common:
+        raise CodemodRefused(f"{name} is grown in more than one loop")
+    # The loop right after the accumulator's initial value: with `s = ""` inside an outer loop,
+    # the pieces are joined after the inner loop, once per outer iteration.
+    loop = block = None
+    init_index = loop_index = None
+    statements: list = []
+    for candidate in common:
+        parent = parsed.parent(candidate)
+        if not isinstance(parent, cst.IndentedBlock):
+            raise CodemodRefused("the loop is not in a plain block")
+        body = list(parent.body)
+        position = body.index(candidate)
+        for index in range(position - 1, -1, -1):
+            if _binds(body[index], name):
+                if not _is_plain_assignment(body[index], name):
+                    raise CodemodRefused(
+                        f"{name} is last bound before the loop by something other than a plain "
+                        f"assignment (line {parsed.line(body[index])})"
+                    )
+                loop, block, statements = candidate, parent, body
+                init_index, loop_index = index, position
+                break
+        if loop is not None:
             break
-    if init_index is None:
+    if loop is None:
         raise CodemodRefused(
             f"{name} has no plain `{name} = <str or bytes literal>` before the loop at line "
-            f"{parsed.line(loop)}"
+            f"{parsed.line(common[-1])}"
         )
     init_value = statements[init_index].body[0].value
     kind = _literal_kind(init_value)
@@ -133,7 +157,7 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
                 allowed.add(id(inner))
                 break
         if isinstance(node, cst.Assign):
-            allowed.add(id(node.value.left))
+            allowed.add(id(_leftmost_operand(node.value)))
     for piece_node in appends:
         piece = _piece(piece_node, name)
         if any(isinstance(n, cst.Name) and n.value == name for n in walk(piece)):

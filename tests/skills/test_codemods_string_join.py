@@ -1,0 +1,87 @@
+"""string-join: accumulators become a list joined once; reads inside the loop refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from skills.codemods import CodemodRefused
+from tests.skills.codemod_support import apply, assert_same_behaviour
+
+ENCODE = '''
+import struct
+
+
+def encode(samples):
+    body = b""
+    count = 0
+    for name, value in samples:
+        if value < 0:
+            continue
+        body += struct.pack("<d", value) + name.encode()
+        count += 1
+    return struct.pack("<I", count) + body + struct.pack("<I", len(body))
+'''
+
+
+def test_bytes_accumulator_becomes_a_bytes_join():
+    result = apply("string-join", ENCODE, "encode")
+    new = result.new_source
+    assert "    body_parts = []\n    count = 0\n" in new
+    assert '        body_parts.append(struct.pack("<d", value) + name.encode())\n' in new
+    assert '        count += 1\n    body = b"".join(body_parts)\n    return' in new
+    assert (result.first_line, result.last_line) == (5, 11)
+    assert_same_behaviour(ENCODE, new, "encode", [([("a", 1.0), ("b", -1.0), ("c", 2.5)],), ([],)])
+
+
+def test_initial_value_nested_loops_and_the_assign_form():
+    source = '''
+    class Report:
+        def render(self, rows):
+            lines = []
+            for row in rows:
+                text = "| "
+                for cell in row:
+                    if cell is None:
+                        continue
+                    text = text + str(cell) + " | "
+                lines.append(text)
+            return lines
+    '''
+    result = apply("string-join", source, "Report.render")
+    new = result.new_source
+    assert '            text_parts = ["| "]\n' in new
+    assert '                text_parts.append(str(cell) + " | ")\n' in new
+    assert '            text = "".join(text_parts)\n            lines.append(text)' in new
+    from tests.skills.codemod_support import dedent, load
+
+    old, fresh = load(dedent(source)), load(new)
+    rows = [[1, None, "x"], [], [2.5]]
+    assert fresh.Report().render(rows) == old.Report().render(rows)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (
+            "def f(xs):\n    s = ''\n    for x in xs:\n        s += x\n"
+            "        if len(s) > 10:\n            break\n    return s\n",
+            "read inside the loop",
+        ),
+        (
+            "def f(xs, sink):\n    s = ''\n    for x in xs:\n        s += x\n        sink(s)\n",
+            "read inside the loop",
+        ),
+        (
+            "def f(xs, start):\n    s = start\n    for x in xs:\n        s += x\n    return s\n",
+            "cannot tell",
+        ),
+        (
+            "def f(xs):\n    s = ''\n    for x in xs:\n        s += s + x\n    return s\n",
+            "reads s",
+        ),
+        ("def f(xs):\n    n = 0\n    for x in xs:\n        n += x\n    return n\n", "no `s"),
+    ],
+)
+def test_unsafe_accumulators_are_refused(source, reason):
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("string-join", source, "f")
