@@ -376,7 +376,11 @@ class FindingListCreate(generics.ListAPIView):
             "'<t>.<body>'>` (within "
             f"{settings.WATTSON_SIGNATURE_TOLERANCE_S} s of the server's clock). Token auth: "
             "`Authorization: Token <key>`; accounts in the 'ingest' group, reviewers and "
-            "skill-admins may post."
+            "skill-admins may post.\n\n"
+            "Signing in Python:\n\n"
+            "    t = str(int(time.time()))\n"
+            "    mac = hmac.new(secret.encode(), t.encode() + b'.' + body, hashlib.sha256)\n"
+            f"    headers['{SIGNATURE_HEADER}'] = f't={{t}},v1={{mac.hexdigest()}}'"
         ),
         parameters=[
             OpenApiParameter(

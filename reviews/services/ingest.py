@@ -391,7 +391,8 @@ def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> No
     # Keys first seen earlier in this batch: index into `new`, and the body's hash.
     in_batch: dict[tuple[str, str], tuple[int, str]] = {}
     new: list[_Item] = []
-    # For each item: ("existing", id) | ("new", position in `new`)
+    # Per valid item, in order: ("existing", stored id) | ("new", position in `new`) |
+    # ("repeat", position in `new` of the identical earlier item of this batch).
     plan: list[tuple[str, int]] = []
     for item in valid:
         if item.key in stored:
