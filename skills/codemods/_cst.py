@@ -393,11 +393,14 @@ def add_import(module: cst.Module, statement: str) -> cst.Module:
     index = end
     new = new.with_changes(leading_lines=[cst.EmptyLine()] if index > 0 else [])
     body.insert(index, new)
-    if index < len(body) - 1 and _blank_lines(body[index + 1]) == 0:
+    if index < len(body) - 1:
         following = body[index + 1]
-        body[index + 1] = following.with_changes(
-            leading_lines=[cst.EmptyLine()] + list(following.leading_lines)
-        )
+        wanted = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
+        missing = wanted - _blank_lines(following)
+        if missing > 0:
+            body[index + 1] = following.with_changes(
+                leading_lines=[cst.EmptyLine()] * missing + list(following.leading_lines)
+            )
     return module.with_changes(body=body)
 
 

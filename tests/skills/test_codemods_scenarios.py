@@ -1,0 +1,80 @@
+"""Each scenario's expected skill, run on its finding's function, keeps the tests green and is
+faster: the end-to-end promise of the offline codemods."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+import pytest
+
+from skills.codemods import CodemodInput, CodemodRefused, run_codemod
+from skills.gitio import run_git
+from tests.conftest import SCENARIO_NAMES
+
+MIN_SPEEDUP = 1.3
+
+
+def _run(command: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        shlex.split(command), cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def _seconds(command: str, cwd) -> float:
+    out = _run(command, cwd)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.split("seconds:")[1].split()[0])
+
+
+def _codemod_input(built: dict) -> CodemodInput:
+    finding = built["finding"]
+    function = finding["functions"][0]
+    path = function["file"]
+    repo = built["path"]
+    module = path.removesuffix(".py").replace("/", ".")
+    qualname = function["symbol"].removeprefix(module + ".")
+    before = after = None
+    if finding.get("root_cause"):
+        commit = finding["root_cause"]["commit"]
+        old = run_git(repo, "show", f"{commit}^:{path}", check=False)
+        before = old.stdout if old.returncode == 0 else None
+        after = run_git(repo, "show", f"{commit}:{path}").stdout
+    return CodemodInput(
+        source=(repo / path).read_text(),
+        path=path,
+        qualname=qualname,
+        root_cause_before=before,
+        root_cause_after=after,
+    )
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_expected_skill_fixes_the_scenario(scenario, name):
+    built = scenario(name)
+    meta = built["meta"]
+    repo = built["path"]
+    data = _codemod_input(built)
+    before_s = _seconds(meta["bench_cmd"], repo)
+
+    result = run_codemod(meta["expected_skill"], data)
+
+    (repo / data.path).write_text(result.new_source)
+    tests = _run(meta["test_cmd"], repo)
+    assert tests.returncode == 0, tests.stderr[-2000:]
+    after_s = _seconds(meta["bench_cmd"], repo)
+    assert before_s / after_s >= MIN_SPEEDUP, (name, before_s, after_s, result.summary)
+    lines = data.source.count("\n")
+    assert 1 <= result.first_line <= result.last_line <= lines
+    assert result.summary and data.qualname.split(".")[-1] in result.summary
+
+
+def test_memoize_refuses_the_function_whose_arguments_are_lists(scenario):
+    data = _codemod_input(scenario("slo_percentile_rank"))
+    with pytest.raises(CodemodRefused, match="sorted"):
+        run_codemod("memoize", data)
+
+
+def test_unknown_codemod_is_a_key_error():
+    with pytest.raises(KeyError):
+        run_codemod("no-such-codemod", CodemodInput(source="", path="x.py", qualname="f"))
