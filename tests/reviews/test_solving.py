@@ -85,9 +85,14 @@ def world(db, scenario, settings, tmp_path, monkeypatch):
     Skill.objects.update(enabled=False)
 
     def add_skill(slug: str, codemod: str, **extra) -> Skill:
-        return Skill.objects.create(
-            slug=slug, name=slug.title(), codemod=codemod, expected_recovery=0.5, **extra
-        )
+        # Seeded skills share some slugs: take them over, with a trigger that always matches.
+        skill, _ = Skill.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
+        values = {"codemod": codemod, "expected_recovery": 0.5, "trigger": {}, "enabled": True}
+        values.update({"side": "both", "needs_attention": False, **extra})
+        for field, value in values.items():
+            setattr(skill, field, value)
+        skill.save()
+        return skill
 
     return {"finding": finding, "repository": repository, "add_skill": add_skill, "built": built}
 
