@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +36,7 @@ from reviews.demo.catalog import (
     DemoUser,
 )
 from reviews.models import Finding, Proposal, Service, Source
+from reviews.roles import SKILL_ADMIN
 from reviews.services.audit import audit_record
 from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
@@ -43,6 +44,15 @@ from reviews.services.transitions import finding_transition
 from skills.gitio import GitError, is_work_tree, run_git
 
 logger = logging.getLogger(__name__)
+
+# What a skill-admin needs in the Django admin: edit skills, read their versions and statistics.
+SKILL_ADMIN_PERMISSIONS = (
+    "add_skill",
+    "change_skill",
+    "view_skill",
+    "view_skillversion",
+    "view_skillstats",
+)
 
 # Written inside .git so the work tree stays clean: which fixtures the repository was built from.
 MARKER = "wattson-demo.json"
@@ -199,8 +209,19 @@ def demo_users_ensure(*, reset_passwords: bool = False) -> list[UserOutcome]:
             for name in spec.groups:
                 group, _ = Group.objects.get_or_create(name=name)
                 user.groups.add(group)
+                if name == SKILL_ADMIN:
+                    _skill_admin_permissions_ensure(group)
             outcomes.append(UserOutcome(spec.username, spec.role, created, password))
     return outcomes
+
+
+def _skill_admin_permissions_ensure(group: Group) -> None:
+    """The role is a group; the admin also checks model permissions, so the group carries them."""
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="skills", codename__in=SKILL_ADMIN_PERMISSIONS
+        )
+    )
 
 
 def _user_create(spec: DemoUser):
@@ -212,7 +233,7 @@ def _user_create(spec: DemoUser):
     else:
         # Skill-admins edit skills in the Django admin, which only staff may enter.
         user = user_model.objects.create_user(
-            username=spec.username, is_staff=spec.role == "skill-admin", **fields
+            username=spec.username, is_staff=spec.role == SKILL_ADMIN, **fields
         )
     audit_record(actor=None, verb="user.create", target=user, data={"via": "demo"})
     return user

@@ -17,6 +17,7 @@ from reviews.demo.builder import demo_repo_build
 from reviews.demo.catalog import EXTRA_FINDINGS, REPOS, USERS
 from reviews.models import Finding, Repository, Service
 from reviews.roles import user_roles
+from skills.models import Skill
 
 DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS)
 
@@ -218,3 +219,16 @@ def test_a_damaged_build_is_rebuilt_and_an_intact_one_reused(tmp_path):
     # Fixed authors and dates: the same fixtures always give the same commits.
     assert repaired.shas == first.shas
     assert git(repaired.path, "status", "--porcelain") == ""
+
+
+def test_demo_skill_admin_can_edit_skills_in_the_admin_and_the_manager_cannot(db, var_dir, client):
+    run_demo()
+    skill_id = Skill.objects.values_list("pk", flat=True).first()
+
+    client.force_login(get_user_model().objects.get(username="sasha"))
+    assert client.get("/admin/skills/skill/").status_code == 200
+    assert b"Save" in client.get(f"/admin/skills/skill/{skill_id}/change/").content
+    assert client.get("/admin/auth/user/").status_code == 403
+
+    client.force_login(get_user_model().objects.get(username="mona"))
+    assert client.get("/admin/skills/skill/").status_code in (302, 403)
