@@ -300,8 +300,14 @@ def get_function(sandbox: RepoSandbox, symbol: str, file: str | None = None) -> 
     if file:
         real, rel = _open_text_file(sandbox, file)
         tree = _parse(real, rel)
-        # With a file hint, also accept a bare qualname ("func" or "Class.method").
-        for _module, qualname in [*splits, ([], symbol)]:
+        # The file's own module name decides where the qualname starts; failing that, the most
+        # specific qualname first (Class.method before a same-named top-level method), and a
+        # bare qualname ("func" or "Class.method") is accepted too.
+        module = rel.removesuffix(".py").removesuffix("/__init__").removeprefix("src/")
+        module = module.replace("/", ".")
+        own = [symbol[len(module) + 1 :]] if symbol.startswith(module + ".") else []
+        qualnames = [*own, *(qualname for _module, qualname in reversed(splits)), symbol]
+        for qualname in dict.fromkeys(qualnames):
             found = _find(tree, qualname)
             if found:
                 return _render_definition(real, rel, symbol, found)

@@ -267,6 +267,21 @@ def test_get_function_uses_a_file_hint(apm):
     assert "def slow_requests(requests, baseline_ms, factor=3.0, overrides=None):" in text
 
 
+def test_get_function_prefers_the_method_over_a_same_named_function(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "def run():\n    return 'function'\n\n\n"
+        "class Job:\n    def run(self):\n        return 'method'\n"
+    )
+    sandbox = RepoSandbox(tmp_path)
+    for file in (None, "pkg/mod.py"):
+        arguments = {"symbol": "pkg.mod.Job.run", **({"file": file} if file else {})}
+        text = ok(sandbox, "get_function", **arguments)
+        assert "return 'method'" in text and "return 'function'" not in text
+    hinted = ok(sandbox, "get_function", symbol="legacy.Job.run", file="pkg/mod.py")
+    assert "return 'method'" in hinted
+
+
 def test_get_function_unknown_and_malformed_symbols(feed):
     text, _ = run(feed["sandbox"], "get_function", symbol="feed.skus.no_such_function")
     assert "feed.skus.no_such_function not found" in text
