@@ -13,6 +13,7 @@ output (it escapes the code) and markup built with format_html/escape around con
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import html
 import re
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from pygments import lex
 from pygments.formatters import HtmlFormatter
@@ -99,6 +100,11 @@ class HunkView:
     function: str  # the enclosing def/class, or git's section header
     gap_before: Gap | None
     rows: list[Row]
+    file_index: int = 0
+
+    @property
+    def rows_html(self) -> SafeString:
+        return rows_html(self.rows, self.file_index)
 
 
 @dataclass
@@ -385,6 +391,51 @@ def _format(tokens: Iterable) -> str:
     return out.getvalue()
 
 
+def highlight_needed(
+    text: str, lexer: Lexer, needed: list[int], restarts: list[int] | None
+) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """Highlighted HTML for the needed lines (1-based, sorted), lexing as little as is correct.
+
+    Without restart points the text is lexed from its first line to the last needed one. With
+    them (top-level statement starts of a module that parses, where the lexer is back in its
+    root state), each run of needed lines is lexed from the nearest restart point before it,
+    so a one-line change at the end of a large module lexes one function, not the module.
+    """
+    if not needed:
+        return {}, {}
+    if not restarts:
+        # No safe end point either: some rules look ahead (a docstring is matched whole), so
+        # the text is lexed to its end, not just to the last needed line.
+        lines, suspicious = highlight_lines(text, lexer)
+        return dict(enumerate(lines, start=1)), suspicious
+    segments: list[list[int]] = []
+    for line_no in needed:
+        start = restarts[max(0, bisect.bisect_right(restarts, line_no) - 1)]
+        if segments and start <= segments[-1][1] + 1:
+            segments[-1][1] = max(segments[-1][1], line_no)
+        else:
+            segments.append([start, line_no])
+    # A segment ends where the next statement starts, never inside a statement: a docstring cut
+    # in half would lex as a plain string.
+    for segment in segments:
+        following = bisect.bisect_right(restarts, segment[1])
+        if following < len(restarts):
+            segment[1] = restarts[following] - 1
+        else:
+            segment[1] = -1
+    source = _split_keepends(text)
+    html: dict[int, str] = {}
+    suspicious: dict[int, list[str]] = {}
+    for start, end in segments:
+        stop = len(source) if end == -1 else end
+        chunk, found = highlight_lines("".join(source[start - 1 : stop]), lexer)
+        for offset, line_html in enumerate(chunk):
+            html[start + offset] = line_html
+        for line_no, names in found.items():
+            suspicious[start + line_no - 1] = names
+    return html, suspicious
+
+
 def plain_line(text: str) -> str:
     """A line without highlighting: escaped, invisibles made visible."""
     text, _ = _prepare(text.removesuffix("\n"))
@@ -449,28 +500,47 @@ class _Scope:
     label: str
 
 
-def python_scopes(text: str) -> list[_Scope] | None:
-    """Every def and class with its line span, outermost first; None if the file does not parse."""
+def python_outline(text: str) -> tuple[list[_Scope], list[int]] | None:
+    """A module's defs and classes with their line spans, and its lexer restart points; None
+    if it does not parse.
+
+    A restart point is the first line of a statement (or of its decorators) with only
+    indentation before it: Pygments' Python lexer is back in its root state there, so lexing
+    may start at it and colour every later line exactly as lexing the whole file would.
+    """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    lines = text.split("\n")
     scopes: list[_Scope] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                qualname = f"{prefix}{child.name}"
-                keyword = "class" if isinstance(child, ast.ClassDef) else "def"
-                start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                end = child.end_lineno or child.lineno
-                scopes.append(_Scope(start, end, f"{keyword} {qualname}"))
-                visit(child, qualname + ".")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return scopes
+    restarts = {1}
+    # Walk statement lists only (definitions and statement starts live there), not every
+    # expression node: several times cheaper than ast.walk on a large module.
+    pending: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
+    while pending:
+        body, prefix = pending.pop()
+        for node in body:
+            decorators = getattr(node, "decorator_list", None) or []
+            first = min([node.lineno, *(d.lineno for d in decorators)])
+            # col_offset counts UTF-8 bytes; a whitespace-only prefix has as many characters.
+            if all(lines[n - 1][: node.col_offset].isspace() or node.col_offset == 0
+                   for n in {first, node.lineno}):  # fmt: skip
+                restarts.add(first)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                qualname = f"{prefix}{node.name}"
+                keyword = "class" if isinstance(node, ast.ClassDef) else "def"
+                end = node.end_lineno or node.lineno
+                scopes.append(_Scope(first, end, f"{keyword} {qualname}"))
+                pending.append((node.body, qualname + "."))
+                continue
+            for field_name in ("body", "orelse", "finalbody"):
+                child = getattr(node, field_name, None)
+                if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                    pending.append((child, prefix))
+            for item in getattr(node, "handlers", None) or getattr(node, "cases", None) or []:
+                pending.append((item.body, prefix))
+    return scopes, sorted(restarts)
 
 
 def enclosing_scope(scopes: list[_Scope], line_no: int) -> str:
@@ -491,10 +561,28 @@ def enclosing_scope(scopes: list[_Scope], line_no: int) -> str:
 class _Side:
     """One side (old or new) of a file: its highlighted lines, if it could be read."""
 
-    lines: list[str] | None = None
+    lines: dict[int, str] = field(default_factory=dict)  # 1-based line → highlighted HTML
     suspicious: dict[int, list[str]] = field(default_factory=dict)
-    scopes: list[_Scope] | None = None  # None: not Python, or it does not parse
     length: int | None = None
+    text: str | None = None
+    python: bool = False
+    _outline: tuple[list[_Scope], list[int]] | None = None
+    _parsed: bool = False
+
+    def outline(self) -> tuple[list[_Scope], list[int]] | None:
+        if not self._parsed:
+            self._parsed = True
+            if self.python and self.text is not None and len(self.text) <= HIGHLIGHT_MAX_BYTES:
+                self._outline = python_outline(self.text)
+        return self._outline
+
+    def scopes(self) -> list[_Scope] | None:
+        outline = self.outline()
+        return outline[0] if outline else None
+
+    def restarts(self) -> list[int] | None:
+        outline = self.outline()
+        return outline[1] if outline else None
 
 
 def _hunk_header(hunk) -> str:
@@ -590,22 +678,25 @@ def render_file(
     elif old_text is None or new_text is None:
         view.highlight = "hunks"
     is_python = view.language == "Python"
-    last_old = max((h.source_start + h.source_length for h in pfile), default=0)
-    last_new = max((h.target_start + h.target_length for h in pfile), default=0)
-    if view.highlight == "file":
-        # Lexing stops after the last line the diff shows; the expand endpoint lexes the rest.
-        old_side.lines, old_side.suspicious = highlight_lines(old_text, lexer, upto_line=last_old)
-        new_side.lines, new_side.suspicious = highlight_lines(new_text, lexer, upto_line=last_new)
-    elif new_text is not None:
-        _, new_side.suspicious = (
-            ([], {}) if new_text.isascii() else highlight_lines(new_text, lexer)
-        )
+    old_side.text, old_side.python = old_text, is_python
+    new_side.text, new_side.python = new_text, is_python
     if old_text is not None:
-        old_side.length = len(_split_keepends(old_text))
-        if is_python and len(old_text) <= HIGHLIGHT_MAX_BYTES:
-            old_side.scopes = python_scopes(old_text)
-    if new_text is not None and is_python and len(new_text) <= HIGHLIGHT_MAX_BYTES:
-        new_side.scopes = python_scopes(new_text)
+        unterminated = bool(old_text) and not old_text.endswith("\n")
+        old_side.length = old_text.count("\n") + int(unterminated)
+    if view.highlight == "file":
+        # Context lines come from the new side; the old side is lexed only for removed lines.
+        old_needed = sorted({ln.source_line_no for h in pfile for ln in h if ln.is_removed})
+        new_needed = sorted(
+            {ln.target_line_no for h in pfile for ln in h if ln.is_added or ln.is_context}
+        )
+        old_side.lines, old_side.suspicious = highlight_needed(
+            old_text, lexer, old_needed, old_side.restarts()
+        )
+        new_side.lines, new_side.suspicious = highlight_needed(
+            new_text, lexer, new_needed, new_side.restarts()
+        )
+    elif new_text is not None and not new_text.isascii():
+        _, new_side.suspicious = highlight_lines(new_text, lexer)
     view.expandable = old_text is not None and status in ("modified", "renamed")
 
     delta = 0  # new line number minus old line number, outside hunks
@@ -619,7 +710,7 @@ def render_file(
         function = _hunk_function(hunk, old_side, new_side)
         if function is None:
             function = hunk.section_header.strip()
-        view.hunks.append(HunkView(_hunk_header(hunk), function, gap, rows))
+        view.hunks.append(HunkView(_hunk_header(hunk), function, gap, rows, index))
         prev_old_end = hunk.source_start + hunk.source_length - (1 if hunk.source_length else 0)
         delta = (hunk.target_start + hunk.target_length) - (hunk.source_start + hunk.source_length)
     if view.expandable and old_side.length is not None and old_side.length > prev_old_end:
@@ -628,19 +719,25 @@ def render_file(
 
 
 def _hunk_function(hunk, old_side: _Side, new_side: _Side) -> str | None:
-    """The innermost def/class around the hunk's first changed line inside one; None when the
-    file could not be parsed (the caller then uses git's section header)."""
-    if old_side.scopes is None and new_side.scopes is None:
+    """The innermost def/class around the hunk's first changed line inside one; None when
+    neither side could be parsed (the caller then uses git's section header)."""
+    if not (old_side.python or new_side.python):
         return None
+    parsed = False
     for line in hunk:
-        label = ""
-        if line.is_removed and old_side.scopes:
-            label = enclosing_scope(old_side.scopes, line.source_line_no)
-        elif line.is_added and new_side.scopes:
-            label = enclosing_scope(new_side.scopes, line.target_line_no)
+        if line.is_removed:
+            scopes, line_no = old_side.scopes(), line.source_line_no
+        elif line.is_added:
+            scopes, line_no = new_side.scopes(), line.target_line_no
+        else:
+            continue
+        if scopes is None:
+            continue
+        parsed = True
+        label = enclosing_scope(scopes, line_no)
         if label:
             return label
-    return ""
+    return "" if parsed else None
 
 
 def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Lexer) -> list[Row]:
@@ -669,10 +766,9 @@ def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Le
             continue
         code = None
         if view.highlight == "file":
-            if new_no is not None and new_side.lines is not None and new_no <= len(new_side.lines):
-                code = new_side.lines[new_no - 1]
-            elif old_no is not None and old_side.lines and old_no <= len(old_side.lines):
-                code = old_side.lines[old_no - 1]
+            code = new_side.lines.get(new_no) if new_no is not None else None
+            if code is None and old_no is not None:
+                code = old_side.lines.get(old_no)
         elif view.highlight == "hunks":
             code = new_html.get(new_no) if new_no is not None else old_html.get(old_no)
         if code is None:
@@ -686,6 +782,41 @@ def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Le
                 )
         rows.append(Row(kind, old_no, new_no, SafeString(code), warnings))
     return rows
+
+
+_ROW = (
+    '<tr class="r {}" data-o="{}" data-n="{}"><td class="ln">{}</td><td class="ln">{}</td>'
+    '<td class="code hl">{}</td></tr>'
+)
+_WARN_ROW = (
+    '<tr class="r {} warn" id="f{}-n{}" data-o="{}" data-n="{}"><td class="ln">{}</td>'
+    '<td class="ln">{}</td><td class="code hl">{}</td></tr>'
+    '<tr class="wmsg"><td class="ln" colspan="2">⚠</td><td>{}</td></tr>'
+)
+
+
+def rows_html(rows: list[Row], file_index: int) -> SafeString:
+    """Table rows for the unified view (diff.js derives side-by-side from them).
+
+    Built in Python rather than a template loop: a 5,000-line diff renders several times
+    faster. Every value goes through format_html; row.html is Pygments' (escaped) output.
+    """
+    parts = []
+    for row in rows:
+        old = "" if row.old_no is None else row.old_no
+        new = "" if row.new_no is None else row.new_no
+        if row.warnings:
+            messages = format_html_join(
+                "", '<span class="wtext">{}</span>', ((w,) for w in row.warnings)
+            )
+            parts.append(
+                format_html(
+                    _WARN_ROW, row.kind, file_index, new, old, new, old, new, row.html, messages
+                )
+            )
+        else:
+            parts.append(format_html(_ROW, row.kind, old, new, old, new, row.html))
+    return SafeString("\n".join(parts))  # noqa: S308 every part is format_html output
 
 
 def _as_line(value: str) -> str:
@@ -720,16 +851,19 @@ def context_rows(
 ) -> list[Row]:
     """Unchanged lines old_start..old_end (inclusive) of the old file, highlighted in the
     context of the whole file."""
-    old_end = min(old_end, old_start + EXPAND_MAX_LINES - 1)
+    source = _split_keepends(old_text)
+    old_start = max(1, old_start)
+    old_end = min(old_end, old_start + EXPAND_MAX_LINES - 1, len(source))
+    wanted = list(range(old_start, old_end + 1))
+    lexer = lexer_for(path)
     if len(old_text) <= HIGHLIGHT_MAX_BYTES:
-        lines, _ = highlight_lines(old_text, lexer_for(path), upto_line=old_end)
+        outline = python_outline(old_text) if lexer.name == "Python" else None
+        html, _ = highlight_needed(old_text, lexer, wanted, outline[1] if outline else None)
     else:
-        lines = [plain_line(ln) for ln in _split_keepends(old_text)[:old_end]]
-    rows = []
-    for old_no in range(max(1, old_start), min(old_end, len(lines)) + 1):
-        new_no = new_start + (old_no - old_start)
-        rows.append(Row("ctx", old_no, new_no, SafeString(lines[old_no - 1])))
-    return rows
+        html = {n: plain_line(source[n - 1]) for n in wanted}
+    return [
+        Row("ctx", n, new_start + (n - old_start), SafeString(html.get(n) or "")) for n in wanted
+    ]
 
 
 def find_gap(pfile, *, old_length: int | None, old_start: int, old_end: int) -> Gap | None:

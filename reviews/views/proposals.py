@@ -249,7 +249,9 @@ def _range_params(request: HttpRequest) -> tuple[int, int, int] | None:
 
 
 def _rows_response(request: HttpRequest, rows: list[diffs.Row], file_index: int) -> HttpResponse:
-    response = render(request, "reviews/_diff_rows.html", {"rows": rows, "file_index": file_index})
+    response = render(
+        request, "reviews/_diff_rows.html", {"rows_html": diffs.rows_html(rows, file_index)}
+    )
     response["Cache-Control"] = "private, max-age=300"
     return response
 

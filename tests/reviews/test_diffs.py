@@ -328,3 +328,33 @@ def test_interdiff_compares_the_files_two_revisions_produce():
     assert [text_of(r.html) for r in rows if r.kind == "add"] == ["    return None"]
     assert [text_of(r.html) for r in rows if r.kind == "del"] == ["    return 0"]
     assert diffs.interdiff(older, older, base.get) == ""
+
+
+def test_lexing_from_statement_starts_colours_exactly_like_the_whole_file():
+    """The viewer lexes only the statements around shown lines; on real modules with
+    docstrings, decorators and nested classes that must change no line's colours."""
+    import argparse
+    import difflib as difflib_module
+    import random
+    import textwrap
+
+    rng = random.Random(7)
+    lexer = diffs.lexer_for("m.py")
+    for module in (argparse, difflib_module, textwrap):
+        with open(module.__file__, encoding="utf-8", newline="") as handle:
+            text = handle.read()
+        whole, _ = diffs.highlight_lines(text, lexer)
+        _scopes, restarts = diffs.python_outline(text)
+        assert len(restarts) > 50
+        needed = sorted(rng.sample(range(1, len(whole) + 1), 40))
+        partial, _ = diffs.highlight_needed(text, lexer, needed, restarts)
+        assert {n: partial[n] for n in needed} == {n: whole[n - 1] for n in needed}
+
+
+def test_an_added_line_that_opens_a_string_recolours_the_lines_after_it():
+    old = "def f():\n    a = 1\n    b = 2\n    c = 3\n    return a\n"
+    new = 'def f():\n    a = """\n    b = 2\n    c = 3\n    """\n    return a\n'
+    view = diffs.render_diff(make_diff("s.py", old, new), read_old=reader({"s.py": old}))
+    context = {r.new_no: r.html for r in rows_of(view) if r.kind == "ctx"}
+    assert 'class="s2"' in context[3] and 'class="s2"' in context[4]
+    assert '<span class="k">return</span>' in context[6]
