@@ -29,12 +29,13 @@ def root_cause_commit(sandbox: RepoSandbox, sha: str | None = None, path: str | 
     meta = sandbox.git("show", "-s", "--no-show-signature", f"--format={fmt}", full_sha, "--")
     _sha, name, email, date, parents, message = meta.split("\x00", 5)
     pathspec = [sandbox.relative(path)] if path else []
+    # A merge is shown against its first parent, like a normal commit, not as a combined diff.
     numstat = sandbox.git(
         "show",
         "--no-show-signature",
+        "--diff-merges=first-parent",
         "--format=",
         "--numstat",
-        "--no-renames",
         full_sha,
         "--",
         *pathspec,
@@ -42,6 +43,7 @@ def root_cause_commit(sandbox: RepoSandbox, sha: str | None = None, path: str | 
     diff = sandbox.git(
         "show",
         "--no-show-signature",
+        "--diff-merges=first-parent",
         "--format=",
         "--patch",
         "--no-color",
@@ -54,7 +56,8 @@ def root_cause_commit(sandbox: RepoSandbox, sha: str | None = None, path: str | 
     files = []
     for line in numstat.splitlines():
         added, removed, name_of_file = (line.split("\t", 2) + ["", ""])[:3]
-        files.append(f"  {name_of_file}  (+{added} -{removed})")
+        change = "binary" if added == "-" else f"+{added} -{removed}"
+        files.append(f"  {name_of_file}  ({change})")
     parent = parents.split()[0] if parents.split() else "(none: root commit)"
     header = [
         f"commit {full_sha}",

@@ -62,7 +62,8 @@ _TOOLS = [
         description=(
             "Read a text file of the repository with line numbers. Paths are relative to the "
             "repository root. Reads up to 400 lines by default (start_line..end_line, 1-based, "
-            "inclusive); the header says how many lines the file has."
+            "inclusive); the header says how many lines the file has. Each line starts with its "
+            "number and two spaces, which are not part of the file."
         ),
         input_schema=_object(
             {

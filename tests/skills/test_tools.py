@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import jsonschema
 import pytest
 
@@ -310,6 +312,28 @@ def test_root_cause_commit_limited_to_a_path_and_for_another_sha(feed):
     base = ok(feed["sandbox"], "root_cause_commit", sha="HEAD~1")
     assert "author: Base Author <base@example.com>" in base
     assert "parent: (none: root commit)" in base
+
+
+def test_root_cause_commit_of_a_merge_shows_what_it_brought_in(tmp_path):
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=Ann", "-c", "user.email=ann@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (tmp_path / "app.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "logo.bin").write_bytes(b"\x00\x01")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "topic"], check=True)
+    (tmp_path / "app.py").write_text("def f():\n    return sum([1])\n")
+    (tmp_path / "logo.bin").write_bytes(b"\x00\x02")
+    subprocess.run([*git, "commit", "-qam", "slower f"], check=True)
+    subprocess.run([*git, "checkout", "-q", "main"], check=True)
+    subprocess.run([*git, "merge", "-q", "--no-ff", "-m", "Merge topic", "topic"], check=True)
+
+    text = ok(RepoSandbox(tmp_path, root_cause_commit="HEAD"), "root_cause_commit")
+    assert "Merge topic" in text
+    assert "  app.py  (+1 -1)" in text
+    assert "  logo.bin  (binary)" in text
+    assert "+    return sum([1])" in text
+    assert "diff --cc" not in text
 
 
 def test_root_cause_commit_without_one_says_so(feed):
