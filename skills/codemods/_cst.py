@@ -325,10 +325,13 @@ def insert_module_statements(
         else:
             stmt = stmt.with_changes(leading_lines=[])
         new.append(stmt)
-    if following is not None and isinstance(following, cst.FunctionDef | cst.ClassDef):
-        if _blank_lines(following) < 2:
-            comments = [ln for ln in following.leading_lines if ln.comment is not None]
-            body[index] = following.with_changes(leading_lines=[cst.EmptyLine()] * 2 + comments)
+    if (
+        following is not None
+        and isinstance(following, cst.FunctionDef | cst.ClassDef)
+        and _blank_lines(following) < 2
+    ):
+        comments = [ln for ln in following.leading_lines if ln.comment is not None]
+        body[index] = following.with_changes(leading_lines=[cst.EmptyLine()] * 2 + comments)
     body[index:index] = new
     return module.with_changes(body=body)
 
@@ -413,7 +416,8 @@ def ensure_module_alias(
         return module, alias
     if module_name in parsed.top_level_bindings():
         raise CodemodRefused(
-            f"the module binds the name {module_name!r} to something else; cannot import {module_name}"
+            f"the module binds the name {module_name!r} to something else; "
+            f"cannot import {module_name}"
         )
     return add_import(module, f"import {module_name}"), module_name
 
@@ -458,11 +462,9 @@ def function_locals(func: cst.FunctionDef) -> set[str]:
     for node in walk_own(func.body):
         if isinstance(node, cst.FunctionDef | cst.ClassDef):
             names.add(node.name.value)
-        elif isinstance(node, cst.AssignTarget):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.AnnAssign | cst.AugAssign):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.For | cst.CompFor):
+        elif isinstance(
+            node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For | cst.CompFor
+        ):
             names.update(target_names(node.target))
         elif isinstance(node, cst.AsName):
             names.update(target_names(node.name))

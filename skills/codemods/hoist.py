@@ -1,4 +1,4 @@
-"""hoist-loop-invariant: an expensive pure call in a loop that does not depend on it -> computed once.
+"""hoist-loop-invariant: a pure call in a loop that does not depend on it -> computed once.
 
 A call is hoisted only when (1) the callee is a known pure function (builtins such as len, sorted,
 sum, max/min; statistics.*; str methods), (2) none of the names it reads is assigned in the loop,
@@ -259,9 +259,12 @@ def _call_kind(parsed: Parsed, call: cst.Call) -> str | None:
             return "raises-on-empty"
         if module == "statistics" and attr in STATISTICS:
             return "raises-on-empty"
-    if isinstance(call.func, cst.Name) and call.func.value in SAFE_BUILTINS | RAISE_ON_EMPTY:
-        if not parsed.qualified_names(call.func):
-            return "safe" if call.func.value in SAFE_BUILTINS else "raises-on-empty"
+    if (
+        isinstance(call.func, cst.Name)
+        and call.func.value in SAFE_BUILTINS | RAISE_ON_EMPTY
+        and not parsed.qualified_names(call.func)
+    ):
+        return "safe" if call.func.value in SAFE_BUILTINS else "raises-on-empty"
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in STR_METHODS:
         receiver = call.func.value
         if isinstance(receiver, cst.SimpleString | cst.Name | cst.Attribute):
@@ -309,7 +312,7 @@ def _enclosing_loops(parsed: Parsed, node: cst.CSTNode, func) -> list[cst.CSTNod
         elif isinstance(ancestor, cst.While):
             if child is ancestor.body or child is ancestor.test:
                 loops.append(ancestor)
-        elif isinstance(ancestor, COMPREHENSION_TYPES):
+        elif isinstance(ancestor, COMPREHENSION_TYPES):  # noqa: SIM102
             # The outermost iterable is evaluated once, outside the comprehension.
             if not _within(parsed, node, ancestor.for_in.iter):
                 if isinstance(ancestor, cst.GeneratorExp) and not isinstance(
@@ -328,9 +331,9 @@ def _within(parsed: Parsed, node: cst.CSTNode, container: cst.CSTNode) -> bool:
 def _loop_bound_names(loop: cst.CSTNode) -> set[str]:
     names: set[str] = set()
     for node in walk(loop):
-        if isinstance(node, cst.For | cst.CompFor):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign):
+        if isinstance(
+            node, cst.For | cst.CompFor | cst.AssignTarget | cst.AnnAssign | cst.AugAssign
+        ):
             names.update(target_names(node.target))
         elif isinstance(node, cst.AsName):
             names.update(target_names(node.name))
@@ -373,9 +376,13 @@ def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
         if isinstance(node, cst.Call):
             root = _root(node.func)
             method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
-            if root in used and (method in MUTATING_METHODS or _attribute_chain(node.func)):
-                if method not in STR_METHODS and method not in ("get", "count", "index"):
-                    return f"reads {root}, which the loop may change through .{method}()"
+            if (
+                root in used
+                and (method in MUTATING_METHODS or _attribute_chain(node.func))
+                and method not in STR_METHODS
+                and method not in ("get", "count", "index")
+            ):
+                return f"reads {root}, which the loop may change through .{method}()"
             for arg in node.args:
                 if _root(arg.value) in used and _call_kind(parsed, node) is None:
                     return (
@@ -396,9 +403,12 @@ def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
             if scope is None:
                 continue
             assignments = list(scope[node.value])
-            if assignments and all(a.scope is module_scope for a in assignments):
-                if _mutable_global(parsed, node.value):
-                    return f"reads the mutable global {node.value}, which a call in the loop may change"
+            if (
+                assignments
+                and all(a.scope is module_scope for a in assignments)
+                and _mutable_global(parsed, node.value)
+            ):
+                return f"reads the mutable global {node.value}, which a call in the loop may change"
     return ""
 
 

@@ -1,4 +1,4 @@
-"""logging-sampling: expensive debug logging in a hot path -> lazy arguments or an isEnabledFor guard.
+"""logging-sampling: expensive debug logging in a hot path -> lazy arguments or a level guard.
 
 An f-string, `%` or `.format()` message is built before `logger.debug` even looks at the level, so
 a disabled DEBUG still pays for every repr. Passing the values as arguments lets logging format

@@ -170,9 +170,11 @@ def _module_constant_problem(parsed: Parsed, name: str, bindings) -> str:
         return f"{name} is bound more than once at module level"
     small = statements[0].body[0]
     value = None
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        value = small.value
-    elif isinstance(small, cst.AnnAssign):
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        or isinstance(small, cst.AnnAssign)
+    ):
         value = small.value
     if isinstance(value, cst.Set) or (
         isinstance(value, cst.Call) and code(value.func) in ("set", "frozenset")
@@ -199,7 +201,7 @@ def _mutation(scope_node: cst.CSTNode, name: str, skip: cst.CSTNode | None = Non
         if isinstance(node, cst.Global | cst.Nonlocal) and name in {
             n.name.value for n in node.names
         }:
-            return f"declared global in a function"
+            return "declared global in a function"
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)

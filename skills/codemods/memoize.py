@@ -410,9 +410,12 @@ def _check_call(parsed: Parsed, func, call: cst.Call, local_names: set[str]) -> 
             raise CodemodRefused(
                 f"{name} calls {q} at line {line}: a side effect or a changing value"
             )
-    if isinstance(call.func, cst.Name) and call.func.value in IMPURE_BUILTINS:
-        if call.func.value not in local_names:
-            raise CodemodRefused(f"{name} calls {call.func.value}() at line {line}: a side effect")
+    if (
+        isinstance(call.func, cst.Name)
+        and call.func.value in IMPURE_BUILTINS
+        and call.func.value not in local_names
+    ):
+        raise CodemodRefused(f"{name} calls {call.func.value}() at line {line}: a side effect")
     if isinstance(call.func, cst.Attribute):
         method = call.func.attr.value
         receiver = call.func.value

@@ -112,7 +112,7 @@ def apply(data: CodemodInput) -> CodemodResult:
     lines = sorted({parsed.line(s.call) for s in sites})
     first, last = lines[0], max(parsed.end_line(s.call) for s in sites)
     described = ", ".join(
-        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[(code(s.pattern), code(s.flags) if s.flags is not None else '')]}.{s.method}"
+        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[_key(s)]}.{s.method}"
         for s in sites
     )
     summary = (
@@ -124,6 +124,10 @@ def apply(data: CodemodInput) -> CodemodResult:
     if refusals:
         summary += " Left alone: " + "; ".join(refusals) + "."
     return finish(data, module, summary, first, last)
+
+
+def _key(site: _Site) -> tuple[str, str]:
+    return (code(site.pattern), code(site.flags) if site.flags is not None else "")
 
 
 def _re_function(parsed: Parsed, call: cst.Call) -> str | None:

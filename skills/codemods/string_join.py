@@ -149,7 +149,6 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
             )
 
     # Inside the loop, `name` may only be the target of the appends.
-    append_ids = {id(n) for n in appends}
     allowed: set[int] = set()
     for node in appends:
         for inner in walk(node):
@@ -281,9 +280,7 @@ def _literal_kind(node: cst.BaseExpression) -> str | None:
 def _literal_is_empty(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value in ("", b"")
-    if isinstance(node, cst.Call):
-        return True  # str() / bytes()
-    return False
+    return isinstance(node, cst.Call)  # str() / bytes()
 
 
 def _mentions(stmt: cst.CSTNode, name: str) -> bool:

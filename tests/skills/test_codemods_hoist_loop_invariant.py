@@ -7,7 +7,7 @@ import pytest
 from skills.codemods import CodemodRefused
 from tests.skills.codemod_support import apply, assert_same_behaviour, dedent, load
 
-SLOW = '''
+SLOW = """
 import statistics
 
 
@@ -21,7 +21,7 @@ def slow(requests, baseline, factor=3.0, overrides=None):
         if request["ms"] > limit:
             flagged.append(request["id"])
     return flagged
-'''
+"""
 
 
 def req(i, ms, status=200, path="/a"):
@@ -51,14 +51,14 @@ def test_median_in_a_larger_expression_is_hoisted_behind_an_emptiness_test():
 
 
 def test_nested_loops_hoist_to_the_outermost_invariant_loop_and_comprehensions_work():
-    source = '''
+    source = """
     def score(rows, weights, names):
         out = []
         for row in rows:
             for cell in row:
                 out.append(cell * sum(weights) + len(names))
         return out, [n for n in names if len(n) > len(weights)]
-    '''
+    """
     result = apply("hoist-loop-invariant", source, "score")
     new = result.new_source
     assert (
@@ -74,7 +74,7 @@ def test_nested_loops_hoist_to_the_outermost_invariant_loop_and_comprehensions_w
 
 
 def test_method_calls_on_invariant_strings_and_methods_in_classes():
-    source = '''
+    source = """
     class Matcher:
         def count(self, words, needle):
             hits = 0
@@ -82,7 +82,7 @@ def test_method_calls_on_invariant_strings_and_methods_in_classes():
                 if word.lower() == needle.strip().lower():
                     hits += 1
             return hits
-    '''
+    """
     result = apply("hoist-loop-invariant", source, "Matcher.count")
     assert "        needle_strip_lower = needle.strip().lower()\n        for word in words:" in (
         result.new_source

@@ -32,7 +32,7 @@ def records(module, call, level=logging.DEBUG, logger_name="pkg.mod"):
 
 
 def test_fstring_with_repr_and_format_specs_becomes_lazy_arguments():
-    source = '''
+    source = """
     import logging
 
     log = logging.getLogger("pkg.mod")
@@ -45,14 +45,14 @@ def test_fstring_with_repr_and_format_specs_becomes_lazy_arguments():
             log.debug(f"billed {item!r} at {item['price']:.2f} -> 100% of {total:.3f} "
                       f"({len(items)} items)")
         return total
-    '''
+    """
     # len(...) is a call: the whole message cannot be lazy and cheap, so it is guarded.
     result = apply("logging-sampling", source, "bill")
     assert "if log.isEnabledFor(logging.DEBUG):" in result.new_source
-    cheap = source.replace(" \"\n                      f\"({len(items)} items)\"", '"')
+    cheap = source.replace(' "\n                      f"({len(items)} items)"', '"')
     result = apply("logging-sampling", cheap, "bill")
     assert (
-        'log.debug("billed %r at %.2f -> 100%% of %.3f", item, item[\'price\'], total)'
+        "log.debug(\"billed %r at %.2f -> 100%% of %.3f\", item, item['price'], total)"
         in result.new_source
     )
     items = [{"price": 1.5, "sku": "a"}, {"price": 2.25, "sku": "b"}]
@@ -64,7 +64,7 @@ def test_fstring_with_repr_and_format_specs_becomes_lazy_arguments():
 
 
 def test_guard_keeps_the_message_and_adds_the_import_under_an_alias():
-    source = '''
+    source = """
     import json
     import logging as lg
 
@@ -74,7 +74,7 @@ def test_guard_keeps_the_message_and_adds_the_import_under_an_alias():
     def emit(rows):
         for row in rows:
             _LOG.debug("row %s", json.dumps(row, sort_keys=True))
-    '''
+    """
     result = apply("logging-sampling", source, "emit")
     assert "        if _LOG.isEnabledFor(lg.DEBUG):\n" in result.new_source
     assert '            _LOG.debug("row %s", json.dumps(row, sort_keys=True))' in result.new_source
@@ -116,7 +116,7 @@ def test_a_logger_attribute_on_self_with_format_is_guarded_and_logging_imported(
 
 
 def test_percent_tuple_becomes_lazy_and_a_hint_can_ask_for_a_guard():
-    source = '''
+    source = """
     from logging import getLogger
 
     logger = getLogger("pkg.mod")
@@ -126,7 +126,7 @@ def test_percent_tuple_becomes_lazy_and_a_hint_can_ask_for_a_guard():
         for x in xs:
             logger.debug("x=%s y=%d" % (x, len(xs)))
             logger.debug("x=%s" % (x,))
-    '''
+    """
     default = apply("logging-sampling", source, "f")
     # len() is a call, so that one is guarded; the cheap one becomes lazy.
     assert "if logger.isEnabledFor(logging.DEBUG):" in default.new_source
@@ -137,7 +137,7 @@ def test_percent_tuple_becomes_lazy_and_a_hint_can_ask_for_a_guard():
 
 
 def test_cheap_percent_tuple_is_passed_lazily():
-    source = '''
+    source = """
     import logging
 
     log = logging.getLogger("pkg.mod")
@@ -146,7 +146,7 @@ def test_cheap_percent_tuple_is_passed_lazily():
     def f(xs, name):
         for x in xs:
             log.debug("%s: x=%s" % (name, x))
-    '''
+    """
     result = apply("logging-sampling", source, "f")
     assert 'log.debug("%s: x=%s", name, x)' in result.new_source
     old, new = load(dedent(source)), load(result.new_source)
@@ -154,7 +154,7 @@ def test_cheap_percent_tuple_is_passed_lazily():
 
 
 def test_already_lazy_logging_is_refused():
-    source = '''
+    source = """
     import logging
 
     log = logging.getLogger(__name__)
@@ -163,13 +163,13 @@ def test_already_lazy_logging_is_refused():
     def f(xs):
         for x in xs:
             log.debug("x=%r", x)
-    '''
+    """
     with pytest.raises(CodemodRefused, match="no logger"):
         apply("logging-sampling", source, "f")
 
 
 def test_a_log_call_inside_an_expression_cannot_be_guarded():
-    source = '''
+    source = """
     import logging
 
     log = logging.getLogger(__name__)
@@ -177,6 +177,6 @@ def test_a_log_call_inside_an_expression_cannot_be_guarded():
 
     def f(xs):
         return [log.debug(f"{x:>10}") for x in xs]
-    '''
+    """
     with pytest.raises(CodemodRefused, match="not a statement of its own"):
         apply("logging-sampling", source, "f")

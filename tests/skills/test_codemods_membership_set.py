@@ -7,7 +7,7 @@ import pytest
 from skills.codemods import CodemodRefused
 from tests.skills.codemod_support import apply, assert_same_behaviour
 
-TERMS = '''
+TERMS = """
 import re
 
 STOPWORDS = ["a", "an", "and", "the", "of", "to"]
@@ -20,7 +20,7 @@ def terms(text, min_length=2):
             continue
         out.append(word)
     return out
-'''
+"""
 
 
 def test_a_module_constant_gets_a_frozenset_next_to_it():
@@ -34,13 +34,13 @@ def test_a_module_constant_gets_a_frozenset_next_to_it():
 
 
 def test_comprehensions_not_in_and_inline_literals():
-    source = '''
+    source = """
     BLOCKED = ("x", "y", "z")
 
 
     def keep(items):
         return [i for i in items if i not in BLOCKED and i not in ["q", "r", "s", "t"]]
-    '''
+    """
     result = apply("membership-set", source, "keep")
     new = result.new_source
     assert "_BLOCKED_SET = frozenset(BLOCKED)" in new
@@ -49,12 +49,12 @@ def test_comprehensions_not_in_and_inline_literals():
 
 
 def test_a_local_literal_list_gets_a_set_built_once():
-    source = '''
+    source = """
     class Filter:
         def run(self, words):
             allowed = ["red", "green", "blue", "cyan"]
             return [w for w in words if w in allowed]
-    '''
+    """
     result = apply("membership-set", source, "Filter.run")
     new = result.new_source
     assert (

@@ -33,7 +33,7 @@ def test_a_pure_function_gets_lru_cache_and_functools_is_imported():
 
 
 def test_existing_aliases_and_decorators_are_respected():
-    source = '''
+    source = """
     import functools as ft
     from functools import lru_cache
 
@@ -47,7 +47,7 @@ def test_existing_aliases_and_decorators_are_respected():
         @traced
         def factor(unit):
             return {"k": 1000, "M": 1000000}.get(unit, 1)
-    '''
+    """
     result = apply("memoize", source, "Units.factor")
     assert (
         "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024)\n    def factor(unit):"
@@ -60,21 +60,21 @@ def test_existing_aliases_and_decorators_are_respected():
 
 
 def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
-    before = '''
+    before = """
     import functools
 
 
     @functools.lru_cache(maxsize=64)
     def parse(text):
         return tuple(text.split(","))
-    '''
-    head = '''
+    """
+    head = """
     import functools
 
 
     def parse(text):
         return tuple(text.split(","))
-    '''
+    """
     from tests.skills.codemod_support import dedent
 
     result = apply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skills.codemods import CodemodRefused
-from tests.skills.codemod_support import apply, assert_same_behaviour, dedent
+from tests.skills.codemod_support import apply, assert_same_behaviour
 
 SAMPLES = ["ab-123", "AB-123-x9", "nope", "", "abc - 12345 - zz", "a1 b2 c3"]
 
@@ -36,23 +36,21 @@ def test_inline_verbose_pattern_with_flags_becomes_a_compiled_constant():
 
 
 def test_aliased_module_positional_flags_and_sub_count_keep_their_order():
-    source = '''
+    source = """
     import re as _re
 
 
     def clean(text):
         text = _re.sub(r"\\s+", " ", text, 2, _re.I)
         return _re.split(r"[,;]", text, 1)
-    '''
+    """
     result = apply("precompile-regex", source, "clean")
     new = result.new_source
     assert '_CLEAN_RE = _re.compile(r"\\s+", _re.I)' in new
     assert '_CLEAN_RE_2 = _re.compile(r"[,;]")' in new
     assert 'text = _CLEAN_RE.sub(" ", text, 2)' in new
     assert "return _CLEAN_RE_2.split(text, 1)" in new
-    assert_same_behaviour(
-        source, new, "clean", ["a  b   c    d, e; f", "x", "1 ,2 ,3;4"]
-    )
+    assert_same_behaviour(source, new, "clean", ["a  b   c    d, e; f", "x", "1 ,2 ,3;4"])
 
 
 def test_from_import_functions_get_an_import_re_and_keyword_arguments_survive():
@@ -75,7 +73,7 @@ def test_from_import_functions_get_an_import_re_and_keyword_arguments_survive():
 
 
 def test_a_module_constant_pattern_is_compiled_after_it_and_reused():
-    source = '''
+    source = """
     import re
 
     SKU = r"[A-Z]{2}-\\d+"
@@ -87,7 +85,7 @@ def test_a_module_constant_pattern_is_compiled_after_it_and_reused():
             if re.search(SKU, line):
                 found.extend(re.findall(SKU, line))
         return found
-    '''
+    """
     result = apply("precompile-regex", source, "skus")
     new = result.new_source
     assert new.count("re.compile(") == 1
@@ -98,19 +96,19 @@ def test_a_module_constant_pattern_is_compiled_after_it_and_reused():
 
 
 def test_a_pattern_built_at_run_time_is_refused():
-    source = '''
+    source = """
     import re
 
 
     def has_prefix(prefix, text):
         return re.match(prefix + r"\\d+", text) is not None
-    '''
+    """
     with pytest.raises(CodemodRefused, match="not a constant"):
         apply("precompile-regex", source, "has_prefix")
 
 
 def test_a_reassigned_global_pattern_is_refused():
-    source = '''
+    source = """
     import re
 
     PATTERN = r"a+"
@@ -123,7 +121,7 @@ def test_a_reassigned_global_pattern_is_refused():
 
     def matches(text):
         return bool(re.search(PATTERN, text))
-    '''
+    """
     with pytest.raises(CodemodRefused, match="not a constant"):
         apply("precompile-regex", source, "matches")
 

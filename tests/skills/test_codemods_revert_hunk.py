@@ -38,7 +38,11 @@ HEAD = AFTER.replace("return 1", "return 2")  # a later commit edited another fu
 
 def test_the_old_function_replaces_the_new_one_and_the_removed_import_comes_back():
     result = apply(
-        "revert-hunk", HEAD, "rank", root_cause_before=dedent(BEFORE), root_cause_after=dedent(AFTER)
+        "revert-hunk",
+        HEAD,
+        "rank",
+        root_cause_before=dedent(BEFORE),
+        root_cause_after=dedent(AFTER),
     )
     new = result.new_source
     assert new.startswith("import bisect\n\n\ndef rank(samples, value):")
@@ -50,8 +54,9 @@ def test_the_old_function_replaces_the_new_one_and_the_removed_import_comes_back
 
 
 def test_methods_are_reverted_inside_their_class():
-    before = "class G:\n    def f(self, x):\n        return x * 2\n\n    def g(self):\n        return 0\n"
-    after = "class G:\n    def f(self, x):\n        return sum(x for _ in range(2))\n\n    def g(self):\n        return 0\n"
+    tail = "\n    def g(self):\n        return 0\n"
+    before = "class G:\n    def f(self, x):\n        return x * 2\n" + tail
+    after = "class G:\n    def f(self, x):\n        return sum(x for _ in range(2))\n" + tail
     result = apply("revert-hunk", after, "G.f", root_cause_before=before, root_cause_after=after)
     assert result.new_source == before
 

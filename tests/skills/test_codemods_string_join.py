@@ -7,7 +7,7 @@ import pytest
 from skills.codemods import CodemodRefused
 from tests.skills.codemod_support import apply, assert_same_behaviour
 
-ENCODE = '''
+ENCODE = """
 import struct
 
 
@@ -20,7 +20,7 @@ def encode(samples):
         body += struct.pack("<d", value) + name.encode()
         count += 1
     return struct.pack("<I", count) + body + struct.pack("<I", len(body))
-'''
+"""
 
 
 def test_bytes_accumulator_becomes_a_bytes_join():
@@ -34,7 +34,7 @@ def test_bytes_accumulator_becomes_a_bytes_join():
 
 
 def test_initial_value_nested_loops_and_the_assign_form():
-    source = '''
+    source = """
     class Report:
         def render(self, rows):
             lines = []
@@ -46,7 +46,7 @@ def test_initial_value_nested_loops_and_the_assign_form():
                     text = text + str(cell) + " | "
                 lines.append(text)
             return lines
-    '''
+    """
     result = apply("string-join", source, "Report.render")
     new = result.new_source
     assert '            text_parts = ["| "]\n' in new

@@ -41,7 +41,12 @@ def test_list_search_and_filters(admin_client_):
 def test_change_page_shows_versions_and_stats_read_only(admin_client_):
     skill = Skill.objects.get(slug="memoize")
     SkillStats.objects.create(
-        skill=skill, approved=7, rejected=3, acceptance_rate=0.7, wilson_lower=0.4, banked_watts=1234
+        skill=skill,
+        approved=7,
+        rejected=3,
+        acceptance_rate=0.7,
+        wilson_lower=0.4,
+        banked_watts=1234,
     )
     page = admin_client_.get(reverse("admin:skills_skill_change", args=[skill.pk])).content
     text = page.decode()
@@ -53,7 +58,9 @@ def test_change_page_shows_versions_and_stats_read_only(admin_client_):
 
 @pytest.mark.django_db
 def test_disable_and_enable_actions(admin_client_):
-    ids = list(Skill.objects.filter(slug__in=["memoize", "string-join"]).values_list("pk", flat=True))
+    ids = list(
+        Skill.objects.filter(slug__in=["memoize", "string-join"]).values_list("pk", flat=True)
+    )
     response = admin_client_.post(
         reverse(CHANGELIST), {"action": "disable_skills", "_selected_action": ids}, follow=True
     )
