@@ -109,7 +109,8 @@ def test_a_50_mb_file_is_read_by_range_quickly_and_capped(repo, sandbox):
     assert "[truncated]" in text
     assert text.startswith("data/big.csv (lines 1-2000 of 524288;")
     assert tail.splitlines()[-1].startswith("524288  sku,price")
-    assert elapsed < 5, f"reading a 50 MB file took {elapsed:.1f}s"
+    # Generous for a loaded CI machine; the memory bound below is the sharper check.
+    assert elapsed < 10, f"reading a 50 MB file took {elapsed:.1f}s"
     assert peak < 8 * 1024 * 1024, f"reading a 50 MB file held {peak / 1e6:.0f} MB"
 
 
