@@ -142,7 +142,7 @@ def test_quickstart_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
         status, url, queue = browser.get("/")
         assert status == 200 and not url.endswith("/login/")
         assert "CPU regression in invoicing.render.clean_description" in queue
-        assert "Seller filter scans a 160-entry list for every candidate" in queue
+        assert "Seller filter scans a 256-entry list for every candidate" in queue
 
         # The worker is alive: it claims the solve runs auto-solve queued during the demo.
         database = var_dir / "wattson.sqlite3"

@@ -257,7 +257,7 @@ REPOS = (
                 external_id="demo-reco-eligible",
                 kind="opportunity",
                 source=PROFILER,
-                title="Seller filter scans a 160-entry list for every candidate",
+                title="Seller filter scans a 256-entry list for every candidate",
                 symbol="ranking.shelf.eligible",
                 file="ranking/shelf.py",
                 magnitude_pct=2.4,
@@ -399,7 +399,7 @@ EXTRA_FINDINGS = (
         "CPU regression in resizer.exif.strip_metadata",
         "resizer.exif.strip_metadata",
         3.1,
-        2,
+        30,
     ),
     ExtraFinding(
         "cs-search-stopwords",
