@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
-from reviews.demo.builder import demo_repo_build
+from reviews.demo.builder import demo_repo_build, demo_solve_now
 from reviews.demo.catalog import EXTRA_FINDINGS, REPOS, USERS
-from reviews.models import Finding, Repository, Service
+from reviews.models import Finding, Proposal, Repository, Service
 from reviews.roles import user_roles
+from skills.codemods import CodemodInput, run_codemod
 from skills.models import Skill
 
 DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS)
@@ -31,6 +32,7 @@ def demo_var(tmp_path_factory) -> Path:
 @pytest.fixture
 def var_dir(settings, demo_var):
     settings.VAR_DIR = demo_var
+    settings.WATTSON_WORK_DIR = demo_var / "work"
     # The demo hashes five passwords per run; the production hasher would take seconds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return demo_var
@@ -232,3 +234,51 @@ def test_demo_skill_admin_can_edit_skills_in_the_admin_and_the_manager_cannot(db
 
     client.force_login(get_user_model().objects.get(username="mona"))
     assert client.get("/admin/skills/skill/").status_code in (302, 403)
+
+
+def test_each_demo_finding_is_fixed_by_its_skill_and_the_tests_still_pass(tmp_path):
+    for repo in REPOS:
+        built = demo_repo_build(repo, root=tmp_path)
+        for finding in repo.findings:
+            source = (built.path / finding.file).read_text()
+            before = after = None
+            if finding.root_cause_step:
+                sha = built.shas[finding.root_cause_step]
+                before = git(built.path, "show", f"{sha}^:{finding.file}") + "\n"
+                after = git(built.path, "show", f"{sha}:{finding.file}") + "\n"
+            result = run_codemod(
+                finding.expected_skill,
+                CodemodInput(
+                    source=source,
+                    path=finding.file,
+                    qualname=finding.symbol.rsplit(".", 1)[-1],
+                    root_cause_before=before,
+                    root_cause_after=after,
+                ),
+            )
+            (built.path / finding.file).write_text(result.new_source)
+            tests = subprocess.run(
+                [sys.executable, "-m", "unittest", "-q"],
+                cwd=built.path,
+                capture_output=True,
+                text=True,
+            )
+            assert tests.returncode == 0, f"{finding.expected_skill}: {tests.stderr[-2000:]}"
+            git(built.path, "checkout", "--", finding.file)
+
+
+def test_solve_now_makes_a_validated_proposal_once(db, var_dir):
+    run_demo()
+    finding = Finding.objects.get(external_id="demo-pricing-unit-price")
+
+    solved, problem = demo_solve_now([finding.pk], actor=None)
+
+    assert problem == ""
+    assert [s["status"] for s in solved] == ["succeeded"]
+    proposal = Proposal.objects.get(pk=solved[0]["proposal"])
+    assert proposal.skill_slug == "memoize"
+    assert proposal.applies and proposal.tests_passed
+    assert proposal.bench_after_s < proposal.bench_before_s / 1.3
+    assert Finding.objects.get(pk=finding.pk).status == Finding.Status.IN_REVIEW
+    # Already solved: a second call leaves it alone.
+    assert demo_solve_now([finding.pk], actor=None) == ([], "")
