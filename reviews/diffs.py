@@ -45,6 +45,8 @@ HIGHLIGHT_MAX_LINES = 2_000  # diff lines in one file
 COLLAPSE_LINES = 400
 # Past this a file's diff is not rendered at all, only described.
 RENDER_MAX_LINES = 10_000
+# Past this many diff lines in the whole change, the remaining files are only described.
+PAGE_MAX_LINES = 30_000
 # A diff bigger than this is not parsed: the page says so and offers nothing to approve blindly.
 DIFF_MAX_BYTES = 5 * 1024 * 1024
 # The context-expansion endpoint returns at most this many lines per request.
@@ -839,11 +841,41 @@ def render_diff(
         return DiffView(files=[], error=f"This diff is too large to show ({exc}).")
     except (UnidiffParseError, ValueError, AssertionError) as exc:
         return DiffView(files=[], error=f"This diff could not be parsed: {exc}")
-    files = [
-        render_file(i, pfile, read_old=read_old, read_new=read_new, highlight=highlight)
-        for i, pfile in enumerate(patch)
-    ]
+    files = []
+    budget = PAGE_MAX_LINES
+    for index, pfile in enumerate(patch):
+        lines = sum(len(hunk) for hunk in pfile)
+        if lines > budget:
+            # The page has shown enough: past this, a browser tab struggles and a reviewer
+            # should not approve what they could not read here.
+            files.append(_described_only(index, pfile, lines))
+            continue
+        budget -= lines
+        files.append(
+            render_file(index, pfile, read_old=read_old, read_new=read_new, highlight=highlight)
+        )
     return DiffView(files=files)
+
+
+def _described_only(index: int, pfile, lines: int) -> FileView:
+    old_path = unquote_git_path(pfile.source_file)
+    new_path = unquote_git_path(pfile.target_file)
+    view = FileView(
+        index=index,
+        old_path=old_path or new_path,
+        new_path=new_path or old_path,
+        status=_file_status(pfile),
+        added=pfile.added,
+        removed=pfile.removed,
+        is_binary=bool(pfile.is_binary_file),
+        highlight="off",
+        too_large=True,
+    )
+    view.notices.append(
+        f"Not shown: this change is past {PAGE_MAX_LINES:,} diff lines on one page "
+        f"({lines:,} lines in this file). Review it with git."
+    )
+    return view
 
 
 def context_rows(

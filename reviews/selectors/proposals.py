@@ -208,7 +208,10 @@ def _base_reader(proposal: Proposal) -> tuple[Callable[[str], str | None] | None
         return None, "The proposal records no base commit."
     if not Path(repository.path).is_dir() or not gitio.is_work_tree(repository.path):
         return None, f"The repository {repository.name} is not available on this server."
-    files = read_files_at(repository.path, proposal.base_commit, _diff_paths(proposal.diff))
+    try:
+        files = read_files_at(repository.path, proposal.base_commit, _diff_paths(proposal.diff))
+    except gitio.GitError as exc:
+        return None, f"Could not read the base commit: {exc}."
     return files.get, ""
 
 
@@ -293,7 +296,10 @@ def proposal_context_rows(
     if repository is None or not diffs.hex_commit(proposal.base_commit):
         raise Http404("The base of this proposal is not available.")
     old_path = diffs.unquote_git_path(pfile.source_file)
-    old_text = read_file_at(repository.path, proposal.base_commit, old_path)
+    try:
+        old_text = read_file_at(repository.path, proposal.base_commit, old_path)
+    except gitio.GitError:
+        old_text = None
     if old_text is None:
         raise Http404("The file is not available at the base commit.")
     return _gap_rows(pfile, old_text, old_path, old_start, old_end)

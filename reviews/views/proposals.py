@@ -148,6 +148,8 @@ def _savings(proposal: Proposal) -> dict:
     speedup = before / after if before and after else None
     return {
         "price_per_kwh": price,
+        # Cents as money is usually written, more digits only when the price has them.
+        "price_label": f"{price:.2f}" if round(price, 2) == price else f"{price:g}",
         "estimated_watts": proposal.estimated_watts,
         "estimated_dollars": dollars_per_year(proposal.estimated_watts, price),
         "measured_watts": proposal.measured_watts,

@@ -358,3 +358,14 @@ def test_an_added_line_that_opens_a_string_recolours_the_lines_after_it():
     context = {r.new_no: r.html for r in rows_of(view) if r.kind == "ctx"}
     assert 'class="s2"' in context[3] and 'class="s2"' in context[4]
     assert '<span class="k">return</span>' in context[6]
+
+
+def test_files_past_the_page_budget_are_only_described(monkeypatch):
+    monkeypatch.setattr(diffs, "PAGE_MAX_LINES", 12)
+    one = make_diff("a.py", "a = 1\nb = 2\n", "a = 1\nb = 3\n")
+    two = make_diff("b.py", "".join(f"x{i}\n" for i in range(10)), "y\n")
+    view = diffs.render_diff(one + two)
+    first, second = view.files
+    assert first.hunks and not first.too_large
+    assert second.too_large and not second.hunks
+    assert "Not shown" in second.notices[0] and second.removed == 10

@@ -210,7 +210,7 @@ def test_page_shows_finding_skill_savings_and_validation(client_for, reviewer, p
     assert "priya@example.com" in html and "a" * 12 in html
     assert "4.00% of cpu" in html
     # 1000 W × 8.76 × $0.10 = $876 a year.
-    assert "$876/yr" in html
+    assert "$876/yr" in html and "× $0.10 per kWh" in html
     assert "4.00×" in html  # 0.2 s → 0.05 s
     assert "applies cleanly" in html and "tests pass" in html and "4.00× faster" in html
     # Markdown rendered, not shown raw.
@@ -282,6 +282,16 @@ def test_missing_repository_falls_back_to_hunk_highlighting(client_for, reviewer
     assert "No repository is registered" in html
     assert '<span class="n">_SKU_RE</span>' in html
     assert 'class="gap"' not in html
+
+
+def test_repository_that_is_not_a_git_work_tree_is_reported(client_for, reviewer, db, tmp_path):
+    _repo, base, diff = two_file_change(tmp_path / "real")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proposal = make_proposal(repo_path=empty, base=base, diff=diff)
+    html = page(client_for(reviewer), proposal)
+    assert "is not available on this server" in html
+    assert '<span class="n">_SKU_RE</span>' in html
 
 
 def test_analysis_only_proposal_is_labelled(client_for, reviewer, db, tmp_path):

@@ -1,0 +1,169 @@
+"""The diff viewer in a real browser: unified and side-by-side, context expansion, warnings.
+
+Screenshots go to artifacts/screenshots/diff_*.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.reviews.test_proposal_page import make_change, make_proposal, two_file_change
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _has_fixture(request, name: str) -> bool:
+    return bool(request._fixturemanager.getfixturedefs(name, request.node))
+
+
+@pytest.fixture
+def browser_page(request):
+    """The shared `page` fixture when tests/e2e/conftest.py provides one, else our own."""
+    if _has_fixture(request, "page"):
+        yield request.getfixturevalue("page")
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def _login(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _shot(page, name: str, *, locator=None) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"diff_{name}.png"
+    if locator is not None:
+        locator.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
+
+
+def _watch_errors(page) -> list[str]:
+    """Console errors and failed requests: a CSP violation shows up here."""
+    errors: list[str] = []
+
+    def console(msg) -> None:
+        # Failed loads are reported by URL below, where the favicon can be told apart.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def response(resp) -> None:
+        if resp.status >= 400 and not resp.url.endswith("/favicon.ico"):
+            errors.append(f"{resp.status} {resp.url}")
+
+    page.on("console", console)
+    page.on("response", response)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def test_toggle_side_by_side_and_expand_context(
+    transactional_db, live_server, browser_page, reviewer, tmp_path
+):
+    repo, base, diff = two_file_change(tmp_path / "shop-repo")
+    proposal = make_proposal(repo_path=repo, base=base, diff=diff)
+    page = browser_page
+    errors = _watch_errors(page)
+    _login(page, live_server.url, reviewer.username)
+    page.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    page.evaluate("window.localStorage.removeItem('wattson.diffView')")
+    page.reload()
+
+    viewer = page.locator(".diffview")
+    unified = page.locator("table.dtable.unified").first
+    assert unified.is_visible()
+    assert page.locator("table.dtable.unified tr.r.add").count() == 5
+    assert page.locator("td.hh .fn", has_text="def Cart.total").is_visible()
+    # Syntax colours come from classes and the static stylesheet, not inline styles.
+    keyword = page.locator("table.dtable.unified .code .k").first
+    assert keyword.evaluate("e => getComputedStyle(e).color") == "rgb(0, 128, 0)"
+    page.locator(".diff-panel").scroll_into_view_if_needed()
+    _shot(page, "unified", locator=page.locator(".diff-panel"))
+
+    page.click("button[data-view-choice=sbs]")
+    sbs = page.locator("table.dtable.sbs").first
+    assert sbs.is_visible() and not unified.is_visible()
+    # A changed line pairs the old text (left) with the new (right) on one row.
+    pair = page.locator("table.dtable.sbs tr.chg", has_text="_SKU_RE.match").first
+    assert pair.locator("td.code.del").inner_text().strip().startswith("if re.match")
+    assert pair.locator("td.code.add").inner_text().strip().startswith("if _SKU_RE.match")
+
+    # Expand the unchanged lines above the first hunk, in the side-by-side view.
+    gap = page.locator("table.dtable.sbs tr.gap").first
+    rows_before = page.locator("table.dtable.sbs tr.r").count()
+    gap.locator("button[data-expand=all]").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('table.dtable.sbs tr.r').length > n", arg=rows_before
+    )
+    expanded = page.locator("table.dtable.sbs tr.r.ctx.expanded").first
+    assert "Shopping cart totals." in expanded.inner_text()
+    # The expanded docstring line is coloured as a docstring: lexed with the whole file.
+    assert page.locator("table.dtable.sbs tr.expanded .code .sd").count() >= 1
+    page.locator(".diff-panel").scroll_into_view_if_needed()
+    _shot(page, "side_by_side", locator=page.locator(".diff-panel"))
+
+    # The choice is remembered across page loads.
+    page.reload()
+    assert page.locator("table.dtable.sbs").first.is_visible()
+    assert page.locator("button[data-view-choice=sbs]").get_attribute("aria-pressed") == "true"
+    page.click("button[data-view-choice=unified]")
+    assert page.locator("table.dtable.unified").first.is_visible()
+    _shot(page, "page")
+    assert viewer.count() == 1
+    assert errors == [], errors
+
+
+def test_hidden_characters_are_marked_in_the_browser(
+    transactional_db, live_server, browser_page, reviewer, tmp_path
+):
+    repo, base, diff = make_change(
+        tmp_path / "trojan",
+        {"auth.py": "def allowed(user):\n    return user.is_admin\n"},
+        {
+            "auth.py": "def allowed(user):\n"
+            '    access_level = "user\u202e \u2066# admin\u2069 \u2066"\n'
+            "    return user.is_admin\n"
+        },
+    )
+    proposal = make_proposal(repo_path=repo, base=base, diff=diff)
+    page = browser_page
+    errors = _watch_errors(page)
+    _login(page, live_server.url, reviewer.username)
+    page.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    warning = page.locator(".diff-warnings")
+    assert warning.is_visible()
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in warning.inner_text()
+    line = page.locator("tr.r.add.warn")
+    assert line.count() == 1 and line.locator("span.uc").count() == 4
+    warning.locator("a.warn-link").first.click()
+    page.locator(".diff-panel").scroll_into_view_if_needed()
+    _shot(page, "hidden_characters", locator=page.locator(".diff-panel"))
+    assert errors == [], errors
