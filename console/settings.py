@@ -248,6 +248,9 @@ if WATTSON_SOLVE_RETRY_S <= WATTSON_SOLVE_TIMEOUT_S:
         f"({WATTSON_SOLVE_RETRY_S} <= {WATTSON_SOLVE_TIMEOUT_S})"
     )
 WATTSON_SOLVE_MAX_ATTEMPTS = envint("WATTSON_SOLVE_MAX_ATTEMPTS", 3, minimum=1)
+# A queued run with no worker claiming it for this long lost its broker message: the sweeper
+# enqueues it again.
+WATTSON_SOLVE_QUEUED_GRACE_S = envint("WATTSON_SOLVE_QUEUED_GRACE_S", 120, minimum=5)
 WATTSON_WORKERS = envint("WATTSON_WORKERS", 2, minimum=1)
 
 Q_CLUSTER: dict = {
@@ -281,6 +284,14 @@ if WATTSON_SOLVER_BACKEND not in ("offline", "anthropic"):
         f"WATTSON_SOLVER_BACKEND must be 'offline' or 'anthropic', got {WATTSON_SOLVER_BACKEND!r}"
     )
 WATTSON_AUTO_SOLVE = envbool("WATTSON_AUTO_SOLVE", True)
+# When the anthropic backend cannot run (no ANTHROPIC_API_KEY, not installed): "offline" runs
+# the offline solver instead (noted in the trace), "fail" fails the run with the reason.
+WATTSON_ANTHROPIC_FALLBACK = env("WATTSON_ANTHROPIC_FALLBACK", "offline")
+if WATTSON_ANTHROPIC_FALLBACK not in ("offline", "fail"):
+    raise ImproperlyConfigured(
+        "WATTSON_ANTHROPIC_FALLBACK must be 'offline' or 'fail', "
+        f"got {WATTSON_ANTHROPIC_FALLBACK!r}"
+    )
 # Scratch worktrees for validation and fix branches.
 WATTSON_WORK_DIR = Path(env("WATTSON_WORK_DIR", str(VAR_DIR / "work")))
 WATTSON_BOT_NAME = env("WATTSON_BOT_NAME", "Wattson Bot")
@@ -292,9 +303,7 @@ WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum
 # A skill is flagged needs_attention (ranked last by the solver) once it has this many
 # approve/reject decisions and its 95% Wilson lower bound on acceptance is below the maximum.
 WATTSON_ATTENTION_MIN_DECISIONS = envint("WATTSON_ATTENTION_MIN_DECISIONS", 5, minimum=1)
-WATTSON_ATTENTION_MAX_LOWER_BOUND = envfloat(
-    "WATTSON_ATTENTION_MAX_LOWER_BOUND", 0.2, minimum=0.0
-)
+WATTSON_ATTENTION_MAX_LOWER_BOUND = envfloat("WATTSON_ATTENTION_MAX_LOWER_BOUND", 0.2, minimum=0.0)
 
 # Rendered diffs and other derived views. Per process, which is right for what it holds: a cache
 # miss only costs a re-render (reviews.selectors.proposals).
