@@ -1,15 +1,15 @@
 """Load the demo: users for every role, small git repositories with real regressions, findings.
 
 Everything is idempotent: users that exist keep their passwords (unless asked to reset them),
-repositories already built from the same fixtures are reused, findings already ingested are left
-alone. The command `manage.py demo` is a thin wrapper around `demo_load`.
+repositories already built from the same fixtures are reused (a damaged or outdated build is
+replaced, fix branches and all), findings already ingested are left alone. `manage.py demo` is
+a thin wrapper around `demo_load`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -42,8 +42,6 @@ from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
 from reviews.services.transitions import finding_transition
 from skills.gitio import GitError, is_work_tree, run_git
-
-logger = logging.getLogger(__name__)
 
 # What a skill-admin needs in the Django admin: edit skills, read their versions and statistics.
 SKILL_ADMIN_PERMISSIONS = (
