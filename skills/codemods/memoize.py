@@ -115,7 +115,58 @@ MUTATING_METHODS = {
     "intersection_update",
     "symmetric_difference_update",
 }
-MAPPING_METHODS = {"items", "keys", "values"}
+MAPPING_METHODS = {"items", "keys", "values", "get"}
+# Methods of str/bytes/int/float/tuple: reading an argument through them cannot see later changes.
+IMMUTABLE_VALUE_METHODS = {
+    "strip",
+    "lstrip",
+    "rstrip",
+    "upper",
+    "lower",
+    "casefold",
+    "title",
+    "capitalize",
+    "swapcase",
+    "replace",
+    "split",
+    "rsplit",
+    "splitlines",
+    "partition",
+    "rpartition",
+    "startswith",
+    "endswith",
+    "find",
+    "rfind",
+    "index",
+    "rindex",
+    "count",
+    "join",
+    "format",
+    "encode",
+    "decode",
+    "isdigit",
+    "isalpha",
+    "isalnum",
+    "isspace",
+    "isupper",
+    "islower",
+    "isdecimal",
+    "isnumeric",
+    "isidentifier",
+    "zfill",
+    "center",
+    "ljust",
+    "rjust",
+    "removeprefix",
+    "removesuffix",
+    "translate",
+    "expandtabs",
+    "bit_length",
+    "is_integer",
+    "as_integer_ratio",
+    "conjugate",
+    "hex",
+}
 MUTABLE_FACTORIES = {
     "list",
     "dict",
@@ -167,6 +218,12 @@ def apply(data: CodemodInput) -> CodemodResult:
         raise CodemodRefused(
             f"{name} is a generator: a cached generator is exhausted after one use"
         )
+    if any(isinstance(a, cst.FunctionDef) for a in parsed.ancestors(func)):
+        raise CodemodRefused(
+            f"{name} is defined inside another function: it is created anew on every call of "
+            "its parent, so its cache would start empty each time (and could capture changing "
+            "variables of the parent)"
+        )
     kind = _method_kind(parsed, target)
     if kind == "instance":
         raise CodemodRefused(
@@ -187,7 +244,13 @@ def apply(data: CodemodInput) -> CodemodResult:
         module, alias = ensure_module_alias(parsed, module, "functools")
         lru_name = f"{alias}.lru_cache"
     maxsize = _maxsize(data.hint, restored, restored_names)
-    decorator = cst.Decorator(decorator=cst.parse_expression(f"{lru_name}(maxsize={maxsize})"))
+    if restored is not None:
+        arguments = f"maxsize={maxsize}"
+    else:
+        # typed=True: f(1) and f(1.0) are cached apart, so a call never gets a result computed
+        # for an equal argument of another type (10 for 10.0).
+        arguments = f"maxsize={maxsize}, typed=True"
+    decorator = cst.Decorator(decorator=cst.parse_expression(f"{lru_name}({arguments})"))
     new_func = func.with_changes(decorators=[*func.decorators, decorator])
     module = module.deep_replace(func, new_func)
     line = parsed.line(func.decorators[0]) if func.decorators else parsed.line(func)
@@ -199,9 +262,11 @@ def apply(data: CodemodInput) -> CodemodResult:
         "has no side effects) and its arguments are hashable"
     )
     summary = (
-        f"{name} (line {def_line}) is now decorated with @{lru_name}(maxsize={maxsize}): {why}. "
+        f"{name} (line {def_line}) is now decorated with @{lru_name}({arguments}): {why}. "
         "Repeated calls with the same arguments return the cached result instead of recomputing "
-        f"it; the cache holds at most {maxsize} distinct argument tuples."
+        f"it; the cache holds at most {maxsize} distinct argument tuples. Callers must pass "
+        "hashable arguments (lru_cache raises TypeError for a list or dict); every caller in this "
+        "module does."
     )
     return finish(data, module, summary, line, def_line)
 
@@ -263,7 +328,20 @@ def _is_mutable_value(node: cst.BaseExpression | None) -> bool:
 
 def _check_parameters(parsed: Parsed, func: cst.FunctionDef, params: list[cst.Param]) -> None:
     names = {p.name.value for p in params}
+    bindings = parsed.top_level_bindings()
     for param in params:
+        default = param.default
+        if isinstance(default, cst.Name):
+            for statement in bindings.get(default.value, []):
+                small = (
+                    statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+                )
+                if isinstance(small, cst.Assign) and _is_mutable_value(small.value):
+                    raise CodemodRefused(
+                        f"parameter {param.name.value} defaults to the mutable global "
+                        f"{default.value}: a change to it would not reach cached results, and "
+                        "passing such a value explicitly raises TypeError (unhashable)"
+                    )
         if _is_mutable_value(param.default):
             raise CodemodRefused(
                 f"parameter {param.name.value} defaults to {code(param.default)}, which is not "
@@ -294,6 +372,22 @@ def _check_parameters(parsed: Parsed, func: cst.FunctionDef, params: list[cst.Pa
                     f"parameter {node.func.value.value} is used as a dict (.{method}() at line "
                     f"{parsed.line(node)}); dicts are not hashable"
                 )
+            if method not in IMMUTABLE_VALUE_METHODS:
+                raise CodemodRefused(
+                    f"{func.name.value} calls .{method}() on its argument {node.func.value.value} "
+                    f"(line {parsed.line(node)}): an object whose state may change after its "
+                    "result is cached"
+                )
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value in names
+            and not isinstance(parsed.parent(node), cst.Call)
+        ):
+            raise CodemodRefused(
+                f"{func.name.value} reads {code(node)} (line {parsed.line(node)}): the argument is "
+                "an object whose attributes may change after its result is cached"
+            )
         if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.Del):
             target = node.target
             while isinstance(target, cst.Subscript | cst.Attribute):

@@ -27,7 +27,9 @@ def test_a_pure_function_gets_lru_cache_and_functools_is_imported():
     result = apply("memoize", PURE, "rate")
     new = result.new_source
     assert new.startswith('"""Rates."""\n\nimport functools\n\nRULES')
-    assert "\n\n@functools.lru_cache(maxsize=1024)\ndef rate(country, default=0.0):" in new
+    assert (
+        "\n\n@functools.lru_cache(maxsize=1024, typed=True)\ndef rate(country, default=0.0):" in new
+    )
     assert result.first_line == result.last_line == 5
     assert_same_behaviour(PURE, new, "rate", [" us", "de", ("XX",), ("XX", None), ("fr", 1.0)])
 
@@ -50,13 +52,29 @@ def test_existing_aliases_and_decorators_are_respected():
     """
     result = apply("memoize", source, "Units.factor")
     assert (
-        "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024)\n    def factor(unit):"
+        "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024, typed=True)\n    def factor(unit):"
         in result.new_source
     )
     assert_same_behaviour(source, result.new_source, "Units.factor", ["k", "M", "x"])
     only_alias = source.replace("from functools import lru_cache\n", "")
     result = apply("memoize", only_alias, "Units.factor")
-    assert "    @ft.lru_cache(maxsize=1024)\n    def factor" in result.new_source
+    assert "    @ft.lru_cache(maxsize=1024, typed=True)\n    def factor" in result.new_source
+
+
+def test_classmethods_keep_classmethod_outermost():
+    source = """
+    class Units:
+        SCALE = (("k", 1000), ("M", 1000000))
+
+        @classmethod
+        def factor(cls, unit):
+            return dict(cls.SCALE).get(unit, 1)
+    """
+    result = apply("memoize", source, "Units.factor")
+    assert "    @classmethod\n    @functools.lru_cache(maxsize=1024, typed=True)\n" in (
+        result.new_source
+    )
+    assert_same_behaviour(source, result.new_source, "Units.factor", ["k", "M", "x"])
 
 
 def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
@@ -126,6 +144,10 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
             "print",
         ),
         ("import functools\n\n@functools.cache\ndef f(x):\n    return x\n", "f", "already"),
+        ("def outer(y):\n    def f(x):\n        return x\n    return f(y)\n", "outer.f", "inside"),
+        ("def f(order):\n    return sum(order.lines)\n", "f", "attributes may change"),
+        ("def f(account):\n    return account.balance() * 2\n", "f", "state may change"),
+        ("PRICES = {'a': 1}\n\ndef f(x, prices=PRICES):\n    return x\n", "f", "PRICES"),
     ],
 )
 def test_unsafe_functions_are_refused_with_a_reason(source, qualname, reason):

@@ -55,14 +55,22 @@ def test_expected_skill_fixes_the_scenario(scenario, name):
     meta = built["meta"]
     repo = built["path"]
     data = _codemod_input(built)
-    before_s = _seconds(meta["bench_cmd"], repo)
-
     result = run_codemod(meta["expected_skill"], data)
 
-    (repo / data.path).write_text(result.new_source)
+    fixed = repo / data.path
+    fixed.write_text(result.new_source)
     tests = _run(meta["test_cmd"], repo)
     assert tests.returncode == 0, tests.stderr[-2000:]
-    after_s = _seconds(meta["bench_cmd"], repo)
+    # Other test processes share the CPU: measure both versions alternately and keep the best
+    # of each, re-measuring (up to three rounds) only when the first round looks too slow.
+    before_s = after_s = float("inf")
+    for _round in range(3):
+        fixed.write_text(data.source)
+        before_s = min(before_s, _seconds(meta["bench_cmd"], repo))
+        fixed.write_text(result.new_source)
+        after_s = min(after_s, _seconds(meta["bench_cmd"], repo))
+        if before_s / after_s >= MIN_SPEEDUP:
+            break
     assert before_s / after_s >= MIN_SPEEDUP, (name, before_s, after_s, result.summary)
     lines = data.source.count("\n")
     assert 1 <= result.first_line <= result.last_line <= lines
