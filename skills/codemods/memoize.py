@@ -244,12 +244,10 @@ def apply(data: CodemodInput) -> CodemodResult:
         module, alias = ensure_module_alias(parsed, module, "functools")
         lru_name = f"{alias}.lru_cache"
     maxsize = _maxsize(data.hint, restored, restored_names)
-    if restored is not None:
-        arguments = f"maxsize={maxsize}"
-    else:
-        # typed=True: f(1) and f(1.0) are cached apart, so a call never gets a result computed
-        # for an equal argument of another type (10 for 10.0).
-        arguments = f"maxsize={maxsize}, typed=True"
+    # typed=True: f(1) and f(1.0) are cached apart, so a call never gets a result computed for
+    # an equal argument of another type (10 for 10.0). A restored cache keeps its own arguments.
+    typed = "" if restored is not None else ", typed=True"
+    arguments = f"maxsize={maxsize}{typed}"
     decorator = cst.Decorator(decorator=cst.parse_expression(f"{lru_name}({arguments})"))
     new_func = func.with_changes(decorators=[*func.decorators, decorator])
     module = module.deep_replace(func, new_func)

@@ -52,8 +52,8 @@ def test_existing_aliases_and_decorators_are_respected():
     """
     result = apply("memoize", source, "Units.factor")
     assert (
-        "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024, typed=True)\n    def factor(unit):"
-        in result.new_source
+        "    @staticmethod\n    @traced\n    @lru_cache(maxsize=1024, typed=True)\n"
+        "    def factor(unit):" in result.new_source
     )
     assert_same_behaviour(source, result.new_source, "Units.factor", ["k", "M", "x"])
     only_alias = source.replace("from functools import lru_cache\n", "")
