@@ -9,10 +9,14 @@ attempt counter gives up on a run that kills its worker every time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import shutil
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -593,9 +597,23 @@ def sweep_solve_runs() -> dict[str, list[int]]:
             recovered.append(run.pk)
     for run_id in [*requeued, *recovered]:
         solve_run_enqueue(run_id=run_id)
+    _remove_orphan_worktrees()
     if requeued or recovered:
         logger.info("sweeper re-enqueued queued %s and lost %s", requeued, recovered)
     return {"requeued": requeued, "recovered": recovered}
+
+
+def _remove_orphan_worktrees() -> None:
+    """Scratch worktrees a killed worker could not remove (git prunes its own metadata later)."""
+    work_dir = Path(settings.WATTSON_WORK_DIR)
+    if not work_dir.is_dir():
+        return
+    # Older than any live solve can be: twice the deadline.
+    cutoff = time.time() - 2 * (settings.WATTSON_SOLVE_TIMEOUT_S + DEADLINE_MARGIN_S)
+    for path in work_dir.glob("solve-*"):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 # --- auto-solve on ingest ------------------------------------------------------------------------

@@ -310,6 +310,18 @@ def test_sweeper_requeues_lost_messages_and_dead_workers(world, enqueued):
     assert sweep_solve_runs() == {"requeued": [], "recovered": []}
 
 
+def test_sweeper_removes_worktrees_left_by_killed_workers(db, settings, tmp_path):
+    import os
+
+    settings.WATTSON_WORK_DIR = tmp_path
+    old, fresh = tmp_path / "solve-old", tmp_path / "solve-fresh"
+    old.mkdir()
+    fresh.mkdir()
+    os.utime(old, (1, 1))
+    sweep_solve_runs()
+    assert not old.exists() and fresh.exists()
+
+
 def test_sweep_schedule_is_registered(db):
     from django_q.models import Schedule
 
