@@ -18,7 +18,10 @@ from skills.codemods._cst import (
     code,
     ensure_module_alias,
     finish,
+    import_insert_index,
+    insert_module_statements,
     is_string_literal,
+    unique_name,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
@@ -49,8 +52,31 @@ def apply(data: CodemodInput) -> CodemodResult:
     logging_alias = parsed.module_import("logging")
     module = parsed.module
 
+    module_logger = _module_logger(parsed)
+    new_logger = ""
+    print_notes: list[str] = []
     for node in walk(func.body):
         if not isinstance(node, cst.Call):
+            continue
+        if "builtins.print" in parsed.qualified_names(node.func):
+            line = parsed.line(node)
+            problem = _print_problem(parsed, node, data.hint)
+            statement = _sole_statement(parsed, node)
+            if not problem and statement is None:
+                problem = "it is not a statement of its own"
+            if problem:
+                refusals.append(f"line {line}: print left alone ({problem})")
+                continue
+            if not module_logger:
+                module_logger = new_logger = unique_name("log", parsed.all_names())
+            replacement = _print_to_debug(node, module_logger)
+            call_swaps[node] = replacement
+            needs_logging_alias = needs_logging_alias or bool(new_logger)
+            if not all(_is_cheap(arg.value) for arg in replacement.args[1:]):
+                statement_swaps[statement] = (module_logger, "DEBUG")
+                needs_logging_alias = True
+            changed_lines.append((line, parsed.end_line(node)))
+            print_notes.append(f"line {line}")
             continue
         found = _logging_call(parsed, node)
         if found is None:
@@ -82,6 +108,12 @@ def apply(data: CodemodInput) -> CodemodResult:
         changed_lines.append((line, parsed.end_line(node)))
         notes.append(f"line {line}: guarded with isEnabledFor({level})")
 
+    if print_notes:
+        notes.append(
+            f"print at {', '.join(print_notes)} now goes to the logger {module_logger} at DEBUG "
+            "(it wrote to stdout on every call; the output now appears only where DEBUG logging "
+            "is configured: a visible behaviour change for the reviewer to accept)"
+        )
     if not call_swaps and not statement_swaps:
         reason = "; ".join(refusals) or (
             f"{func.name.value} has no logger.debug/info call that formats its message eagerly"
@@ -91,22 +123,26 @@ def apply(data: CodemodInput) -> CodemodResult:
     if needs_logging_alias:
         if logging_alias is None:
             module, logging_alias = ensure_module_alias(parsed, module, "logging")
-        guards = {}
-        for statement, (receiver, level) in statement_swaps.items():
-            test = cst.parse_expression(
+        tests = {
+            statement: cst.parse_expression(
                 f"{receiver}.isEnabledFor({logging_alias}.{level})"
                 if receiver
                 else f"{logging_alias}.getLogger().isEnabledFor({logging_alias}.{level})"
             )
-            guards[statement] = cst.If(
-                test=test,
-                body=cst.IndentedBlock(body=[statement.with_changes(leading_lines=[])]),
-                leading_lines=statement.leading_lines,
-            )
-        statement_swaps = guards
+            for statement, (receiver, level) in statement_swaps.items()
+        }
+        statement_swaps = tests
 
     new_func = func.visit(_Swap(call_swaps, statement_swaps))
     module = module.deep_replace(func, new_func)
+    if new_logger:
+        index = import_insert_index(module)
+        statement = cst.parse_statement(f"{new_logger} = {logging_alias}.getLogger(__name__)\n")
+        module = insert_module_statements(module, index, [statement])
+        if index > 0:  # one blank line under the imports, not two
+            body = list(module.body)
+            body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine()])
+            module = module.with_changes(body=body)
     first = min(a for a, _ in changed_lines)
     last = max(b for _, b in changed_lines)
     summary = (
@@ -117,6 +153,70 @@ def apply(data: CodemodInput) -> CodemodResult:
     if refusals:
         summary += " Left alone: " + "; ".join(refusals) + "."
     return finish(data, module, summary, first, last)
+
+
+_DEBUG_WORDS = re.compile(r"(?i)\b(debug|dbg|trace|tracing)\b")
+
+
+def _module_logger(parsed: Parsed) -> str:
+    """The name of a module-level `x = logging.getLogger(...)`, or ''."""
+    for statement in parsed.module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Call)
+            and "logging.getLogger" in parsed.qualified_names(small.value.func)
+        ):
+            return small.targets[0].target.value
+    return ""
+
+
+def _print_problem(parsed: Parsed, call: cst.Call, hint: str) -> str:
+    """Why this print is not (provably) debug output, or ''."""
+    to_stderr = False
+    for arg in call.args:
+        if arg.star:
+            return "it prints *args"
+        if arg.keyword is None:
+            continue
+        keyword = arg.keyword.value
+        if keyword == "file":
+            target = parsed.qualified_names(arg.value)
+            if "sys.stderr" in target:
+                to_stderr = True
+            elif "sys.stdout" not in target:
+                return "it writes to a file"
+        elif keyword in ("sep", "end"):
+            return f"it sets {keyword}="
+        elif keyword != "flush":
+            return f"unknown argument {keyword}="
+    positional = [a.value for a in call.args if a.keyword is None]
+    if not positional:
+        return "it prints an empty line"
+    first = positional[0]
+    text = code(first) if isinstance(first, cst.BaseString) else ""
+    if to_stderr or _DEBUG_WORDS.search(text) or re.search(r"(?i)\bprint\b", hint):
+        return ""
+    return "it looks like program output, not debug output; name it in the hint to convert it"
+
+
+def _print_to_debug(call: cst.Call, logger: str) -> cst.Call:
+    positional = [a.value for a in call.args if a.keyword is None]
+    func = cst.Attribute(value=cst.Name(logger), attr=cst.Name("debug"))
+    if len(positional) == 1:
+        try:
+            values: list[cst.BaseExpression] = []
+            message = _convert(positional[0], values)
+            if values:
+                return cst.Call(func=func, args=[cst.Arg(message), *map(cst.Arg, values)])
+        except _NotLazy:
+            pass
+    message = cst.SimpleString('"' + " ".join(["%s"] * len(positional)) + '"')
+    return cst.Call(func=func, args=[cst.Arg(message), *map(cst.Arg, positional)])
 
 
 def _logging_call(parsed: Parsed, call: cst.Call) -> tuple[str, str] | None:
@@ -263,4 +363,11 @@ class _Swap(cst.CSTTransformer):
         return self.calls.get(original_node, updated_node)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
-        return self.statements.get(original_node, updated_node)
+        test = self.statements.get(original_node)
+        if test is None:
+            return updated_node
+        return cst.If(
+            test=test,
+            body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
+            leading_lines=updated_node.leading_lines,
+        )

@@ -180,3 +180,49 @@ def test_a_log_call_inside_an_expression_cannot_be_guarded():
     """
     with pytest.raises(CodemodRefused, match="not a statement of its own"):
         apply("logging-sampling", source, "f")
+
+
+def test_debug_prints_go_to_a_new_module_logger_and_program_output_stays():
+    source = '''
+    """Doc."""
+    import sys
+
+
+    def total(rows):
+        result = 0
+        for row in rows:
+            result += row
+            print(f"debug: row={row!r} total={result}")
+            print("row", row, len(rows), file=sys.stderr)
+        print("result", result)
+        return result
+    '''
+    converted = apply("logging-sampling", source, "total")
+    new = converted.new_source
+    assert new.startswith(
+        '"""Doc."""\nimport logging\nimport sys\n\nlog = logging.getLogger(__name__)\n\n\ndef'
+    )
+    assert 'log.debug("debug: row=%r total=%s", row, result)' in new
+    assert (
+        "        if log.isEnabledFor(logging.DEBUG):\n"
+        '            log.debug("%s %s %s", "row", row, len(rows))\n'
+    ) in new
+    assert '    print("result", result)\n' in new
+    assert "behaviour change" in converted.summary
+    module = load(new)
+    assert records(module, lambda m: m.total([1, 2])) == [
+        "debug: row=1 total=1",
+        "row 1 2",
+        "debug: row=2 total=3",
+        "row 2 2",
+    ]
+
+
+def test_program_output_prints_are_refused():
+    source = """
+    def report(rows):
+        for row in rows:
+            print("row", row)
+    """
+    with pytest.raises(CodemodRefused, match="program output"):
+        apply("logging-sampling", source, "report")
