@@ -744,6 +744,7 @@ def _hunk_function(hunk, old_side: _Side, new_side: _Side) -> str | None:
 
 def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Lexer) -> list[Row]:
     rows: list[Row] = []
+    texts: list[str] = []
     old_html: dict[int, str] = {}
     new_html: dict[int, str] = {}
     if view.highlight == "hunks":
@@ -757,6 +758,7 @@ def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Le
     for line in hunk:
         if line.line_type == LINE_TYPE_NO_NEWLINE:
             rows.append(Row("note", None, None, mark_safe("No newline at end of file")))  # noqa: S308 constant
+            texts.append("")
             continue
         if line.is_added:
             kind, old_no, new_no = "add", None, line.target_line_no
@@ -783,7 +785,109 @@ def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Le
                     FileWarning(view.index, view.path, new_no, f"f{view.index}-n{new_no}", message)
                 )
         rows.append(Row(kind, old_no, new_no, SafeString(code), warnings))
+        texts.append(line.value)
+    _emphasise_changes(rows, texts)
     return rows
+
+
+_EMPHASIS_MAX_CHARS = 400
+_WORDS_OR_PUNCT = re.compile(r"\w+|\s+|[^\w\s]")
+_HTML_PIECES = re.compile(r"<[^>]*>|&[#\w]+;|[^<&]+")
+
+
+def _emphasise_changes(rows: list[Row], texts: list[str]) -> None:
+    """Mark the words that changed inside a modified line, as Gerrit and Review Board do.
+
+    Removed lines are paired with the added lines that follow them, in order; a pair that
+    shares too little gets no marks (the whole line is the change).
+    """
+    index = 0
+    while index < len(rows):
+        if rows[index].kind != "del":
+            index += 1
+            continue
+        dels_start = index
+        while index < len(rows) and rows[index].kind == "del":
+            index += 1
+        adds_start = index
+        while index < len(rows) and rows[index].kind == "add":
+            index += 1
+        pairs = min(adds_start - dels_start, index - adds_start)
+        for offset in range(pairs):
+            _emphasise_pair(
+                rows[dels_start + offset],
+                texts[dels_start + offset],
+                rows[adds_start + offset],
+                texts[adds_start + offset],
+            )
+
+
+def _emphasise_pair(old_row: Row, old_text: str, new_row: Row, new_text: str) -> None:
+    old_text, new_text = old_text.rstrip("\n"), new_text.rstrip("\n")
+    if max(len(old_text), len(new_text)) > _EMPHASIS_MAX_CHARS or old_text == new_text:
+        return
+    old_words = _WORDS_OR_PUNCT.findall(old_text)
+    new_words = _WORDS_OR_PUNCT.findall(new_text)
+    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+    if matcher.ratio() < 0.4:
+        return
+    old_ranges, new_ranges = [], []
+    old_starts = _offsets(old_words)
+    new_starts = _offsets(new_words)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if i2 > i1:
+            old_ranges.append((old_starts[i1], old_starts[i2]))
+        if j2 > j1:
+            new_ranges.append((new_starts[j1], new_starts[j2]))
+    old_row.html = _mark_ranges(old_row.html, old_text, old_ranges)
+    new_row.html = _mark_ranges(new_row.html, new_text, new_ranges)
+
+
+def _offsets(words: list[str]) -> list[int]:
+    starts = [0]
+    for word in words:
+        starts.append(starts[-1] + len(word))
+    return starts
+
+
+def _mark_ranges(line_html: str, text: str, ranges: list[tuple[int, int]]) -> SafeString:
+    """Wrap the characters in ranges with <span class="x">, inside Pygments' spans.
+
+    Only text is wrapped (never across a tag), so the result nests correctly. If the line's
+    visible text is not exactly `text` (invisible characters were replaced by markers), the
+    line is left as it is rather than marked in the wrong place.
+    """
+    if not ranges or "\r" in text:
+        return SafeString(line_html)
+    out: list[str] = []
+    position = 0
+    for piece in _HTML_PIECES.findall(line_html):
+        if piece.startswith("<"):
+            out.append(piece)
+            continue
+        # An entity is one character of text; anything else is text character by character.
+        chars = [piece] if piece.startswith("&") else list(piece)
+        run: list[str] = []
+        run_marked = None
+        for chunk in chars:
+            marked = any(start <= position < end for start, end in ranges)
+            if marked != run_marked and run:
+                out.append(_wrap("".join(run), run_marked))
+                run = []
+            run_marked = marked
+            run.append(chunk)
+            position += 1
+        if run:
+            out.append(_wrap("".join(run), run_marked))
+    if position != len(text):
+        return SafeString(line_html)
+    return SafeString("".join(out))  # noqa: S308 re-assembled from Pygments' escaped HTML
+
+
+def _wrap(chunk: str, marked: bool | None) -> str:
+    return f'<span class="x">{chunk}</span>' if marked else chunk
 
 
 _ROW = (

@@ -214,7 +214,8 @@ def test_oversized_file_is_shown_without_highlighting(monkeypatch):
     file = view.files[0]
     assert file.highlight == "off"
     assert any("highlighting is off" in notice for notice in file.notices)
-    assert all("<span" not in r.html for r in rows_of(view))
+    # No token colours; only the changed-word marks remain.
+    assert all(not re.search(r'<span class="(?!x")', r.html) for r in rows_of(view))
 
 
 def test_very_long_file_is_collapsed_and_huge_one_not_rendered(monkeypatch):
@@ -369,3 +370,25 @@ def test_files_past_the_page_budget_are_only_described(monkeypatch):
     assert first.hunks and not first.too_large
     assert second.too_large and not second.hunks
     assert "Not shown" in second.notices[0] and second.removed == 10
+
+
+def test_changed_words_inside_a_modified_line_are_marked():
+    old = 'def f(item):\n    return re.match(r"\\d+", item.sku)\n'
+    new = "def f(item):\n    return SKU_RE.match(item.sku)\n"
+    view = diffs.render_diff(make_diff("w.py", old, new), read_old=reader({"w.py": old}))
+    rows = rows_of(view)
+    removed = next(r for r in rows if r.kind == "del")
+    added = next(r for r in rows if r.kind == "add")
+    assert '<span class="x">SKU_RE</span>' in added.html
+    assert '<span class="x">re</span>' in removed.html
+    # Marks sit inside Pygments' spans: the visible text is unchanged.
+    assert text_of(added.html) == "    return SKU_RE.match(item.sku)"
+    assert text_of(removed.html) == '    return re.match(r"\\d+", item.sku)'
+    assert added.html.count("<span") == added.html.count("</span>")
+
+
+def test_unrelated_replacement_lines_get_no_word_marks():
+    old = "x = compute_total(items)\n"
+    new = "logger.info('done')\n"
+    view = diffs.render_diff(make_diff("u.py", old, new), read_old=reader({"u.py": old}))
+    assert all('class="x"' not in r.html for r in rows_of(view))
