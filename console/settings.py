@@ -284,6 +284,36 @@ if WATTSON_SOLVER_BACKEND not in ("offline", "anthropic"):
         f"WATTSON_SOLVER_BACKEND must be 'offline' or 'anthropic', got {WATTSON_SOLVER_BACKEND!r}"
     )
 WATTSON_AUTO_SOLVE = envbool("WATTSON_AUTO_SOLVE", True)
+
+# The Anthropic backend (skills.solver.anthropic_backend), read when a solve runs. The key,
+# ANTHROPIC_API_KEY, is taken from the environment at that moment and never stored or logged.
+ANTHROPIC_MODEL = env("ANTHROPIC_MODEL", "claude-sonnet-5-5")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", "")
+if ANTHROPIC_BASE_URL and not ANTHROPIC_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"ANTHROPIC_BASE_URL must be an http:// or https:// URL, got {ANTHROPIC_BASE_URL!r}"
+    )
+# The SDK retries 429, 5xx and 529 (overloaded) with backoff, honouring retry-after headers.
+ANTHROPIC_MAX_RETRIES = envint("ANTHROPIC_MAX_RETRIES", 4, minimum=0)
+ANTHROPIC_TIMEOUT_S = envfloat("ANTHROPIC_TIMEOUT_S", 120.0, minimum=1.0)
+# Budgets per solve: model turns, tokens (input, cache and output summed over the turns), wall
+# time of the conversation (validation comes after, inside WATTSON_SOLVE_TIMEOUT_S).
+WATTSON_LLM_MAX_TURNS = envint("WATTSON_LLM_MAX_TURNS", 20, minimum=1)
+WATTSON_LLM_MAX_TOKENS = envint("WATTSON_LLM_MAX_TOKENS", 500_000, minimum=1000)
+WATTSON_LLM_RESPONSE_MAX_TOKENS = envint("WATTSON_LLM_RESPONSE_MAX_TOKENS", 8192, minimum=256)
+WATTSON_LLM_MAX_SECONDS = envfloat(
+    "WATTSON_LLM_MAX_SECONDS", min(180.0, WATTSON_SOLVE_TIMEOUT_S * 0.6), minimum=1.0
+)
+# USD per million tokens, for the cost shown on each proposal: the published prices of the
+# default model (claude-sonnet-5-5); set them when you choose another model.
+WATTSON_LLM_PRICE_INPUT_PER_MTOK = envfloat("WATTSON_LLM_PRICE_INPUT_PER_MTOK", 2.0, minimum=0)
+WATTSON_LLM_PRICE_OUTPUT_PER_MTOK = envfloat("WATTSON_LLM_PRICE_OUTPUT_PER_MTOK", 10.0, minimum=0)
+WATTSON_LLM_PRICE_CACHE_WRITE_PER_MTOK = envfloat(
+    "WATTSON_LLM_PRICE_CACHE_WRITE_PER_MTOK", 2.5, minimum=0
+)
+WATTSON_LLM_PRICE_CACHE_READ_PER_MTOK = envfloat(
+    "WATTSON_LLM_PRICE_CACHE_READ_PER_MTOK", 0.2, minimum=0
+)
 # When the anthropic backend cannot run (no ANTHROPIC_API_KEY, not installed): "offline" runs
 # the offline solver instead (noted in the trace), "fail" fails the run with the reason.
 WATTSON_ANTHROPIC_FALLBACK = env("WATTSON_ANTHROPIC_FALLBACK", "offline")

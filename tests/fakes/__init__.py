@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services, spoken to over their real wire formats."""
