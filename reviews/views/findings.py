@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -20,6 +19,7 @@ from reviews.selectors.findings import (
     finding_root_cause,
     finding_sources,
     findings_queue,
+    findings_queue_page,
 )
 
 PAGE_SIZES = (25, 50, 100)
@@ -63,7 +63,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     per_page = form.cleaned_data.get("per_page") or PAGE_SIZES[0]
     findings = findings_queue(user=request.user, filters=filters)
-    page = Paginator(findings, per_page).get_page(request.GET.get("page"))
+    page = findings_queue_page(queryset=findings, number=request.GET.get("page"), per_page=per_page)
     # Tell "nothing here yet" (onboarding) apart from "nothing matches" (clear the filters).
     has_any = page.paginator.count > 0 or (filters.is_filtered and Finding.objects.exists())
     return render(

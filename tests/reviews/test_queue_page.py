@@ -212,3 +212,15 @@ def test_query_count_does_not_grow_with_page_size(
         client.get("/?per_page=100&status=open&mine=1")
     # session, user, groups, count, page, services, sources: a handful, whatever the size.
     assert counts[100] <= 10
+
+
+def test_count_is_capped_on_huge_queues(client_for, reviewer, checkout, monkeypatch):
+    monkeypatch.setattr("reviews.selectors.findings.QUEUE_COUNT_CAP", 5)
+    for _ in range(8):
+        make_finding(checkout)
+    first = make_finding(checkout, title="the oldest one")
+    Finding.objects.filter(pk=first.pk).update(created_at=first.created_at.replace(year=2020))
+    client = client_for(reviewer)
+    assert "5+ findings" in client.get("/").content.decode()
+    # Past the cap, sorting is how a reviewer reaches the rest.
+    assert titles(client.get("/?sort=oldest"))[0] == "the oldest one"
