@@ -260,8 +260,51 @@
     shown.classList.add("flash");
   }
 
+  // "n" / "p": next / previous change, across files, in whichever view is showing.
+  function jump(container, direction) {
+    var view = container.dataset.view === "sbs" ? "sbs" : "unified";
+    var blocks = Array.prototype.filter.call(
+      container.querySelectorAll("details.dfile[open] table.dtable." + view + " tr"),
+      function (row, index, rows) {
+        var changed = row.classList.contains("add") || row.classList.contains("del") ||
+          row.classList.contains("chg");
+        if (!changed) return false;
+        var previous = row.previousElementSibling;
+        while (previous && previous.classList.contains("wmsg")) previous = previous.previousElementSibling;
+        var previousChanged = previous && (previous.classList.contains("add") ||
+          previous.classList.contains("del") || previous.classList.contains("chg"));
+        return !previousChanged; // first row of each run of changed lines
+      }
+    );
+    if (!blocks.length) return;
+    var marker = window.innerHeight * 0.3;
+    var target = null;
+    if (direction > 0) {
+      target = blocks.find(function (row) { return row.getBoundingClientRect().top > marker + 2; });
+    } else {
+      for (var i = blocks.length - 1; i >= 0; i--) {
+        if (blocks[i].getBoundingClientRect().top < marker - 2) { target = blocks[i]; break; }
+      }
+    }
+    if (!target) return;
+    window.scrollBy(0, target.getBoundingClientRect().top - marker);
+    target.classList.remove("flash");
+    void target.offsetWidth;
+    target.classList.add("flash");
+  }
+
   function init(container) {
     setView(container, storedView());
+
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      var tag = (event.target.tagName || "").toLowerCase();
+      if (tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable) {
+        return;
+      }
+      if (event.key === "n") jump(container, 1);
+      else if (event.key === "p") jump(container, -1);
+    });
 
     container.addEventListener("click", function (event) {
       var choice = event.target.closest("[data-view-choice]");

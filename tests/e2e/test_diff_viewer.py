@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.reviews.test_proposal_page import make_change, make_proposal, two_file_change
+from tests.reviews.test_proposal_page import (
+    CART_AFTER,
+    CART_BEFORE,
+    UTIL_AFTER,
+    UTIL_BEFORE,
+    make_change,
+    make_proposal,
+    two_file_change,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +97,35 @@ def test_toggle_side_by_side_and_expand_context(
     transactional_db, live_server, browser_page, reviewer, tmp_path
 ):
     repo, base, diff = two_file_change(tmp_path / "shop-repo")
-    proposal = make_proposal(repo_path=repo, base=base, diff=diff)
+    proposal = make_proposal(
+        repo_path=repo,
+        base=base,
+        diff=diff,
+        rationale=(
+            "`Cart.total` calls `re.match` with a constant pattern for every item.\n\n"
+            "- compile it once at import: `_SKU_RE`\n- behaviour is unchanged"
+        ),
+        risks="None expected: the pattern and flags are identical.",
+        test_log="Ran 12 tests in 0.004s\n\nOK\n",
+        bench_log="before: seconds: 0.2000\nafter: seconds: 0.0500\n",
+        measured_watts=820.0,
+        trace=[
+            {
+                "tool": "read_code",
+                "arguments": {"path": "shop/cart.py", "symbol": "Cart.total"},
+                "summary": "Cart.total: 7 lines, calls re.match per item",
+                "duration_ms": 4.2,
+                "error": "",
+            },
+            {
+                "tool": "run_tests",
+                "arguments": {},
+                "summary": "12 passed",
+                "duration_ms": 812,
+                "error": "",
+            },
+        ],  # fmt: skip
+    )
     page = browser_page
     errors = _watch_errors(page)
     _login(page, live_server.url, reviewer.username)
@@ -136,8 +172,40 @@ def test_toggle_side_by_side_and_expand_context(
     assert page.locator("button[data-view-choice=sbs]").get_attribute("aria-pressed") == "true"
     page.click("button[data-view-choice=unified]")
     assert page.locator("table.dtable.unified").first.is_visible()
+    # "n" jumps to the next change.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.keyboard.press("n")
+    assert page.locator("table.dtable.unified tr.flash").count() == 1
+    page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "page")
     assert viewer.count() == 1
+    assert errors == [], errors
+
+
+def test_interdiff_between_revisions(
+    transactional_db, live_server, browser_page, reviewer, tmp_path
+):
+    repo, base, diff = two_file_change(tmp_path / "shop-repo")
+    first = make_proposal(repo_path=repo, base=base, diff=diff)
+    _, _, diff2 = make_change(
+        tmp_path / "second",
+        {"shop/cart.py": CART_BEFORE, "shop/util.py": UTIL_BEFORE},
+        {"shop/cart.py": CART_AFTER.replace("return len(self.items)", "return 0"),
+         "shop/util.py": UTIL_AFTER},
+    )  # fmt: skip
+    second = make_proposal(repo_path=None, base=base, diff=diff2, finding=first.finding, revision=2)
+    page = browser_page
+    errors = _watch_errors(page)
+    _login(page, live_server.url, reviewer.username)
+    page.goto(f"{live_server.url}/proposals/{second.pk}/")
+    page.select_option("select[name=against]", str(first.pk))
+    page.click(".interdiff-pick button")
+    page.wait_for_url(f"**/proposals/{second.pk}/interdiff/{first.pk}/")
+    assert page.locator("h1", has_text="Interdiff: r1 → r2").is_visible()
+    assert page.locator("table.dtable.unified tr.r.add").count() == 1
+    page.click("button[data-view-choice=sbs]")
+    assert page.locator("table.dtable.sbs tr.chg").count() == 1
+    _shot(page, "interdiff")
     assert errors == [], errors
 
 
