@@ -351,6 +351,8 @@ class Proposal(models.Model):
     source = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=12, blank=True)
     finding_created_at = models.DateTimeField(null=True, blank=True)
+    # Seconds from the finding's ingest to this proposal (the "time to proposal" report).
+    seconds_to_propose = models.FloatField(null=True, blank=True)
     # A proposal is dated by its decision, or by its creation while it waits.
     activity_at = models.GeneratedField(
         expression=Coalesce("decided_at", "created_at"),
@@ -374,6 +376,7 @@ class Proposal(models.Model):
             models.Index(fields=["status", "-created_at"], name="proposal_status_created"),
             models.Index(fields=["skill_slug", "status"], name="proposal_skill_status"),
             models.Index(fields=["is_current", "activity_at"], name="proposal_current_activity"),
+            models.Index(fields=["seconds_to_propose"], name="proposal_seconds_to_propose"),
         ]
 
     def __str__(self) -> str:
@@ -386,6 +389,9 @@ class Proposal(models.Model):
             self.source = finding.source
             self.kind = finding.kind
             self.finding_created_at = finding.created_at
+            if self.pk is None and finding.created_at:
+                created = self.created_at or timezone.now()
+                self.seconds_to_propose = (created - finding.created_at).total_seconds()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -444,6 +450,7 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["verdict", "created_at"], name="decision_verdict_created"),
             models.Index(fields=["created_at"], name="decision_created"),
+            models.Index(fields=["decision_seconds"], name="decision_seconds"),
         ]
 
     def __str__(self) -> str:
@@ -500,3 +507,97 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+# --- Report rollups ------------------------------------------------------------------------
+# Maintained by database triggers (migration 0006_report_rollups) on every insert, update and
+# delete of proposals, decisions and findings, whatever code path writes them, so the savings
+# report reads a few thousand rollup rows instead of scanning a million proposals.
+# `manage.py rebuild_report_rollups` recomputes them from scratch and must agree.
+
+
+class SavingsWeek(models.Model):
+    """Current proposals by activity week (Monday, UTC) and key: count and watts."""
+
+    week = models.DateField()
+    service_id = models.BigIntegerField(default=0)  # 0: no service
+    skill_slug = models.CharField(max_length=80)
+    source = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12)
+    status = models.CharField(max_length=20)
+    proposals = models.IntegerField(default=0)
+    watts = models.FloatField(default=0.0)
+    measured_watts = models.FloatField(default=0.0)
+    measured_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "service_id", "skill_slug", "source", "kind", "status"],
+                name="savingsweek_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.status} {self.proposals}"
+
+
+class DecisionWeek(models.Model):
+    """Decisions (not dismissed) by week (Monday, UTC) and key."""
+
+    week = models.DateField()
+    service_id = models.BigIntegerField(default=0)
+    skill_slug = models.CharField(max_length=80)
+    skill_version_number = models.IntegerField(default=0)  # 0: unversioned
+    source = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12)
+    verdict = models.CharField(max_length=20)
+    reason = models.CharField(max_length=30)
+    decisions = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "week",
+                    "service_id",
+                    "skill_slug",
+                    "skill_version_number",
+                    "source",
+                    "kind",
+                    "verdict",
+                    "reason",
+                ],
+                name="decisionweek_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.verdict} {self.decisions}"
+
+
+class FunnelWeek(models.Model):
+    """Findings by ingest week (Monday, UTC) and what became of them."""
+
+    week = models.DateField()
+    service_id = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12)
+    skill_slug = models.CharField(max_length=80)  # "" for the findings' own counts
+    ingested = models.IntegerField(default=0)
+    no_fix = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    proposed = models.IntegerField(default=0)
+    approved = models.IntegerField(default=0)
+    applied = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "service_id", "source", "kind", "skill_slug"],
+                name="funnelweek_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} ingested {self.ingested}"

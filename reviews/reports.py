@@ -1,32 +1,37 @@
-"""Savings and skill-quality aggregation. Every sum, count and percentile runs in the database.
+"""Savings and skill-quality reports. Every sum, count and percentile runs in the database.
 
 A proposal's savings count as **banked** once approved, **at stake** while in review (or stale,
 waiting for a re-solve) and **lost** when rejected (DESIGN.md). Only a finding's current proposal
 counts, so revisions are never double-counted. A proposal is dated by its decision, or by its
-creation while it waits.
+creation while it waits; the funnel follows findings by the week they were ingested.
+
+Whole weeks are read from the rollups that database triggers keep exact (reviews/rollups.py);
+the days of a date range that cut a week in two are read from the base tables with the same
+grouping. Either way each figure is exact, and a report costs a few grouped queries over
+thousands of rows, not millions (bench/reports.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from django.db import connection
-from django.db.models import (
-    Count,
-    F,
-    FloatField,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Extract, TruncWeek
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from reviews.models import Decision, Finding, Proposal, Service, SolveRun
+from reviews.models import (
+    Decision,
+    DecisionWeek,
+    Finding,
+    FunnelWeek,
+    Proposal,
+    SavingsWeek,
+    Service,
+    SolveRun,
+)
 from reviews.roles import user_roles
 
 HOURS_PER_YEAR_KWH = 8.76  # kWh per watt-year
@@ -36,13 +41,7 @@ BUCKETS = {
     "at_stake": [P.PENDING, P.STALE],
     "lost": [P.REJECTED],
 }
-BREAKDOWNS = {
-    "service": "finding__service__name",
-    "team": "finding__service__team",
-    "skill": "skill_slug",
-    "source": "finding__source",
-    "kind": "finding__kind",
-}
+BREAKDOWNS = ("service", "team", "skill", "source", "kind")
 TEAM_GROUP_PREFIX = "team:"
 
 
@@ -91,67 +90,112 @@ def visible_teams(user) -> list[str] | None:
     ]
 
 
-def _day_bounds(filters: ReportFilters) -> tuple[dt.datetime | None, dt.datetime | None]:
-    tz = timezone.get_current_timezone()
-    start = dt.datetime.combine(filters.start, dt.time.min, tzinfo=tz) if filters.start else None
-    end = (
-        dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-        if filters.end
-        else None
-    )
-    return start, end
+# --- Scope: filters resolved once ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open time range [start, end); None is unbounded."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None
 
 
 @dataclass(frozen=True)
 class _Scope:
-    """The filters resolved once: service ids (None = all) and the row-level filters."""
-
-    service_ids: list[int] | None
+    service_ids: list[int] | None  # None: every service
     source: str
     kind: str
     skill: str
     start: dt.datetime | None
     end: dt.datetime | None
+    weeks: tuple[dt.date | None, dt.date | None] | None  # whole weeks [first, end), or none
+    edges: tuple[Period, ...]  # the partial weeks at either end of the range
+
+
+def _split_weeks(start: dt.datetime | None, end: dt.datetime | None) -> tuple:
+    """Split [start, end) into whole Monday weeks (rollups) and partial edges (base tables)."""
+
+    def monday(moment: dt.datetime) -> dt.datetime:
+        midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight - dt.timedelta(days=midnight.weekday())
+
+    first = None
+    if start is not None:
+        first = start if start == monday(start) else monday(start) + dt.timedelta(days=7)
+    last = None if end is None else monday(end)
+    if first is not None and last is not None and first >= last:
+        return None, (Period(start, end),)
+    edges = []
+    if start is not None and first > start:
+        edges.append(Period(start, first))
+    if end is not None and last < end:
+        edges.append(Period(last, end))
+    weeks = (first.date() if first else None, last.date() if last else None)
+    return weeks, tuple(edges)
 
 
 def _resolve_scope(filters: ReportFilters, teams: list[str] | None) -> _Scope:
-    services = None
+    service_ids = None
     if filters.service or filters.team or teams is not None:
-        qs = Service.objects.all()
+        services = Service.objects.all()
         if filters.service:
-            qs = qs.filter(name=filters.service)
+            services = services.filter(name=filters.service)
         if filters.team:
-            qs = qs.filter(team=filters.team)
+            services = services.filter(team=filters.team)
         if teams is not None:
-            qs = qs.filter(team__in=teams)
-        services = list(qs.values_list("id", flat=True))
-    start, end = _day_bounds(filters)
-    return _Scope(services, filters.source, filters.kind, filters.skill, start, end)
+            services = services.filter(team__in=teams)
+        service_ids = list(services.values_list("id", flat=True))
+    utc = dt.UTC
+    start = dt.datetime.combine(filters.start, dt.time.min, tzinfo=utc) if filters.start else None
+    end = (
+        dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min, tzinfo=utc)
+        if filters.end
+        else None
+    )
+    weeks, edges = _split_weeks(start, end)
+    return _Scope(
+        service_ids, filters.source, filters.kind, filters.skill, start, end, weeks, edges
+    )
 
 
-def _scoped(qs: QuerySet, scope: _Scope, *, date_field: str, skill_field: str | None) -> QuerySet:
+def _filtered(qs: QuerySet, scope: _Scope, *, skill: bool = True) -> QuerySet:
     if scope.service_ids is not None:
         qs = qs.filter(service_id__in=scope.service_ids)
     if scope.source:
         qs = qs.filter(source=scope.source)
     if scope.kind:
         qs = qs.filter(kind=scope.kind)
-    if scope.skill and skill_field:
-        qs = qs.filter(**{skill_field: scope.skill})
-    if scope.start:
-        qs = qs.filter(**{f"{date_field}__gte": scope.start})
-    if scope.end:
-        qs = qs.filter(**{f"{date_field}__lt": scope.end})
+    if scope.skill and skill:
+        qs = qs.filter(skill_slug=scope.skill)
     return qs
 
 
-def proposals_in_scope(filters: ReportFilters, teams: list[str] | None) -> QuerySet[Proposal]:
-    return _scoped(
-        Proposal.objects.filter(is_current=True),
-        _resolve_scope(filters, teams),
-        date_field="activity_at",
-        skill_field="skill_slug",
-    )
+def _rollup(qs: QuerySet, scope: _Scope, *, skill: bool = True) -> QuerySet | None:
+    """The rollup rows of the scope's whole weeks; None when the range has none."""
+    if scope.weeks is None:
+        return None
+    first, end = scope.weeks
+    qs = _filtered(qs, scope, skill=skill)
+    if first:
+        qs = qs.filter(week__gte=first)
+    if end:
+        qs = qs.filter(week__lt=end)
+    return qs
+
+
+def _edges(qs: QuerySet, scope: _Scope, date_field: str, *, skill: bool = True):
+    """Base-table rows of each partial week at the range's ends."""
+    for period in scope.edges:
+        part = _filtered(qs, scope, skill=skill)
+        if period.start:
+            part = part.filter(**{f"{date_field}__gte": period.start})
+        if period.end:
+            part = part.filter(**{f"{date_field}__lt": period.end})
+        yield part
+
+
+# --- Results ---------------------------------------------------------------------------------
 
 
 def _bucket_of(status: str) -> str | None:
@@ -174,38 +218,6 @@ class Totals:
         self.count += count
         if measured is not None:
             self.measured_watts = (self.measured_watts or 0.0) + measured
-
-
-def _percentiles(qs: QuerySet, column: str, percents=(0.5, 0.9)) -> dict[float, float | None]:
-    """Percentiles (percentile_cont: linear between ranks) of a numeric column, in the database.
-
-    PostgreSQL computes them with percentile_cont; elsewhere (SQLite) the database sorts and
-    we read the two ranks around each percentile.
-    """
-    qs = qs.exclude(**{f"{column}__isnull": True}).order_by()
-    if connection.vendor == "postgresql":
-        sql, params = qs.values(column).query.sql_with_params()
-        cols = ", ".join(
-            f"percentile_cont({p}) WITHIN GROUP (ORDER BY t.{column})" for p in percents
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {cols} FROM ({sql}) t", params)  # noqa: S608
-            row = cursor.fetchone()
-        return {
-            p: (float(v) if v is not None else None) for p, v in zip(percents, row, strict=True)
-        }
-    count = qs.count()
-    ordered = qs.order_by(column).values_list(column, flat=True)
-    result: dict[float, float | None] = {}
-    for p in percents:
-        if count == 0:
-            result[p] = None
-            continue
-        position = p * (count - 1)
-        low, high = math.floor(position), math.ceil(position)
-        values = list(ordered[low : high + 1])
-        result[p] = values[0] + (values[-1] - values[0]) * (position - low)
-    return result
 
 
 @dataclass
@@ -236,6 +248,7 @@ class SavingsReport:
     rejection_reasons: list[dict] = field(default_factory=list)
     needs_attention: list[str] = field(default_factory=list)
     restricted_to_teams: list[str] | None = None
+    generated_at: str = ""
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -244,43 +257,66 @@ class SavingsReport:
 
 
 def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
-    """The whole report in a handful of grouped queries over single tables.
-
-    The database groups proposals by the finest small key (service, skill, source, kind,
-    status): at most a few thousand rows, whatever the number of proposals. Totals and every
-    breakdown fold from those rows, with dollars priced per service.
-    """
     teams = visible_teams(user)
     scope = _resolve_scope(filters, teams)
     services = {s.pk: s for s in Service.objects.only("id", "name", "team", "price_per_kwh")}
-    proposals = _scoped(
-        Proposal.objects.filter(is_current=True),
-        scope,
-        date_field="activity_at",
-        skill_field="skill_slug",
-    )
-    sums = {
-        "watts": Coalesce(Sum("estimated_watts"), Value(0.0)),
-        "measured": Sum("measured_watts"),
-        "n": Count("id"),
-    }
     report = SavingsReport(
         filters=filters,
         banked=Totals(),
         at_stake=Totals(),
         lost=Totals(),
         restricted_to_teams=teams,
+        generated_at=timezone.now().isoformat(timespec="seconds"),
     )
+    _fill_savings(report, scope, services)
+    _fill_weekly(report, scope, services)
+    report.funnel = _funnel(scope)
+    report.no_fix_reasons = _no_fix_reasons(scope)
+    report.times = _times(scope)
+    report.skills, report.rejection_reasons, report.needs_attention = _skill_quality(scope)
+    return report
+
+
+_KEYS = ("service_id", "skill_slug", "source", "kind", "status")
+
+
+def _savings_rows(scope: _Scope) -> Iterable[dict]:
+    """(service, skill, source, kind, status) groups with count, watts and measured watts."""
+    rollup = _rollup(SavingsWeek.objects.all(), scope)
+    if rollup is not None:
+        yield from (
+            rollup.values(*_KEYS)
+            .annotate(
+                n=Sum("proposals"),
+                watts=Sum("watts"),
+                measured=Sum("measured_watts"),
+                measured_n=Sum("measured_count"),
+            )
+            .order_by()
+        )
+    for part in _edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+        yield from (
+            part.values(*_KEYS)
+            .annotate(
+                n=Count("id"),
+                watts=Coalesce(Sum("estimated_watts"), 0.0),
+                measured=Coalesce(Sum("measured_watts"), 0.0),
+                measured_n=Count("measured_watts"),
+            )
+            .order_by()
+        )
+
+
+def _fill_savings(report: SavingsReport, scope: _Scope, services: dict) -> None:
     groups: dict[str, dict[str, dict[str, Totals]]] = {name: {} for name in BREAKDOWNS}
-    rows = proposals.values("service_id", "skill_slug", "source", "kind", "status").annotate(**sums)
-    for row in rows.order_by():
+    for row in _savings_rows(scope):
         bucket = _bucket_of(row["status"])
-        if bucket is None:
+        if bucket is None or not row["n"]:
             continue
         service = services.get(row["service_id"])
         price = service.price_per_kwh if service else 0.0
-        dollars = row["watts"] * HOURS_PER_YEAR_KWH * price
-        values = (row["watts"], dollars, row["measured"], row["n"])
+        measured = row["measured"] if row["measured_n"] else None
+        values = (row["watts"], row["watts"] * HOURS_PER_YEAR_KWH * price, measured, row["n"])
         getattr(report, bucket).add(*values)
         keys = {
             "service": service.name if service else "—",
@@ -301,18 +337,30 @@ def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
             key=lambda r: (-r["banked"]["watts"], r["key"]),
         )
 
+
+def _fill_weekly(report: SavingsReport, scope: _Scope, services: dict) -> None:
+    rows: list[dict] = []
+    rollup = _rollup(SavingsWeek.objects.all(), scope)
+    if rollup is not None:
+        rows += list(
+            rollup.values("week", "status", "service_id")
+            .annotate(watts=Sum("watts"), n=Sum("proposals"))
+            .order_by()
+        )
+    for part in _edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+        rows += [
+            {**row, "week": row["week"].date()}
+            for row in part.annotate(week=TruncWeek("activity_at", tzinfo=dt.UTC))
+            .values("week", "status", "service_id")
+            .annotate(watts=Coalesce(Sum("estimated_watts"), 0.0), n=Count("id"))
+            .order_by()
+        ]
     weekly: dict[str, dict] = {}
-    week_rows = (
-        proposals.annotate(week=TruncWeek("activity_at"))
-        .values("week", "status", "service_id")
-        .annotate(watts=Coalesce(Sum("estimated_watts"), Value(0.0)))
-        .order_by()
-    )
-    for row in week_rows:
+    for row in rows:
         bucket = _bucket_of(row["status"])
-        if bucket is None or row["week"] is None:
+        if bucket is None or not row["n"]:
             continue
-        key = row["week"].date().isoformat()
+        key = row["week"].isoformat()
         week = weekly.setdefault(
             key,
             {"week": key, **{b: 0.0 for b in BUCKETS}, **{f"{b}_dollars": 0.0 for b in BUCKETS}},
@@ -324,72 +372,59 @@ def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
         )
     report.weekly = [weekly[k] for k in sorted(weekly)]
 
-    report.funnel = _funnel(scope)
-    report.no_fix_reasons = _no_fix_reasons(scope)
-    decisions = _scoped(
-        Decision.objects.filter(dismissed=False),
-        scope,
-        date_field="created_at",
-        skill_field="skill_slug",
-    )
-    report.times = _times(scope, decisions)
-    report.skills, report.rejection_reasons, report.needs_attention = _skill_quality(decisions)
-    return report
+
+def _funnel(scope: _Scope) -> dict[str, int]:
+    """Findings ingested in the range, and what became of them: proposed, approved, applied.
+
+    With a skill filter the funnel follows the findings that skill proposed for.
+    """
+    names = ("ingested", "no_fix", "failed", "proposed", "approved", "applied")
+    funnel = dict.fromkeys(names, 0)
+    rollup = _rollup(FunnelWeek.objects.all(), scope)
+    if rollup is not None:
+        sums = rollup.aggregate(**{name: Coalesce(Sum(name), 0) for name in names})
+        for name in names:
+            funnel[name] += sums[name]
+    for part in _edges(Finding.objects.all(), scope, "created_at", skill=False):
+        if scope.skill:
+            break
+        counts = part.aggregate(
+            ingested=Count("id"),
+            no_fix=Count("id", filter=Q(status=Finding.Status.NO_FIX)),
+            failed=Count("id", filter=Q(status=Finding.Status.FAILED)),
+        )
+        for name, value in counts.items():
+            funnel[name] += value
+    for part in _edges(Proposal.objects.all(), scope, "finding_created_at"):
+        counts = part.aggregate(
+            proposed=Count("id", filter=Q(revision=1, is_analysis=False)),
+            approved=Count("id", filter=Q(is_current=True, status=P.APPROVED, is_analysis=False)),
+            applied=Count("id", filter=Q(is_current=True) & ~Q(branch_commit="")),
+        )
+        for name, value in counts.items():
+            funnel[name] += value
+    if scope.skill:
+        funnel["ingested"] = funnel["proposed"]
+    return funnel
 
 
-def _findings_in_scope(scope: _Scope) -> QuerySet[Finding]:
-    qs = Finding.objects.all()
-    if scope.service_ids is not None:
-        qs = qs.filter(service_id__in=scope.service_ids)
-    if scope.source:
-        qs = qs.filter(source=scope.source)
-    if scope.kind:
-        qs = qs.filter(kind=scope.kind)
+def _in_range(qs: QuerySet, scope: _Scope, date_field: str) -> QuerySet:
     if scope.start:
-        qs = qs.filter(created_at__gte=scope.start)
+        qs = qs.filter(**{f"{date_field}__gte": scope.start})
     if scope.end:
-        qs = qs.filter(created_at__lt=scope.end)
+        qs = qs.filter(**{f"{date_field}__lt": scope.end})
     return qs
 
 
-def _funnel(scope: _Scope) -> dict[str, int]:
-    """Findings ingested in the range → with a proposal → approved → applied (fix branch)."""
-    # Every finding that ever had a proposal has a revision 1; what became of it is the
-    # current revision's status.
-    proposals = _scoped(
-        Proposal.objects.filter(Q(is_current=True) | Q(revision=1), is_analysis=False),
-        scope,
-        date_field="finding_created_at",
-        skill_field="skill_slug",
-    ).aggregate(
-        proposed=Count("id", filter=Q(revision=1)),
-        approved=Count("id", filter=Q(is_current=True, status=P.APPROVED)),
-        applied=Count("id", filter=Q(is_current=True) & ~Q(branch_commit="")),
-    )
-    findings = _findings_in_scope(scope)
-    if scope.skill:
-        # A skill filter narrows the funnel to findings that skill proposed for.
-        findings = findings.filter(proposals__skill_slug=scope.skill, proposals__is_current=True)
-    counts = findings.aggregate(
-        ingested=Count("id"),
-        no_fix=Count("id", filter=Q(status=Finding.Status.NO_FIX)),
-        failed=Count("id", filter=Q(status=Finding.Status.FAILED)),
-    )
-    return {
-        "ingested": counts["ingested"],
-        "proposed": proposals["proposed"],
-        "approved": proposals["approved"],
-        "applied": proposals["applied"],
-        "no_fix": counts["no_fix"],
-        "failed": counts["failed"],
-    }
-
-
 def _no_fix_reasons(scope: _Scope) -> list[dict]:
-    runs = SolveRun.objects.filter(
-        status__in=[SolveRun.Status.NO_FIX, SolveRun.Status.FAILED],
-        finding__in=_findings_in_scope(scope).values("id"),
-    )
+    runs = SolveRun.objects.filter(status__in=[SolveRun.Status.NO_FIX, SolveRun.Status.FAILED])
+    runs = _in_range(runs, scope, "queued_at")
+    if scope.service_ids is not None:
+        runs = runs.filter(finding__service_id__in=scope.service_ids)
+    if scope.source:
+        runs = runs.filter(finding__source=scope.source)
+    if scope.kind:
+        runs = runs.filter(finding__kind=scope.kind)
     rows = (
         runs.values("status", "error")
         .annotate(count=Count("id"))
@@ -398,33 +433,42 @@ def _no_fix_reasons(scope: _Scope) -> list[dict]:
     return [
         {
             "status": r["status"],
-            "reason": (r["error"] or "no reason recorded")[:300],
+            "reason": (r["error"] or "no reason recorded").splitlines()[0][:300],
             "count": r["count"],
         }
         for r in rows
     ]
 
 
-def _times(scope: _Scope, decisions: QuerySet[Decision]) -> dict[str, float | None]:
-    first_proposals = _scoped(
-        Proposal.objects.filter(revision=1),
-        scope,
-        date_field="finding_created_at",
-        skill_field="skill_slug",
-    ).annotate(
-        seconds_to_propose=Extract(F("created_at") - F("finding_created_at"), "epoch")
-        if connection.vendor == "postgresql"
-        # SQLite stores datetimes as text: julianday() difference in days.
-        else (
-            RawSQL(
-                "(julianday(reviews_proposal.created_at) - "
-                "julianday(reviews_proposal.finding_created_at)) * 86400.0",
-                [],
-                output_field=FloatField(),
-            )
-        )
+def _percentiles(qs: QuerySet, column: str, percents=(0.5, 0.9)) -> dict[float, float | None]:
+    """Exact percentiles (linear between ranks, like percentile_cont) of a numeric column.
+
+    The database sorts (an index on the column serves the unfiltered case) and returns only
+    the two rows around each rank.
+    """
+    qs = qs.exclude(**{f"{column}__isnull": True})
+    count = qs.count()
+    result: dict[float, float | None] = {}
+    ordered = qs.order_by(column).values_list(column, flat=True)
+    for p in percents:
+        if count == 0:
+            result[p] = None
+            continue
+        position = p * (count - 1)
+        low = math.floor(position)
+        values = list(ordered[low : low + 2]) if position > low else list(ordered[low : low + 1])
+        result[p] = values[0] + (values[-1] - values[0]) * (position - low)
+    return result
+
+
+def _times(scope: _Scope) -> dict[str, float | None]:
+    proposals = _in_range(
+        _filtered(Proposal.objects.filter(revision=1), scope), scope, "finding_created_at"
     )
-    to_proposal = _percentiles(first_proposals, "seconds_to_propose")
+    decisions = _in_range(
+        _filtered(Decision.objects.filter(dismissed=False), scope), scope, "created_at"
+    )
+    to_proposal = _percentiles(proposals, "seconds_to_propose")
     to_decision = _percentiles(decisions, "decision_seconds")
     return {
         "finding_to_proposal_p50_s": to_proposal[0.5],
@@ -434,34 +478,37 @@ def _times(scope: _Scope, decisions: QuerySet[Decision]) -> dict[str, float | No
     }
 
 
-def _skill_quality(
-    decisions: QuerySet[Decision],
-) -> tuple[list[SkillQuality], list[dict], list[str]]:
-    """Acceptance per skill and per version, and rejection reasons: one grouped query."""
+def _skill_quality(scope: _Scope) -> tuple[list[SkillQuality], list[dict], list[str]]:
+    """Acceptance per skill and per version, and the rejection reasons."""
     from skills.models import Skill
 
     attention = set(Skill.objects.filter(needs_attention=True).values_list("slug", flat=True))
+    keys = ("skill_slug", "skill_version_number", "verdict", "reason")
+    rows: list[dict] = []
+    rollup = _rollup(DecisionWeek.objects.all(), scope)
+    if rollup is not None:
+        rows += list(rollup.values(*keys).annotate(n=Sum("decisions")).order_by())
+    for part in _edges(Decision.objects.filter(dismissed=False), scope, "created_at"):
+        rows += [
+            {**row, "skill_version_number": row["skill_version_number"] or 0}
+            for row in part.values(*keys).annotate(n=Count("id")).order_by()
+        ]
     counts: dict[tuple[str, int | None], dict[str, int]] = {}
     reasons: dict[str, int] = {}
-    rows = (
-        decisions.exclude(skill_slug="")
-        .values("skill_slug", "skill_version_number", "verdict", "reason")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
     for row in rows:
-        keys = [(row["skill_slug"], None)]
-        if row["skill_version_number"] is not None:
-            keys.append((row["skill_slug"], row["skill_version_number"]))
-        for key in keys:
+        if not row["skill_slug"] or not row["n"]:
+            continue
+        keys_for_row = [(row["skill_slug"], None)]
+        if row["skill_version_number"]:
+            keys_for_row.append((row["skill_slug"], row["skill_version_number"]))
+        for key in keys_for_row:
             entry = counts.setdefault(key, {"approve": 0, "reject": 0, "request_changes": 0})
             entry[row["verdict"]] = entry.get(row["verdict"], 0) + row["n"]
         if row["verdict"] == Decision.Verdict.REJECT:
-            reasons[row["reason"] or "other"] = reasons.get(row["reason"] or "other", 0) + row["n"]
+            reason = row["reason"] or "other"
+            reasons[reason] = reasons.get(reason, 0) + row["n"]
     skills: list[SkillQuality] = []
-    for (slug, version), entry in sorted(
-        counts.items(), key=lambda item: (item[0][0], item[0][1] or 0)
-    ):
+    for (slug, version), entry in sorted(counts.items(), key=lambda i: (i[0][0], i[0][1] or 0)):
         decided = entry["approve"] + entry["reject"]
         interval = wilson_interval(entry["approve"], decided)
         skills.append(
@@ -491,20 +538,28 @@ def filter_choices(user) -> dict[str, list[str]]:
     services = Service.objects.all()
     if teams is not None:
         services = services.filter(team__in=teams)
+    service_rows = list(services.values_list("id", "name", "team").order_by("name"))
+    ids = [row[0] for row in service_rows]
+    funnel = FunnelWeek.objects.filter(service_id__in=ids)
     return {
-        "service": list(services.values_list("name", flat=True).order_by("name")),
-        "team": sorted({t for t in services.values_list("team", flat=True) if t}),
-        "source": list(
-            Finding.objects.filter(service__in=services)
-            .values_list("source", flat=True)
-            .distinct()
-            .order_by("source")
-        ),
+        "service": [row[1] for row in service_rows],
+        "team": sorted({row[2] for row in service_rows if row[2]}),
+        "source": list(funnel.values_list("source", flat=True).distinct().order_by("source")),
         "kind": [k for k, _ in Finding.Kind.choices],
         "skill": list(
-            Proposal.objects.exclude(skill_slug="")
+            funnel.exclude(skill_slug="")
             .values_list("skill_slug", flat=True)
             .distinct()
             .order_by("skill_slug")
         ),
     }
+
+
+__all__ = [
+    "BREAKDOWNS",
+    "ReportFilters",
+    "SavingsReport",
+    "filter_choices",
+    "savings_report",
+    "wilson_interval",
+]

@@ -64,7 +64,12 @@ def _proposal(
         branch_commit=branch_commit,
         decided_at=decided,
     )
-    Proposal.objects.filter(pk=proposal.pk).update(created_at=created)
+    # Back-date it as if the solver had answered at `created`.
+    Proposal.objects.filter(pk=proposal.pk).update(
+        created_at=created,
+        finding_created_at=finding.created_at,
+        seconds_to_propose=(created - finding.created_at).total_seconds(),
+    )
     proposal.refresh_from_db()
     return proposal
 
