@@ -26,6 +26,9 @@ from skills import gitio
 # An old file larger than this is not read at all: it would be shown without highlighting anyway.
 READ_MAX_BYTES = 2 * 1024 * 1024
 CACHE_SECONDS = 24 * 3600
+# LocMemCache evicts by count, not size: a render bigger than this is not kept (it is rare, and
+# 500 of them would hold gigabytes).
+CACHE_MAX_CHARS = 4_000_000
 
 
 def _require_reader(user) -> None:
@@ -273,7 +276,8 @@ def proposal_diff(
     if reader is None and note:
         note += " Lines are highlighted hunk by hunk; unchanged context cannot be expanded."
     rendered = _render(view, context_url=context_url, note=note)
-    cache.set(key, {**rendered.__dict__, "html": str(rendered.html)}, CACHE_SECONDS)
+    if len(rendered.html) <= CACHE_MAX_CHARS:
+        cache.set(key, {**rendered.__dict__, "html": str(rendered.html)}, CACHE_SECONDS)
     return rendered
 
 
@@ -387,11 +391,12 @@ def proposal_interdiff(*, proposal: Proposal, other: Proposal, context_url: str)
         return Interdiff(older, newer, "", None, error=f"No interdiff: {type(exc).__name__}.")
     view = diffs.render_diff(text, read_old=read_before, read_new=read_after)
     rendered = _render(view, context_url=context_url, note="")
-    cache.set(
-        key,
-        {"text": text, "rendered": {**rendered.__dict__, "html": str(rendered.html)}},
-        CACHE_SECONDS,
-    )
+    if len(rendered.html) + len(text) <= CACHE_MAX_CHARS:
+        cache.set(
+            key,
+            {"text": text, "rendered": {**rendered.__dict__, "html": str(rendered.html)}},
+            CACHE_SECONDS,
+        )
     return Interdiff(older, newer, text, rendered)
 
 
