@@ -1,0 +1,159 @@
+"""A reviewer logs in, opens "My reviews", opens the proposal, switches to side-by-side, approves.
+
+The proposal comes from the real offline solver on the feed_sku_regex scenario repository, so the
+browser shows (and the gate commits) a diff the product itself produced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from reviews.models import Finding, Proposal
+from reviews.roles import REVIEWER
+from tests.conftest import PASSWORD
+from tests.reviews.gate_helpers import diff_for, fix_branches, git, make_proposal, repo_state
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page(request):
+    """The shared `page` fixture when tests/e2e/conftest.py provides one, else our own."""
+    if "page" in request.fixturenames or _has_fixture(request, "page"):
+        yield request.getfixturevalue("page")
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def _has_fixture(request, name: str) -> bool:
+    return bool(request._fixturemanager.getfixturedefs(name, request.node))
+
+
+def _shot(page, name: str, *, full_page: bool = True, selector: str = "") -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"review_flow_{name}.png"
+    if selector:
+        page.locator(selector).first.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def _login(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _solved_proposal(scenario_repo: dict, reviewer) -> Proposal:
+    """Ingest the scenario's finding and solve it with the offline solver, in this process.
+
+    Should the solver find nothing (a loaded machine can blur the benchmark), a hand-made real
+    diff of the same repository stands in, so the test is about the review gate, not the solver.
+    """
+    from reviews.services.ingest import finding_ingest
+    from reviews.services.repositories import repository_register
+    from reviews.services.solving import solve_request, solve_run_execute
+
+    meta, finding_json = scenario_repo["meta"], scenario_repo["finding"]
+    repository_register(
+        name=meta["name"],
+        path=str(scenario_repo["path"]),
+        service_name=finding_json["service"],
+        test_cmd=meta["test_cmd"],
+        bench_cmd=meta["bench_cmd"],
+    )
+    result = finding_ingest(payload=finding_json, actor=None)
+    finding = Finding.objects.get(pk=(result.created or result.existing)[0])
+    assert finding.assignee == reviewer, "ingest routes the finding to the root-cause author"
+    run = solve_request(finding=finding, actor=None, backend="offline")
+    solve_run_execute(run_id=run.pk)
+    proposal = Proposal.objects.filter(finding=finding, is_current=True).first()
+    if proposal is not None and proposal.diff and proposal.status == Proposal.Status.PENDING:
+        return proposal
+    repo = Path(scenario_repo["path"])
+    source = (repo / "feed" / "skus.py").read_text()
+    diff = diff_for(repo, "feed/skus.py", source.replace("Split a SKU", "Split one SKU"))
+    Proposal.objects.filter(finding=finding).update(is_current=False)
+    Finding.objects.filter(pk=finding.pk).update(status=Finding.Status.IN_REVIEW)
+    revision = (proposal.revision + 1) if proposal else 1
+    fallback = make_proposal(repo=repo, diff=diff, finding=finding, revision=revision)
+    Proposal.objects.filter(pk=fallback.pk).update(rationale="Clarify the parse_sku docstring\n")
+    return fallback
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reviewer_approves_from_my_reviews(
+    settings, tmp_path, live_server, scenario, django_user_model, browser_page
+):
+    settings.WATTSON_WORK_DIR = tmp_path / "work"
+    settings.WATTSON_AUTO_SOLVE = False
+    built = scenario("feed_sku_regex")
+    repo = Path(built["path"])
+    author_email = built["finding"]["root_cause"]["author"]
+    # The root-cause author is the routed reviewer: ingest assigns the finding by that email.
+    priya = django_user_model.objects.create_user(
+        username="priya", password=PASSWORD, email=author_email, first_name="Priya"
+    )
+    priya.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    proposal = _solved_proposal(built, priya)
+    finding = Finding.objects.get(pk=proposal.finding_id)
+    before = repo_state(repo)
+
+    page = browser_page
+    _login(page, live_server.url, "priya")
+    page.goto(f"{live_server.url}/my-reviews/")
+    row_link = page.locator(f"a[href='/proposals/{proposal.pk}/']")
+    assert row_link.count() == 1, "the proposal is listed under My reviews"
+    _shot(page, "1_my_reviews")
+    row_link.first.click()
+    page.wait_for_load_state()
+    assert page.locator("#approve-button").is_visible()
+    side_by_side = page.locator("[data-view-choice=sbs]")
+    if side_by_side.count():
+        side_by_side.first.click()
+        assert side_by_side.first.get_attribute("aria-pressed") == "true"
+    _shot(page, "2_proposal_side_by_side")
+
+    page.click("#approve-button")
+    page.wait_for_load_state()
+    _shot(page, "3_approved", full_page=False)
+    _shot(page, "4_decision_panel", selector="#decision")
+    assert "Approved revision" in page.content()
+
+    branch = f"wattson/{finding.pk}-r{proposal.revision}"
+    assert fix_branches(repo) == [branch]
+    assert repo_state(repo) == before
+    assert git(repo, "rev-parse", f"{branch}^") == before["main"]
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.APPROVED
+    assert proposal.branch_commit == git(repo, "rev-parse", branch)
+    assert Finding.objects.get(pk=finding.pk).status == Finding.Status.FIXED
+    shutil.rmtree(settings.WATTSON_WORK_DIR, ignore_errors=True)
