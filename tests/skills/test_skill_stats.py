@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from reviews.models import Decision, Proposal
 from reviews.services.decisions import DecisionConflict, proposal_decide
@@ -199,3 +200,22 @@ def test_skills_does_not_import_reviews_models_at_module_level():
     source = Path(skill_services.__file__).read_text()
     assert "from reviews" not in source
     assert "import reviews" not in source
+
+
+@pytest.mark.django_db
+def test_skill_admin_shows_latest_rejections_escaped(admin_client, repo, reviewer):
+    proposal = make_proposal(repo=repo, skill_slug="string-join")
+    proposal_decide(
+        proposal=proposal,
+        actor=reviewer,
+        verdict="reject",
+        reason="readability",
+        comment="<script>alert(1)</script> the join hides the intent",
+    )
+    skill = Skill.objects.get(slug="string-join")
+    page = admin_client.get(reverse("admin:skills_skill_change", args=[skill.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Latest rejections" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; the join hides the intent" in html
+    assert "<script>alert(1)</script>" not in html
