@@ -242,7 +242,8 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
         _finish_failed(run, attempt, prior_trace, str(exc))
         return _reload(run_id)
     try:
-        candidate, notes = _run_backend(context, run.backend)
+        progress = _progress_writer(run_id, attempt, prior_trace)
+        candidate, notes = _run_backend(context, run.backend, progress=progress)
     except Exception as exc:  # the solver's own failure is the run's result, not the worker's
         from skills.solver.offline import SolverError
 
@@ -251,7 +252,9 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
         else:
             logger.exception("solve run %s crashed", run_id)
             message = f"the solver crashed: {type(exc).__name__}: {exc}"
-        _finish_failed(run, attempt, prior_trace, message)
+        # A backend that got partway (the anthropic agent) hands back what it spent and said.
+        partial = getattr(exc, "partial", None)
+        _finish_failed(run, attempt, prior_trace, message, partial=partial)
         return _reload(run_id)
     _store(run, attempt, [*prior_trace, *notes], candidate)
     return _reload(run_id)
@@ -364,7 +367,22 @@ def skill_specs() -> tuple[SkillSpec, ...]:
     return tuple(specs)
 
 
-def _run_backend(context: SolveContext, backend: str) -> tuple[Candidate, list[dict]]:
+def _progress_writer(run_id: int, attempt: int, prior_trace: list[dict]):
+    """Writes the trace so far onto the run as the solver works: the page shows it live."""
+    steps: list[dict] = []
+
+    def record(step: ToolCallRecord) -> None:
+        steps.extend(_records([step]))
+        SolveRun.objects.filter(pk=run_id, status=R.RUNNING, attempts=attempt).update(
+            trace=[*prior_trace, *steps]
+        )
+
+    return record
+
+
+def _run_backend(
+    context: SolveContext, backend: str, *, progress=None
+) -> tuple[Candidate, list[dict]]:
     """The chosen backend's candidate, plus trace notes (e.g. a fallback to offline)."""
     notes: list[dict] = []
     if backend == "anthropic":
@@ -386,7 +404,7 @@ def _run_backend(context: SolveContext, backend: str) -> tuple[Candidate, list[d
         notes.append(_trace_entry("backend", f"anthropic unavailable ({problem}); ran offline"))
     from skills.solver.offline import solve as offline_solve
 
-    return offline_solve(context), notes
+    return offline_solve(context, progress=progress), notes
 
 
 def _records(trace: list[ToolCallRecord | dict]) -> list[dict]:
@@ -407,10 +425,26 @@ def _records(trace: list[ToolCallRecord | dict]) -> list[dict]:
     return out
 
 
-def _finish_failed(run: SolveRun, attempt: int, trace: list[dict], message: str) -> None:
+def _finish_failed(
+    run: SolveRun,
+    attempt: int,
+    trace: list[dict],
+    message: str,
+    *,
+    partial: Candidate | None = None,
+) -> None:
+    extra: dict[str, Any] = {}
+    if isinstance(partial, Candidate):
+        trace = [*trace, *_records(partial.trace)]
+        extra = {
+            "usage": partial.usage,
+            "transcript": partial.transcript,
+            "model_name": partial.model_name,
+            "refusals": partial.refusals,
+        }
     with transaction.atomic():
         done = SolveRun.objects.filter(pk=run.pk, status=R.RUNNING, attempts=attempt).update(
-            status=R.FAILED, finished_at=timezone.now(), error=message, trace=trace
+            status=R.FAILED, finished_at=timezone.now(), error=message, trace=trace, **extra
         )
         if done != 1:
             return
