@@ -359,6 +359,7 @@ class FindingListCreate(generics.ListAPIView):
             400: OpenApiResponse(DetailSerializer, description="A filter value is not valid."),
             401: OpenApiResponse(DetailSerializer, description="Not signed in / no token."),
             403: OpenApiResponse(DetailSerializer, description="No Wattson role."),
+            404: OpenApiResponse(DetailSerializer, description="No such page."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
