@@ -292,6 +292,10 @@ def proposal_decide(
 
     proposal = _reload(proposal)
     _check_pins(proposal, expected_revision, expected_diff_sha256)
+    if proposal.revision > 1:
+        # Normally done when the revision is stored; repeated here so no path can leave an
+        # approval of an older revision standing beside a decision on this one.
+        decisions_dismiss_superseded(finding=proposal.finding, revision=proposal.revision)
     if not proposal.is_current or proposal.status != Proposal.Status.PENDING:
         raise DecisionConflict(_not_open_message(proposal))
 

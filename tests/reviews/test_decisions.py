@@ -415,3 +415,16 @@ def test_my_reviews_lists_what_is_assigned_to_me(client_for, reviewer, reviewer2
 def test_my_reviews_needs_a_role(client, client_for, outsider):
     assert client.get(reverse("reviews:my_reviews")).status_code == 302
     assert client_for(outsider).get(reverse("reviews:my_reviews")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_deciding_a_newer_revision_dismisses_an_older_approval(reviewer, reviewer2, proposal, repo):
+    approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+    Proposal.objects.filter(pk=proposal.pk).update(is_current=False)
+    Finding.objects.filter(pk=proposal.finding_id).update(status=Finding.Status.IN_REVIEW)
+    second = make_proposal(repo=repo, finding=proposal.finding, revision=2)
+    proposal_decide(
+        proposal=second, actor=reviewer2, verdict="reject", reason="duplicate", comment="dup"
+    )
+    approval.refresh_from_db()
+    assert approval.dismissed
