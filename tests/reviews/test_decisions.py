@@ -428,3 +428,44 @@ def test_deciding_a_newer_revision_dismisses_an_older_approval(reviewer, reviewe
     )
     approval.refresh_from_db()
     assert approval.dismissed
+
+
+def _form_html(proposal: Proposal, user) -> str:
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from reviews.roles import user_roles
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return render_to_string(
+        "reviews/_decision_form.html",
+        {"proposal": proposal, "roles": user_roles(user), "user": user},
+        request=request,
+    )
+
+
+@pytest.mark.django_db
+def test_decision_form_shows_each_reader_what_they_may_do(
+    repo, reviewer, reviewer2, manager, skill_admin
+):
+    proposal = make_proposal(repo=repo, requested_by=reviewer2)
+    html = _form_html(proposal, reviewer)
+    assert 'id="approve-button"' in html
+    assert f'name="diff_sha256" value="{proposal.diff_sha256}"' in html
+    assert 'name="revision" value="1"' in html
+    assert 'id="reject-button"' in html and 'id="changes-button"' in html
+
+    assert "another reviewer must approve" in _form_html(proposal, reviewer2)
+    assert 'id="approve-button"' not in _form_html(proposal, reviewer2)
+
+    as_manager = _form_html(proposal, manager)
+    assert "your role can read them" in as_manager
+    assert "<form" not in as_manager
+    assert "Download as a patch" in as_manager
+
+    failed = make_proposal(repo=repo, tests_passed=False)
+    assert 'name="override_reason"' in _form_html(failed, skill_admin)
+    as_reviewer = _form_html(failed, reviewer)
+    assert "only a skill-admin can approve" in as_reviewer
+    assert 'id="approve-button"' not in as_reviewer
