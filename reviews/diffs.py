@@ -714,10 +714,21 @@ def render_file(
             function = hunk.section_header.strip()
         view.hunks.append(HunkView(_hunk_header(hunk), function, gap, rows, index))
         prev_old_end = hunk.source_start + hunk.source_length - (1 if hunk.source_length else 0)
-        delta = (hunk.target_start + hunk.target_length) - (hunk.source_start + hunk.source_length)
+        delta = _delta_after(hunk)
     if view.expandable and old_side.length is not None and old_side.length > prev_old_end:
         view.gap_after = Gap(prev_old_end + 1, old_side.length, prev_old_end + 1 + delta)
     return view
+
+
+def _delta_after(hunk) -> int:
+    """New minus old line number for the unchanged lines after a hunk.
+
+    An empty side is written as the line *before* it ("@@ -5,0 +6,2 @@" inserts after old
+    line 5), so its next line is start + 1, not start + length.
+    """
+    next_old = hunk.source_start + (hunk.source_length or 1)
+    next_new = hunk.target_start + (hunk.target_length or 1)
+    return next_new - next_old
 
 
 def _hunk_function(hunk, old_side: _Side, new_side: _Side) -> str | None:
@@ -1014,7 +1025,7 @@ def find_gap(pfile, *, old_length: int | None, old_start: int, old_end: int) -> 
         if old_end < hunk_old_first:
             return Gap(old_start, old_end, old_start + delta) if old_start > prev_old_end else None
         prev_old_end = hunk.source_start + hunk.source_length - (1 if hunk.source_length else 0)
-        delta = (hunk.target_start + hunk.target_length) - (hunk.source_start + hunk.source_length)
+        delta = _delta_after(hunk)
     if old_start > prev_old_end and (old_length is None or old_end <= old_length):
         return Gap(old_start, old_end, old_start + delta)
     return None

@@ -392,3 +392,21 @@ def test_unrelated_replacement_lines_get_no_word_marks():
     new = "logger.info('done')\n"
     view = diffs.render_diff(make_diff("u.py", old, new), read_old=reader({"u.py": old}))
     assert all('class="x"' not in r.html for r in rows_of(view))
+
+
+def test_zero_context_insertions_and_deletions_number_the_gaps_right():
+    old = "".join(f"l{i}\n" for i in range(1, 11))
+    new = old.replace("l5\n", "l5\nnew a\nnew b\n").replace("l8\nl9\n", "")
+    view = diffs.render_diff(make_diff("z.txt", old, new, n=0), read_old=reader({"z.txt": old}))
+    file = view.files[0]
+    insert, delete = file.hunks
+    assert insert.header == "@@ -5,0 +6,2 @@" and delete.header == "@@ -8,2 +9,0 @@"
+    assert insert.gap_before == diffs.Gap(1, 5, 1)
+    # Old lines 6-7 are new lines 8-9: two lines were inserted above them.
+    assert delete.gap_before == diffs.Gap(6, 7, 8)
+    # Old line 10 follows the deletion of 8-9: new line 10 (+2 -2).
+    assert file.gap_after == diffs.Gap(10, 10, 10)
+    pfile = diffs.parse(make_diff("z.txt", old, new, n=0))[0]
+    assert diffs.find_gap(pfile, old_length=10, old_start=6, old_end=7) == diffs.Gap(6, 7, 8)
+    rows = diffs.context_rows(old, "z.txt", old_start=6, old_end=7, new_start=8)
+    assert [(r.old_no, r.new_no, r.html) for r in rows] == [(6, 8, "l6"), (7, 9, "l7")]
