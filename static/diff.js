@@ -319,6 +319,15 @@
         container.querySelectorAll("details.dfile").forEach(function (d) { d.open = open; });
         return;
       }
+      var whole = event.target.closest("[data-expand-file]");
+      if (whole) {
+        var details = whole.closest("details.dfile");
+        details.querySelectorAll("table.dtable.unified tr.gap").forEach(function (gap) {
+          expand(container, gap, "all");
+        });
+        whole.remove();
+        return;
+      }
       var button = event.target.closest("button.expand");
       if (button) {
         var row = button.closest("tr");

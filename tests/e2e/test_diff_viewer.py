@@ -172,6 +172,9 @@ def test_toggle_side_by_side_and_expand_context(
     assert page.locator("button[data-view-choice=sbs]").get_attribute("aria-pressed") == "true"
     page.click("button[data-view-choice=unified]")
     assert page.locator("table.dtable.unified").first.is_visible()
+    # "Show the whole file" fetches every gap of that file.
+    page.locator("#file-0 [data-expand-file]").click()
+    page.wait_for_function("() => !document.querySelector('#file-0 table.dtable.unified tr.gap')")
     # "n" jumps to the next change.
     page.evaluate("window.scrollTo(0, 0)")
     page.keyboard.press("n")
