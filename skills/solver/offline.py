@@ -8,8 +8,10 @@ benchmark does not get worse; otherwise an analysis from a diagnosis-only skill,
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ from skills.solver.validation import (
     validate_in_worktree,
     worktree_diff,
 )
+
+logger = logging.getLogger(__name__)
 
 # A change that does not make the benchmark at least this much faster saved nothing measurable.
 MIN_SPEEDUP = 1.05
@@ -67,12 +71,18 @@ class Gathered:
     unresolved: list[str] = field(default_factory=list)
 
 
-class Tracer:
-    """Calls tools and records every call, including the solver's own steps."""
+Progress = Callable[[ToolCallRecord], None]
 
-    def __init__(self, sandbox: Any) -> None:
+
+class Tracer:
+    """Calls tools and records every call, including the solver's own steps.
+
+    `progress`, when given, hears of each record as it is made (the live status on the page).
+    """
+
+    def __init__(self, sandbox: Any, progress: Progress | None = None) -> None:
         self.sandbox = sandbox
-        self.records: list[ToolCallRecord] = []
+        self.records: list[ToolCallRecord] = _Records(progress)
 
     def tool(self, name: str, arguments: dict[str, Any]) -> str:
         started = time.perf_counter()
@@ -97,6 +107,22 @@ class Tracer:
     ) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         self.records.append(ToolCallRecord(name, arguments, summary[:500], elapsed, error[:2000]))
+
+
+class _Records(list):
+    """A list of records that tells a listener about each append; a failing listener is ignored."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def append(self, record: ToolCallRecord) -> None:
+        super().append(record)
+        if self.progress is not None:
+            try:
+                self.progress(record)
+            except Exception:  # live status is a nicety; it must never break a solve
+                logger.exception("solve progress listener failed")
 
 
 def _test_sleep_hook() -> None:
@@ -417,12 +443,14 @@ def _candidate_from(
             context.fleet.watts(context.magnitude_pct, measured) if measured is not None else None
         ),
         validation=attempt.validation,
-        trace=tracer.records,
+        trace=list(tracer.records),
         backend="offline",
     )
 
 
-def solve(context: SolveContext, *, bench_runs: int = BENCH_RUNS) -> Candidate:
+def solve(
+    context: SolveContext, *, bench_runs: int = BENCH_RUNS, progress: Progress | None = None
+) -> Candidate:
     """Turn a finding's context into a validated candidate, an analysis, or no fix with reasons."""
     _test_sleep_hook()
     repo = Path(context.repo_path)
@@ -432,14 +460,16 @@ def solve(context: SolveContext, *, bench_runs: int = BENCH_RUNS) -> Candidate:
         raise SolverError(f"{context.repo_path} is not a git work tree")
     try:
         with scratch_worktree(repo, context.default_branch) as root:
-            return _solve_in(root, context, bench_runs)
+            return _solve_in(root, context, bench_runs, progress)
     except ValidationError as exc:
         # No worktree, or a configured command that cannot even be started.
         raise SolverError(str(exc)) from None
 
 
-def _solve_in(root: Path, context: SolveContext, bench_runs: int) -> Candidate:
-    tracer = Tracer(_make_sandbox(root, context))
+def _solve_in(
+    root: Path, context: SolveContext, bench_runs: int, progress: Progress | None
+) -> Candidate:
+    tracer = Tracer(_make_sandbox(root, context), progress)
     gathered = gather(context, root, tracer)
     ranked, refusals = rank_skills(context, _code_for_triggers(gathered))
     started = time.perf_counter()
@@ -454,7 +484,7 @@ def _solve_in(root: Path, context: SolveContext, bench_runs: int) -> Candidate:
         missing = ", ".join(gathered.unresolved) or "none given"
         return Candidate(
             outcome="no_fix",
-            trace=tracer.records,
+            trace=list(tracer.records),
             refusals=refusals,
             no_fix_reason=f"none of the finding's functions is in the repository ({missing})",
         )
@@ -493,7 +523,7 @@ def _solve_in(root: Path, context: SolveContext, bench_runs: int) -> Candidate:
             estimated_watts=context.fleet.watts(
                 context.magnitude_pct, item.skill.expected_recovery
             ),
-            trace=tracer.records,
+            trace=list(tracer.records),
             refusals=refusals,
         )
     tried = [r["skill"] for r in refusals if not r["reason"].startswith("not applicable")]
@@ -503,5 +533,5 @@ def _solve_in(root: Path, context: SolveContext, bench_runs: int) -> Candidate:
         else "no enabled skill applies to this finding"
     )
     return Candidate(
-        outcome="no_fix", trace=tracer.records, refusals=refusals, no_fix_reason=reason
+        outcome="no_fix", trace=list(tracer.records), refusals=refusals, no_fix_reason=reason
     )

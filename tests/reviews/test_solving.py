@@ -158,6 +158,23 @@ def test_solve_stores_a_validated_proposal_authored_by_the_bot(world, reviewer, 
     assert not bot_user().is_active
 
 
+def test_the_trace_is_visible_while_the_solver_works(world, monkeypatch, enqueued):
+    seen: list[list[str]] = []
+
+    def watching_memoize(data: CodemodInput) -> CodemodResult:
+        # Mid-solve, as the status endpoint would read it.
+        run = SolveRun.objects.get(finding=world["finding"])
+        seen.append([step["tool"] for step in run.trace])
+        return fake_memoize(data)
+
+    monkeypatch.setitem(codemods.REGISTRY, "watching", watching_memoize)
+    world["add_skill"]("memoize", "watching")
+    run = run_to_end(world["finding"])
+    assert run.status == R.SUCCEEDED
+    assert seen and {"attempt", "get_function", "outline_file", "rank_skills"} <= set(seen[0])
+    assert len(run.trace) > len(seen[0])
+
+
 def test_running_the_same_run_twice_makes_one_proposal(world, enqueued):
     world["add_skill"]("memoize", "fake-memoize")
     run = run_to_end(world["finding"])
