@@ -231,6 +231,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refusals": run.refusals if run and isinstance(run.refusals, list) else [],
         "revisions": revisions,
         "other_revisions": [r for r in revisions if r.pk != proposal.pk],
+        "current_revision": next((r for r in revisions if r.is_current), None),
         "rendered": rendered,
         "can_act": user_roles(request.user).can_act,
         "highlight": _wants_highlight(request),

@@ -349,8 +349,14 @@ def test_revisions_are_listed_with_an_interdiff(client_for, reviewer, proposal):
         finding=proposal.finding,
         revision=2,
     )
+    second.solve_run.reviewer_comment = "Keep <len()> please"
+    second.solve_run.save()
     client = client_for(reviewer)
     html = page(client, second)
+    assert "This revision answers a change request" in html and "Keep &lt;len()&gt; please" in html
+    old_page = page(client, proposal)
+    assert "the current one is" in old_page
+    assert reverse("reviews:proposal", args=[second.pk]) in old_page
     interdiff_url = reverse("reviews:proposal_interdiff", args=[second.pk, proposal.pk])
     assert interdiff_url in html
     assert reverse("reviews:proposal", args=[proposal.pk]) in html
