@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,11 @@ class Proposed:
 
 
 def solve(
-    context: SolveContext, *, bench_runs: int | None = None, client: Any | None = None
+    context: SolveContext,
+    *,
+    bench_runs: int | None = None,
+    client: Any | None = None,
+    progress: Callable[[ToolCallRecord], None] | None = None,
 ) -> Candidate:
     """One agent run in a scratch worktree: a validated candidate or no_fix; else it raises."""
     config = load_config()
@@ -227,6 +232,7 @@ def solve(
                 config=config,
                 client=client or make_client(config, key),
                 bench_runs=BENCH_RUNS if bench_runs is None else bench_runs,
+                progress=progress,
             )
             return agent.run()
     except ValidationError as exc:
@@ -242,6 +248,7 @@ class _Agent:
         config: LLMConfig,
         client: Any,
         bench_runs: int,
+        progress: Callable[[ToolCallRecord], None] | None = None,
     ) -> None:
         from skills.tools import RepoSandbox
 
@@ -267,19 +274,28 @@ class _Agent:
         self.validation_corrections = VALIDATION_CORRECTIONS
         self.bench_before: tuple[float | None, str] | None = None
         self.started = time.monotonic()
+        self.progress = progress
 
     # bookkeeping
 
     def step(self, name: str, arguments: dict, summary: str, started: float, error: str = ""):
         elapsed = (time.perf_counter() - started) * 1000
-        record = ToolCallRecord(name, arguments, summary[:500], round(elapsed, 2), error[:2000])
+        self.record(ToolCallRecord(name, arguments, summary[:500], round(elapsed, 2), error[:2000]))
+
+    def record(self, record: ToolCallRecord) -> None:
+        """Trace one call, and tell the live status listener (which must never break a run)."""
         self.trace.append(record)
+        if self.progress is not None:
+            try:
+                self.progress(record)
+            except Exception:
+                logger.exception("solve progress listener failed")
 
     def candidate(self, **fields: Any) -> Candidate:
         """A Candidate carrying this run's trace, usage and transcript."""
         return Candidate(
-            trace=self.trace,
-            refusals=self.refusals,
+            trace=list(self.trace),
+            refusals=list(self.refusals),
             backend=BACKEND,
             model_name=self.config.model,
             usage=self.usage.as_dict(self.config.prices),
@@ -430,7 +446,7 @@ class _Agent:
                 )
             elif name in REGISTRY:
                 text, record = call_tool(self.sandbox, name, tool_input)
-                self.trace.append(record)
+                self.record(record)
                 error = record.error
             else:
                 text, error = "", f"unknown tool {name!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from reviews.models import Finding, Proposal, SolveRun
+from reviews.models import Finding, Proposal, SolveRun, Source
 from reviews.services import solving
 from reviews.services.decisions import DecisionForbidden, proposal_decide
 from reviews.services.ingest import finding_ingest
@@ -214,3 +214,13 @@ def test_request_fix_can_choose_the_anthropic_backend(world, reviewer, client_fo
     bad = client_for(reviewer).post(url, {"backend": "gpt"}, headers={"accept": "application/json"})
     assert bad.status_code == 400
     assert client_for(manager).post(url, {"backend": "anthropic"}).status_code == 403
+
+
+def test_a_source_can_choose_the_anthropic_backend_for_its_findings(world, reviewer, admin_client):
+    Source.objects.filter(name=world["finding"].source).update(backend="anthropic")
+
+    run = solve_request(finding=world["finding"], actor=reviewer)
+
+    assert run.backend == "anthropic"
+    page = admin_client.get(reverse("admin:reviews_source_changelist"))
+    assert page.status_code == 200 and b"Anthropic" in page.content

@@ -386,3 +386,18 @@ def test_no_applicable_skill_costs_nothing(sku, llm):
     assert candidate.outcome == "no_fix" and api.requests == []
     assert candidate.no_fix_reason == "no enabled skill applies to this finding"
     assert candidate.usage["cost_usd"] == 0
+
+
+def test_progress_hears_of_each_step_and_a_failing_listener_changes_nothing(sku, llm):
+    llm([*investigate(), no_fix()])
+    heard: list[str] = []
+
+    def listener(record) -> None:
+        heard.append(record.tool)
+        raise RuntimeError("the status page is down")
+
+    candidate = anthropic_backend.solve(context_for(sku), progress=listener)
+
+    assert candidate.outcome == "no_fix"
+    assert heard == [record.tool for record in candidate.trace]
+    assert heard[:3] == ["rank_skills", "model", "get_function"]

@@ -1,0 +1,199 @@
+"""Review admin: set-up data is editable; what the pipeline and reviewers produced is read-only.
+
+Repositories, services (fleet and power figures) and sources are configuration: edit freely.
+Findings arrive through ingest; only their assignee is editable here. Solve runs, proposals,
+decisions and the audit log change only through services (request fix, decide, ...), which keep
+skill statistics and the audit trail right, so the admin shows them without edit buttons.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from reviews.models import (
+    AuditEvent,
+    Decision,
+    Finding,
+    Proposal,
+    Repository,
+    Service,
+    SolveRun,
+    Source,
+)
+from reviews.services.audit import audit_record
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View-only: no add, change or delete, whoever asks."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Repository)
+class RepositoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "path", "default_branch", "test_cmd", "updated_at")
+    search_fields = ("name", "path")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "team",
+        "repository",
+        "fleet_servers",
+        "watts_per_server",
+        "pue",
+        "price_per_kwh",
+    )
+    list_filter = ("team",)
+    list_select_related = ("repository",)
+    search_fields = ("name", "team")
+    autocomplete_fields = ("repository",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Per-source solving: which backend, and whether findings are solved on ingest.
+
+    A source's backend overrides WATTSON_SOLVER_BACKEND for its findings; "Request fix" can still
+    pick one for a single run.
+    """
+
+    list_display = ("name", "backend", "auto_solve", "created_at")
+    list_editable = ("backend", "auto_solve")
+    list_filter = ("backend", "auto_solve")
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "title",
+        "kind",
+        "status",
+        "service",
+        "estimated_watts",
+        "assignee",
+        "created_at",
+    )
+    list_filter = ("kind", "status", "source", "service")
+    list_select_related = ("service", "assignee")
+    search_fields = ("title", "external_id", "root_cause_commit")
+    date_hierarchy = "created_at"
+    # A COUNT(*) over every finding on each changelist page is slow at fleet scale.
+    show_full_result_count = False
+    autocomplete_fields = ("assignee",)
+    fields = (
+        ("kind", "status"),
+        ("source", "external_id"),
+        ("service", "repository"),
+        "title",
+        ("metric", "magnitude_pct", "estimated_watts"),
+        ("baseline", "current", "confidence"),
+        "detected_at",
+        "functions",
+        ("root_cause_commit", "root_cause_author"),
+        ("root_cause_title", "root_cause_url"),
+        "pattern",
+        "evidence",
+        "assignee",
+        ("created_at", "updated_at"),
+        "payload_sha256",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # Everything but the assignee: the rest is what the detector sent, or the workflow's.
+        return [f.name for f in Finding._meta.concrete_fields if f.name != "assignee"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # findings arrive through ingest (API or `manage.py ingest`)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # proposals, decisions and savings reports hang off findings
+
+    def save_model(self, request: HttpRequest, obj: Finding, form, change: bool) -> None:
+        old = Finding.objects.filter(pk=obj.pk).values_list("assignee__username", flat=True)
+        previous = old.first() or ""
+        super().save_model(request, obj, form, change)
+        current = obj.assignee.get_username() if obj.assignee else ""
+        if previous != current:
+            audit_record(
+                actor=request.user,
+                verb="finding.assign",
+                target=obj,
+                old_state=previous,
+                new_state=current,
+                data={"via": "admin"},
+            )
+
+
+@admin.register(SolveRun)
+class SolveRunAdmin(ReadOnlyAdmin):
+    list_display = ("id", "finding", "revision", "status", "backend", "attempts", "queued_at")
+    list_filter = ("status", "backend")
+    list_select_related = ("finding",)
+    search_fields = ("finding__title", "error")
+    show_full_result_count = False
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "finding",
+        "revision",
+        "status",
+        "is_current",
+        "skill_slug",
+        "estimated_watts",
+        "applies",
+        "tests_passed",
+        "created_at",
+    )
+    list_filter = ("status", "is_current", "skill_slug", "backend", "applies")
+    list_select_related = ("finding",)
+    search_fields = ("finding__title", "skill_slug", "branch_name")
+    show_full_result_count = False
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "proposal", "revision", "verdict", "reason", "reviewer", "created_at")
+    list_filter = ("verdict", "reason", "is_override", "dismissed")
+    list_select_related = ("proposal", "reviewer")
+    search_fields = ("comment", "reviewer__username")
+    show_full_result_count = False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "actor_label",
+        "verb",
+        "target_type",
+        "target_id",
+        "old_state",
+        "new_state",
+    )
+    list_filter = ("verb", "target_type")
+    search_fields = ("target_id", "actor_label", "verb")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return super().get_queryset(request).select_related("actor")
