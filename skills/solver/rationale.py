@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from skills.solver.types import SkillSpec, SolveContext, Validation
 
 
@@ -27,8 +29,10 @@ def _measured_line(context: SolveContext, validation: Validation) -> str:
     before, after = validation.bench_before_s, validation.bench_after_s
     if before and after:
         speedup = before / max(after, 1e-9)
+        runs = re.findall(r"median of (\d+)", validation.bench_log)
+        how = f"median of {runs[-1]} runs" if runs else "measured"
         lines.append(
-            f"- Benchmark ({_code(context.bench_cmd)}, median of 3 runs): "
+            f"- Benchmark ({_code(context.bench_cmd)}, {how}): "
             f"{before:.4f} s before → {after:.4f} s after, {speedup:.1f}× faster "
             f"({(1 - after / before):.0%} of its time removed)."
         )
