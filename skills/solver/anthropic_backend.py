@@ -474,7 +474,12 @@ class _Agent:
             "expected_recovery": data.get("expected_recovery"),
         }
         problem = self.check_proposal(tool_input)
-        diff = "" if problem else self.canonical_diff(_with_final_newline(data["diff"]))
+        diff = ""
+        if not problem:
+            try:
+                diff = self.canonical_diff(_with_final_newline(data["diff"]))
+            except GitError as exc:
+                problem = f"git apply failed: {str(exc)[-1500:]}"
         previous = self.context.previous_diff.strip()
         if not problem and previous and diff.strip() == previous:
             problem = "it is the same diff as the revision the reviewer asked to change"
@@ -521,8 +526,8 @@ class _Agent:
 
     def canonical_diff(self, diff: str) -> str:
         """The diff as git prints it after applying it: what the reviewer sees and git applies."""
-        run_git(self.root, "apply", "-", input_text=diff)
         try:
+            run_git(self.root, "apply", "-", input_text=diff)
             return worktree_diff(self.root)
         finally:
             worktree_reset(self.root)

@@ -330,6 +330,21 @@ def test_the_token_budget_ends_the_run(sku, llm, settings):
         anthropic_backend.solve(context_for(sku))
 
 
+def test_the_wall_time_budget_ends_the_run(sku, llm, settings):
+    settings.WATTSON_LLM_MAX_SECONDS = 2.0
+
+    def slow(body):
+        time.sleep(1.2)
+        return reply(tool_use("list_files", {}))
+
+    api = llm([slow, no_fix()])
+
+    with pytest.raises(AnthropicSolveError, match=r"ran out of time.*WATTSON_LLM_MAX_SECONDS=2"):
+        anthropic_backend.solve(context_for(sku))
+
+    assert len(api.bodies) == 1
+
+
 def test_the_response_size_stays_within_the_token_budget(sku, llm, settings):
     settings.WATTSON_LLM_MAX_TOKENS = 3000
     settings.WATTSON_LLM_RESPONSE_MAX_TOKENS = 8192
