@@ -89,11 +89,12 @@ def _reject_constant(name: str) -> None:
     raise PayloadError(f"invalid JSON: {name} is not a number JSON allows")
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | int:
     value = float(text)
     if not math.isfinite(value):
         raise PayloadError(f"invalid JSON: {text} is too large for a number")
-    return value
+    # 5.0 is read as 5 (see _normalize_numbers): the canonical form then needs no second pass.
+    return int(value) if value.is_integer() else value
 
 
 def payload_parse(raw: bytes | str) -> Any:
@@ -266,7 +267,7 @@ def _extra_errors(item: dict[str, Any], canonical: str) -> list[tuple[str, str]]
         problems.append(("root_cause.commit", "must be a hex commit id without a newline"))
     evidence = item.get("evidence")
     if evidence is not None:
-        size = len(_canonical(evidence).encode())
+        size = len(json.dumps(evidence, separators=(",", ":"), ensure_ascii=False).encode())
         if size > EVIDENCE_MAX_BYTES:
             problems.append(
                 ("evidence", f"is {size} bytes serialized; at most {EVIDENCE_MAX_BYTES} allowed")
