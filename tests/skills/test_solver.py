@@ -200,7 +200,7 @@ def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fak
     assert check.returncode == 0
     validation = candidate.validation
     assert validation.applies and validation.tests_passed is True
-    assert validation.bench_before_s > validation.bench_after_s * 1.3
+    assert validation.bench_before_s > validation.bench_after_s  # 1.3x+ is the scenario tests
     assert validation.base_commit == head
     text = candidate.rationale
     assert "`checkout/tax.py`" in text and "line 38" in text
