@@ -567,3 +567,14 @@ def test_ingest_account_may_read_back(post, client, detector):
     response = client.get(URL, headers={"Authorization": f"Token {token}"})
     assert response.status_code == 200
     assert response.json()["count"] == 1
+
+
+def test_service_callers_passing_floats_get_the_same_idempotency(db):
+    from reviews.services.ingest import finding_ingest
+
+    first = finding_ingest(payload=finding(magnitude_pct=3.0, baseline=100.0), actor=None)
+    again = finding_ingest(payload=finding(magnitude_pct=3, baseline=100), actor=None)
+
+    assert first.created and again.existing == first.created
+    changed = finding_ingest(payload=finding(magnitude_pct=3.5, baseline=100), actor=None)
+    assert changed.is_conflict
