@@ -7,7 +7,10 @@ reason a run stopped, the cost, and what the SDK actually sent over the wire.
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -416,3 +419,36 @@ def test_progress_hears_of_each_step_and_a_failing_listener_changes_nothing(sku,
     assert candidate.outcome == "no_fix"
     assert heard == [record.tool for record in candidate.trace]
     assert heard[:3] == ["rank_skills", "model", "get_function"]
+
+
+def test_the_fake_api_checks_keys_and_the_tool_use_protocol_like_the_real_one():
+    """The fake must refuse what the real API refuses, or the tests above prove little."""
+
+    def post(api, body, **headers):
+        request = urllib.request.Request(
+            api.base_url + "/v1/messages", data=json.dumps(body).encode(), headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    call = tool_use("list_files", {})
+    unanswered = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [call]},
+            {"role": "user", "content": "no tool_result here"},
+        ],
+    }
+    with FakeAnthropicAPI([reply(text("ok"))]) as api:
+        status, body = post(api, unanswered, **{"x-api-key": "wrong"})
+        assert status == 401 and body["error"]["type"] == "authentication_error"
+        status, body = post(api, unanswered, **{"x-api-key": api.api_key})
+        assert status == 400 and "without tool_result" in body["error"]["message"]
+        ok = {**unanswered, "messages": unanswered["messages"][:1]}
+        status, body = post(api, ok, **{"x-api-key": api.api_key})
+        assert status == 200 and body["type"] == "message" and body["stop_reason"] == "end_turn"
