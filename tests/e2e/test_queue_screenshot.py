@@ -246,6 +246,18 @@ def test_outsider_sees_the_friendly_403(page, outsider):
     screenshot(page, "forbidden")
 
 
+def test_wrong_password_is_refused_then_login_works(page, reviewer):
+    page.goto("/findings/1/")
+    assert "/login/" in page.url  # anonymous: sent to log in first
+    page.fill("input[name=username]", reviewer.get_username())
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    assert page.get_by_role("alert").inner_text().startswith("Your username and password")
+    screenshot(page, "login")
+    login(page, reviewer)
+    assert page.locator("h1").inner_text() == "Review queue"
+
+
 def test_empty_queue_explains_how_to_start(page, reviewer):
     login(page, reviewer)
     page.goto("/")
