@@ -8,6 +8,7 @@ benchmark does not get worse; otherwise an analysis from a diagnosis-only skill,
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
 import os
 import time
@@ -30,7 +31,6 @@ from skills.solver.types import (
 from skills.solver.validation import (
     BENCH_RUNS,
     ValidationError,
-    measure_benchmark,
     scratch_worktree,
     validate_in_worktree,
     worktree_diff,
@@ -282,22 +282,22 @@ class Attempt:
 
 
 class _Bench:
-    """Benchmark of the clean head, measured once per solve and only when first needed."""
+    """A clean checkout of the head for interleaved before/after runs, made when first needed.
 
-    def __init__(self, root: Path, command: str, runs: int) -> None:
-        self.root, self.command, self.runs = root, command, runs
-        self.measured = False
-        self.seconds: float | None = None
-        self.log = ""
+    Once the benchmark has failed on the unchanged code it is not run again in this solve.
+    """
 
-    def before(self, tracer: Tracer) -> tuple[float | None, str]:
-        if not self.measured and self.command:
-            started = time.perf_counter()
-            self.seconds, self.log = measure_benchmark(self.command, cwd=self.root, runs=self.runs)
-            self.measured = True
-            summary = f"{self.seconds:.6f}s median" if self.seconds is not None else "failed"
-            tracer.step("benchmark_before", {"command": self.command}, summary, started)
-        return self.seconds, self.log
+    def __init__(self, make_baseline: Callable[[], Path], command: str, runs: int) -> None:
+        self.make_baseline, self.command, self.runs = make_baseline, command, runs
+        self.baseline: Path | None = None
+        self.broken_log = ""
+
+    def baseline_dir(self) -> Path | None:
+        if not self.command or self.broken_log:
+            return None
+        if self.baseline is None:
+            self.baseline = self.make_baseline()
+        return self.baseline
 
 
 def _try_skill(
@@ -346,19 +346,23 @@ def _try_skill(
     if context.previous_diff and diff.strip() == context.previous_diff.strip():
         return None, f"{where}: the same diff as the revision the reviewer asked to change"
 
-    before, before_log = bench.before(tracer)
+    baseline = bench.baseline_dir()
     started = time.perf_counter()
     validation = validate_in_worktree(
         root,
         diff,
         test_cmd=context.test_cmd,
-        bench_cmd=context.bench_cmd if before is not None else "",
-        bench_before_s=before,
-        bench_before_log=before_log,
+        bench_cmd=context.bench_cmd if baseline is not None else "",
         bench_runs=bench.runs,
+        baseline_dir=baseline,
     )
-    if context.bench_cmd and before is None:
-        validation.bench_log = f"the benchmark failed on the unchanged code:\n{before_log}"
+    if baseline is not None and validation.bench_before_s is None and validation.bench_log:
+        # The unchanged code's benchmark fails: nothing can be measured, so say so and go on
+        # without it (the tests still decide).
+        bench.broken_log = validation.bench_log
+        validation.bench_after_s = None
+    if bench.broken_log:
+        validation.bench_log = f"the benchmark fails on the unchanged code:\n{bench.broken_log}"
     verdict = _verdict(validation)
     tracer.step(
         "validate",
@@ -459,15 +463,24 @@ def solve(
     if not is_work_tree(repo):
         raise SolverError(f"{context.repo_path} is not a git work tree")
     try:
-        with scratch_worktree(repo, context.default_branch) as root:
-            return _solve_in(root, context, bench_runs, progress)
+        with contextlib.ExitStack() as stack:
+            root = stack.enter_context(scratch_worktree(repo, context.default_branch))
+
+            def make_baseline() -> Path:
+                return stack.enter_context(scratch_worktree(repo, context.default_branch))
+
+            return _solve_in(root, context, bench_runs, progress, make_baseline)
     except ValidationError as exc:
         # No worktree, or a configured command that cannot even be started.
         raise SolverError(str(exc)) from None
 
 
 def _solve_in(
-    root: Path, context: SolveContext, bench_runs: int, progress: Progress | None
+    root: Path,
+    context: SolveContext,
+    bench_runs: int,
+    progress: Progress | None,
+    make_baseline: Callable[[], Path],
 ) -> Candidate:
     tracer = Tracer(_make_sandbox(root, context), progress)
     gathered = gather(context, root, tracer)
@@ -489,7 +502,7 @@ def _solve_in(
             no_fix_reason=f"none of the finding's functions is in the repository ({missing})",
         )
 
-    bench = _Bench(root, context.bench_cmd, bench_runs)
+    bench = _Bench(make_baseline, context.bench_cmd, bench_runs)
     diagnosis: list[RankedSkill] = []
     for item in ranked:
         if not item.skill.codemod:

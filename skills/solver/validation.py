@@ -144,6 +144,49 @@ def measure_benchmark(
     return median, "\n".join(log)
 
 
+def _sample(command: str, cwd: str | Path, timeout: float) -> tuple[float | None, str]:
+    """One benchmark run: (seconds, log line); None when it failed."""
+    result = run_command(command, cwd=cwd, timeout=timeout)
+    if not result.ok:
+        status = "timed out" if result.returncode is None else f"exit {result.returncode}"
+        return None, f"{status}\n{result.output}"
+    printed = parse_seconds(result.output)
+    if printed is not None:
+        return printed, f"{printed:.6f}s (printed)"
+    return result.seconds, f"{result.seconds:.6f}s (wall time)"
+
+
+def measure_interleaved(
+    command: str,
+    *,
+    before_dir: str | Path,
+    after_dir: str | Path,
+    runs: int = BENCH_RUNS,
+    timeout: float = BENCH_TIMEOUT_S,
+) -> tuple[float | None, float | None, str]:
+    """(before median, after median, log), alternating before/after runs.
+
+    Alternating keeps a change in machine load from landing on one side only, which a
+    before-then-after sequence cannot promise on a busy host.
+    """
+    before: list[float] = []
+    after: list[float] = []
+    log: list[str] = []
+    for index in range(runs):
+        for label, cwd, samples in (("before", before_dir, before), ("after", after_dir, after)):
+            value, line = _sample(command, cwd, timeout)
+            log.append(f"run {index + 1} {label}: {line}")
+            if value is None:
+                before_median = statistics.median(before) if before and label == "after" else None
+                return before_median, None, cap_log("\n".join(log))
+            samples.append(value)
+    log.append(
+        f"median of {runs}: before {statistics.median(before):.6f}s, "
+        f"after {statistics.median(after):.6f}s"
+    )
+    return statistics.median(before), statistics.median(after), "\n".join(log)
+
+
 @contextmanager
 def scratch_worktree(repo_path: str | Path, ref: str) -> Iterator[Path]:
     """A detached worktree of `ref` under WATTSON_WORK_DIR, removed afterwards even on error."""
@@ -209,10 +252,13 @@ def validate_in_worktree(
     bench_runs: int = BENCH_RUNS,
     test_timeout: float = TEST_TIMEOUT_S,
     bench_timeout: float = BENCH_TIMEOUT_S,
+    baseline_dir: str | Path | None = None,
 ) -> Validation:
     """Apply `diff` to a clean worktree, run the tests, then the benchmark; reset afterwards.
 
     The benchmark runs only when the tests pass: a broken change measures nothing useful.
+    With `baseline_dir` (a clean checkout of the same commit) before and after runs alternate;
+    otherwise `bench_before_s` is the before figure, measured earlier by the caller.
     """
     validation = Validation(base_commit=head_commit(worktree))
     try:
@@ -239,7 +285,17 @@ def validate_in_worktree(
             )
             if not result.ok:
                 return validation
-        if bench_cmd:
+        if bench_cmd and baseline_dir is not None:
+            before, after, log = measure_interleaved(
+                bench_cmd,
+                before_dir=baseline_dir,
+                after_dir=worktree,
+                runs=bench_runs,
+                timeout=bench_timeout,
+            )
+            validation.bench_before_s, validation.bench_after_s = before, after
+            validation.bench_log = cap_log(f"$ {bench_cmd} (before: head; after: patched)\n{log}")
+        elif bench_cmd:
             validation.bench_before_s = bench_before_s
             after, after_log = measure_benchmark(
                 bench_cmd, cwd=worktree, runs=bench_runs, timeout=bench_timeout

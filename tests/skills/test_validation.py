@@ -11,10 +11,12 @@ import pytest
 from skills.solver.validation import (
     ValidationError,
     measure_benchmark,
+    measure_interleaved,
     parse_seconds,
     run_command,
     scratch_worktree,
     validate,
+    validate_in_worktree,
 )
 
 
@@ -167,3 +169,39 @@ def test_unknown_branch_is_a_clear_error(repo):
         scratch_worktree(repo, "no-such-branch"),
     ):
         pass
+
+
+def test_interleaved_benchmark_alternates_clean_and_patched_trees(tmp_path):
+    before_dir, after_dir = tmp_path / "before", tmp_path / "after"
+    for path, seconds in ((before_dir, "0.4"), (after_dir, "0.1")):
+        path.mkdir()
+        (path / "bench.py").write_text(f"print('seconds: {seconds}')\n")
+    before, after, log = measure_interleaved(
+        "python3 bench.py", before_dir=before_dir, after_dir=after_dir, runs=3
+    )
+    assert (before, after) == (0.4, 0.1)
+    order = [line.split()[2] for line in log.splitlines() if line.startswith("run ")]
+    assert order == ["before:", "after:"] * 3
+
+
+def test_interleaved_benchmark_failing_on_the_clean_tree_measures_nothing(tmp_path):
+    (tmp_path / "bench.py").write_text("raise SystemExit(2)\n")
+    before, after, log = measure_interleaved(
+        "python3 bench.py", before_dir=tmp_path, after_dir=tmp_path, runs=3
+    )
+    assert before is None and after is None and "exit 2" in log
+
+
+def test_validation_with_a_baseline_checkout_measures_both_sides(repo):
+    diff = make_diff(repo, "def double(x):\n    return x + x\n")
+    with scratch_worktree(repo, "main") as work, scratch_worktree(repo, "main") as baseline:
+        result = validate_in_worktree(
+            work,
+            diff,
+            test_cmd="python3 -m unittest -q",
+            bench_cmd="python3 bench.py",
+            bench_runs=2,
+            baseline_dir=baseline,
+        )
+    assert result.tests_passed and result.bench_before_s == 0.5 and result.bench_after_s == 0.5
+    assert "median of 2" in result.bench_log
