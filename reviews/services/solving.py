@@ -396,7 +396,7 @@ def _run_backend(
             except ImportError as exc:
                 problem = f"the anthropic backend is not installed ({exc})"
         if anthropic_solve is not None:
-            return anthropic_solve(context), notes
+            return anthropic_solve(context, progress=progress), notes
         if getattr(settings, "WATTSON_ANTHROPIC_FALLBACK", "offline") != "offline":
             from skills.solver.offline import SolverError
 

@@ -37,6 +37,7 @@ from skills.solver import prompts
 from skills.solver import rationale as rationale_text
 from skills.solver.offline import (
     SolverError,
+    _Bench,
     _validation_summary,
     _verdict,
     locate_function,
@@ -47,7 +48,6 @@ from skills.solver.validation import (
     BENCH_RUNS,
     ValidationError,
     check_patch_safety,
-    measure_benchmark,
     scratch_worktree,
     validate_in_worktree,
     worktree_diff,
@@ -225,13 +225,23 @@ def solve(
     if not is_work_tree(repo):
         raise SolverError(f"{context.repo_path} is not a git work tree")
     try:
-        with scratch_worktree(repo, context.default_branch) as root:
+        with contextlib.ExitStack() as stack:
+            root = stack.enter_context(scratch_worktree(repo, context.default_branch))
+
+            def make_baseline() -> Path:
+                # A clean checkout for interleaved before/after benchmark runs, as offline.
+                return stack.enter_context(scratch_worktree(repo, context.default_branch))
+
             agent = _Agent(
                 context=context,
                 root=root,
                 config=config,
                 client=client or make_client(config, key),
-                bench_runs=BENCH_RUNS if bench_runs is None else bench_runs,
+                bench=_Bench(
+                    make_baseline,
+                    context.bench_cmd,
+                    BENCH_RUNS if bench_runs is None else bench_runs,
+                ),
                 progress=progress,
             )
             return agent.run()
@@ -247,7 +257,7 @@ class _Agent:
         root: Path,
         config: LLMConfig,
         client: Any,
-        bench_runs: int,
+        bench: _Bench,
         progress: Callable[[ToolCallRecord], None] | None = None,
     ) -> None:
         from skills.tools import RepoSandbox
@@ -256,7 +266,7 @@ class _Agent:
         self.root = root
         self.config = config
         self.client = client
-        self.bench_runs = bench_runs
+        self.bench = bench
         self.sandbox = RepoSandbox(
             root,
             root_cause_commit=context.root_cause.commit if context.root_cause else None,
@@ -272,7 +282,6 @@ class _Agent:
         self.skills: dict[str, SkillSpec] = {}
         self.proposal_corrections = PROPOSAL_CORRECTIONS
         self.validation_corrections = VALIDATION_CORRECTIONS
-        self.bench_before: tuple[float | None, str] | None = None
         self.started = time.monotonic()
         self.progress = progress
 
@@ -533,30 +542,24 @@ class _Agent:
             worktree_reset(self.root)
 
     def validate(self, diff: str, slug: str) -> Validation:
-        context = self.context
-        if self.bench_before is None:
-            self.bench_before = (None, "")
-            if context.bench_cmd:
-                started = time.perf_counter()
-                self.bench_before = measure_benchmark(
-                    context.bench_cmd, cwd=self.root, runs=self.bench_runs
-                )
-                seconds = self.bench_before[0]
-                summary = f"{seconds:.6f}s median" if seconds is not None else "failed"
-                self.step("benchmark_before", {"command": context.bench_cmd}, summary, started)
-        before, before_log = self.bench_before
+        """Tests, then the benchmark interleaved with a clean baseline: the offline solver's way."""
+        context, bench = self.context, self.bench
+        baseline = bench.baseline_dir()
         started = time.perf_counter()
         validation = validate_in_worktree(
             self.root,
             diff,
             test_cmd=context.test_cmd,
-            bench_cmd=context.bench_cmd if before is not None else "",
-            bench_before_s=before,
-            bench_before_log=before_log,
-            bench_runs=self.bench_runs,
+            bench_cmd=context.bench_cmd if baseline is not None else "",
+            bench_runs=bench.runs,
+            baseline_dir=baseline,
         )
-        if context.bench_cmd and before is None:
-            validation.bench_log = f"the benchmark failed on the unchanged code:\n{before_log}"
+        if baseline is not None and validation.bench_before_s is None and validation.bench_log:
+            # The unchanged code's benchmark fails: nothing can be measured; the tests decide.
+            bench.broken_log = validation.bench_log
+            validation.bench_after_s = None
+        if bench.broken_log:
+            validation.bench_log = f"the benchmark fails on the unchanged code:\n{bench.broken_log}"
         verdict = _verdict(validation)
         self.step(
             "validate",

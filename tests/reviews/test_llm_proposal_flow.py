@@ -91,6 +91,7 @@ def test_a_model_proposal_is_reviewed_exactly_like_an_offline_one(
     assert proposal.usage["model_calls"] == 3 and proposal.usage["cost_usd"] == proposal.cost_usd
     assert run.model_name == settings.ANTHROPIC_MODEL and run.usage == proposal.usage
     assert [m["role"] for m in run.transcript][:2] == ["system", "user"]
+    assert [step["tool"] for step in run.trace].count("model") == 3
     world["finding"].refresh_from_db()
     assert world["finding"].status == Finding.Status.IN_REVIEW
     assert len(api.bodies) == 3
