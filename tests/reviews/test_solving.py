@@ -279,6 +279,18 @@ def test_anthropic_without_a_key_falls_back_to_offline(world, enqueued, monkeypa
     assert "ANTHROPIC_API_KEY is not set" in note["summary"]
 
 
+def test_anthropic_unavailable_fails_clearly_when_fallback_is_off(
+    world, enqueued, monkeypatch, settings
+):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    settings.WATTSON_ANTHROPIC_FALLBACK = "fail"
+    world["add_skill"]("memoize", "fake-memoize")
+    run = run_to_end(world["finding"], backend="anthropic")
+    assert run.status == R.FAILED
+    assert run.error == "the anthropic backend cannot run: ANTHROPIC_API_KEY is not set"
+    assert not Proposal.objects.exists()
+
+
 # --- sweeper ----------------------------------------------------------------------------------
 
 
