@@ -11,6 +11,7 @@ import ast
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 # A change that does not make the benchmark at least this much faster saved nothing measurable.
 MIN_SPEEDUP = 1.05
 MAX_CODE_PATTERN_SEARCHES = 4
+_SHA_RE = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 class SolverError(Exception):
@@ -211,7 +213,8 @@ def _file_at(repo: Path, revision: str, path: str) -> str | None:
 def gather(context: SolveContext, root: Path, tracer: Tracer) -> Gathered:
     gathered = Gathered()
     root_cause = context.root_cause if context.kind == "regression" else None
-    if root_cause and root_cause.commit:
+    # A sha only: the value reaches git's argument list (ingest checks it too; the admin may not).
+    if root_cause and _SHA_RE.fullmatch(root_cause.commit or ""):
         tracer.tool("root_cause_commit", {})
         try:
             info = commit_info(root, root_cause.commit)

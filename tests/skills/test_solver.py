@@ -327,3 +327,17 @@ def test_missing_function_is_no_fix_with_reason(scenario, fakes):
     candidate = solve(ctx, bench_runs=1)
     assert candidate.outcome == "no_fix"
     assert "checkout.tax.nope" in candidate.no_fix_reason
+
+
+def test_a_root_cause_that_is_not_a_sha_never_reaches_git(scenario, fakes, tmp_path):
+    built = scenario("slo_percentile_rank")
+    target = tmp_path / "written-by-git"
+    ctx = context_for(
+        built,
+        skill("revert-hunk", "fake-revert"),
+        root_cause=RootCause(f"--output={target}"),
+    )
+    candidate = solve(ctx, bench_runs=1)
+    assert not target.exists()
+    assert candidate.outcome == "no_fix"
+    assert "no root cause" in candidate.refusals[0]["reason"]
