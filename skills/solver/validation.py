@@ -190,6 +190,8 @@ def measure_interleaved(
 @contextmanager
 def scratch_worktree(repo_path: str | Path, ref: str) -> Iterator[Path]:
     """A detached worktree of `ref` under WATTSON_WORK_DIR, removed afterwards even on error."""
+    if not ref or ref.startswith("-"):
+        raise ValidationError(f"{ref!r} is not a branch name")
     base = work_dir()
     base.mkdir(parents=True, exist_ok=True)
     path = base / f"solve-{uuid.uuid4().hex[:12]}"

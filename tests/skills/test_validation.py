@@ -163,6 +163,14 @@ def test_scratch_worktree_is_removed_even_on_error(repo, settings):
     assert str(path) not in git(repo, "worktree", "list")
 
 
+def test_option_looking_branch_is_refused(repo):
+    with (
+        pytest.raises(ValidationError, match="not a branch name"),
+        scratch_worktree(repo, "--lock"),
+    ):
+        pass
+
+
 def test_unknown_branch_is_a_clear_error(repo):
     with (
         pytest.raises(ValidationError, match="no-such-branch"),
