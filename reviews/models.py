@@ -376,7 +376,12 @@ class Proposal(models.Model):
             models.Index(fields=["status", "-created_at"], name="proposal_status_created"),
             models.Index(fields=["skill_slug", "status"], name="proposal_skill_status"),
             models.Index(fields=["is_current", "activity_at"], name="proposal_current_activity"),
-            models.Index(fields=["seconds_to_propose"], name="proposal_seconds_to_propose"),
+            # Percentiles read ranks straight off these (reviews/reports.py).
+            models.Index(
+                fields=["seconds_to_propose"],
+                condition=models.Q(revision=1),
+                name="proposal_first_seconds",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -450,7 +455,11 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["verdict", "created_at"], name="decision_verdict_created"),
             models.Index(fields=["created_at"], name="decision_created"),
-            models.Index(fields=["decision_seconds"], name="decision_seconds"),
+            models.Index(
+                fields=["decision_seconds"],
+                condition=models.Q(dismissed=False),
+                name="decision_live_seconds",
+            ),
         ]
 
     def __str__(self) -> str:
