@@ -222,8 +222,8 @@ def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
         raise DecisionConflict(_not_open_message(_reload(proposal))) from None
 
 
-def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str]:
-    """Commit the approved patch in a scratch worktree; (commit, branch) or a refusal."""
+def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str, str]:
+    """Commit the approved patch in a scratch worktree; (commit, branch, head) or a refusal."""
     repository = proposal_repository(proposal)
     if repository is None or not is_work_tree(repository.path):
         raise DecisionConflict(
@@ -263,7 +263,7 @@ def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str]:
     except GitError as exc:
         raise DecisionConflict(f"git failed while preparing the fix branch: {exc}") from None
     log.info("prepared fix commit %s on %s for proposal %s", commit, head, proposal.pk)
-    return commit, fix_branch_name(proposal)
+    return commit, fix_branch_name(proposal), head
 
 
 def proposal_decide(
@@ -321,11 +321,11 @@ def proposal_decide(
                 )
             is_override = True
 
-    commit = branch = ""
+    commit = branch = head = ""
     if verdict == Decision.Verdict.APPROVE and not proposal.is_analysis:
         # Slow git work outside the transaction; the commit is named by a branch only once the
         # decision below has won.
-        commit, branch = _prepare_fix_commit(proposal, actor=actor)
+        commit, branch, head = _prepare_fix_commit(proposal, actor=actor)
 
     new_status = {
         Decision.Verdict.APPROVE: Proposal.Status.APPROVED,
@@ -379,6 +379,9 @@ def proposal_decide(
                     "override_reason": decision.override_reason,
                     "branch": branch,
                     "commit": commit,
+                    # The default branch's head the fix was committed on (may be newer than
+                    # the proposal's base commit).
+                    "head": head,
                 },
             )
             if proposal.skill_version_id:

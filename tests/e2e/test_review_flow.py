@@ -6,7 +6,6 @@ browser shows (and the gate commits) a diff the product itself produced.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,60 +15,19 @@ from django.contrib.auth.models import Group
 from reviews.models import Finding, Proposal
 from reviews.roles import REVIEWER
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import SCREENSHOTS, login, screenshot
 from tests.reviews.gate_helpers import diff_for, fix_branches, git, make_proposal, repo_state
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser_page(request):
-    """The shared `page` fixture when tests/e2e/conftest.py provides one, else our own."""
-    if "page" in request.fixturenames or _has_fixture(request, "page"):
-        yield request.getfixturevalue("page")
-        return
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-
-
-def _has_fixture(request, name: str) -> bool:
-    return bool(request._fixturemanager.getfixturedefs(name, request.node))
-
 
 def _shot(page, name: str, *, full_page: bool = True, selector: str = "") -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"review_flow_{name}.png"
     if selector:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"review_flow_{name}.png"
         page.locator(selector).first.screenshot(path=str(path))
-    else:
-        page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-def _login(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+        return path
+    return screenshot(page, f"review_flow_{name}", full_page=full_page)
 
 
 def _solved_proposal(scenario_repo: dict, reviewer) -> Proposal:
@@ -111,7 +69,7 @@ def _solved_proposal(scenario_repo: dict, reviewer) -> Proposal:
 
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_approves_from_my_reviews(
-    settings, tmp_path, live_server, scenario, django_user_model, browser_page
+    settings, tmp_path, live_server, scenario, django_user_model, page
 ):
     settings.WATTSON_WORK_DIR = tmp_path / "work"
     settings.WATTSON_AUTO_SOLVE = False
@@ -127,9 +85,8 @@ def test_reviewer_approves_from_my_reviews(
     finding = Finding.objects.get(pk=proposal.finding_id)
     before = repo_state(repo)
 
-    page = browser_page
-    _login(page, live_server.url, "priya")
-    page.goto(f"{live_server.url}/my-reviews/")
+    login(page, priya)
+    page.goto("/my-reviews/")
     row_link = page.locator(f"a[href='/proposals/{proposal.pk}/']")
     assert row_link.count() == 1, "the proposal is listed under My reviews"
     _shot(page, "1_my_reviews")
@@ -147,6 +104,7 @@ def test_reviewer_approves_from_my_reviews(
     _shot(page, "3_approved", full_page=False)
     _shot(page, "4_decision_panel", selector="#decision")
     assert "Approved revision" in page.content()
+    assert page.console_errors == [], "no script errors or CSP violations on the way"
 
     branch = f"wattson/{finding.pk}-r{proposal.revision}"
     assert fix_branches(repo) == [branch]
