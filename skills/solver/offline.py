@@ -31,6 +31,8 @@ from skills.solver.types import (
 )
 from skills.solver.validation import (
     BENCH_RUNS,
+    BENCH_TIMEOUT_S,
+    TEST_TIMEOUT_S,
     ValidationError,
     scratch_worktree,
     validate_in_worktree,
@@ -42,6 +44,9 @@ logger = logging.getLogger(__name__)
 # A change that does not make the benchmark at least this much faster saved nothing measurable.
 MIN_SPEEDUP = 1.05
 MAX_CODE_PATTERN_SEARCHES = 4
+# Seconds kept back from the task timeout, and the least worth starting a validation with.
+SOLVE_MARGIN_S = 10
+MIN_VALIDATION_BUDGET_S = 5
 _SHA_RE = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
@@ -290,10 +295,18 @@ class _Bench:
     Once the benchmark has failed on the unchanged code it is not run again in this solve.
     """
 
-    def __init__(self, make_baseline: Callable[[], Path], command: str, runs: int) -> None:
+    def __init__(
+        self, make_baseline: Callable[[], Path], command: str, runs: int, deadline: float
+    ) -> None:
         self.make_baseline, self.command, self.runs = make_baseline, command, runs
         self.baseline: Path | None = None
         self.broken_log = ""
+        # time.monotonic() by which the solve must be done: commands get what is left, so a
+        # slow test suite times out as a refusal instead of the worker being killed.
+        self.deadline = deadline
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
 
     def baseline_dir(self) -> Path | None:
         if not self.command or self.broken_log:
@@ -349,6 +362,9 @@ def _try_skill(
     if context.previous_diff and diff.strip() == context.previous_diff.strip():
         return None, f"{where}: the same diff as the revision the reviewer asked to change"
 
+    remaining = bench.remaining()
+    if remaining < MIN_VALIDATION_BUDGET_S:
+        return None, f"{where}: no time left to validate it within the solve timeout"
     baseline = bench.baseline_dir()
     started = time.perf_counter()
     validation = validate_in_worktree(
@@ -358,6 +374,8 @@ def _try_skill(
         bench_cmd=context.bench_cmd if baseline is not None else "",
         bench_runs=bench.runs,
         baseline_dir=baseline,
+        test_timeout=min(TEST_TIMEOUT_S, remaining / 2),
+        bench_timeout=min(BENCH_TIMEOUT_S, remaining / (4 * bench.runs)),
     )
     if baseline is not None and validation.bench_before_s is None and validation.bench_log:
         # The unchanged code's benchmark fails: nothing can be measured, so say so and go on
@@ -460,6 +478,7 @@ def solve(
 ) -> Candidate:
     """Turn a finding's context into a validated candidate, an analysis, or no fix with reasons."""
     _test_sleep_hook()
+    deadline = _solve_deadline()
     repo = Path(context.repo_path)
     if not repo.is_dir():
         raise SolverError(f"repository path {context.repo_path} does not exist")
@@ -472,10 +491,18 @@ def solve(
             def make_baseline() -> Path:
                 return stack.enter_context(scratch_worktree(repo, context.default_branch))
 
-            return _solve_in(root, context, bench_runs, progress, make_baseline)
+            return _solve_in(root, context, bench_runs, progress, make_baseline, deadline)
     except ValidationError as exc:
         # No worktree, or a configured command that cannot even be started.
         raise SolverError(str(exc)) from None
+
+
+def _solve_deadline() -> float:
+    """Leave a margin under the worker's task timeout for storing the result."""
+    from django.conf import settings
+
+    budget = getattr(settings, "WATTSON_SOLVE_TIMEOUT_S", 300) - SOLVE_MARGIN_S
+    return time.monotonic() + max(budget, MIN_VALIDATION_BUDGET_S)
 
 
 def _solve_in(
@@ -484,6 +511,7 @@ def _solve_in(
     bench_runs: int,
     progress: Progress | None,
     make_baseline: Callable[[], Path],
+    deadline: float,
 ) -> Candidate:
     tracer = Tracer(_make_sandbox(root, context), progress)
     gathered = gather(context, root, tracer)
@@ -505,7 +533,7 @@ def _solve_in(
             no_fix_reason=f"none of the finding's functions is in the repository ({missing})",
         )
 
-    bench = _Bench(make_baseline, context.bench_cmd, bench_runs)
+    bench = _Bench(make_baseline, context.bench_cmd, bench_runs, deadline)
     diagnosis: list[RankedSkill] = []
     for item in ranked:
         if not item.skill.codemod:

@@ -341,3 +341,20 @@ def test_a_root_cause_that_is_not_a_sha_never_reaches_git(scenario, fakes, tmp_p
     assert not target.exists()
     assert candidate.outcome == "no_fix"
     assert "no root cause" in candidate.refusals[0]["reason"]
+
+
+def test_slow_tests_time_out_inside_the_solve_budget(scenario, fakes, settings):
+    import time
+
+    settings.WATTSON_SOLVE_TIMEOUT_S = 20  # a 10 s budget: the tests get half of it
+    built = scenario("checkout_tax")
+    ctx = context_for(
+        built,
+        skill("memoize", "fake-memoize"),
+        test_cmd="python3 -c 'import time; time.sleep(60)'",
+    )
+    started = time.monotonic()
+    candidate = solve(ctx, bench_runs=1)
+    assert time.monotonic() - started < 20
+    assert candidate.outcome == "no_fix"
+    assert "timed out" in candidate.refusals[0]["reason"]
