@@ -263,4 +263,6 @@ def test_empty_queue_explains_how_to_start(page, reviewer):
     page.goto("/")
     assert page.get_by_role("heading", name="No findings yet").is_visible()
     assert page.get_by_text("manage.py demo").is_visible()
+    assert page.get_by_role("button", name="Copy").count() == 3  # wattson.js ran under the CSP
+    assert page.console_errors == []
     screenshot(page, "queue_empty")
