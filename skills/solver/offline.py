@@ -46,7 +46,7 @@ MIN_SPEEDUP = 1.05
 MAX_CODE_PATTERN_SEARCHES = 4
 # Seconds kept back from the task timeout, and the least worth starting a validation with.
 SOLVE_MARGIN_S = 10
-MIN_VALIDATION_BUDGET_S = 5
+MIN_VALIDATION_BUDGET_S = 2
 _SHA_RE = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
@@ -501,8 +501,8 @@ def _solve_deadline() -> float:
     """Leave a margin under the worker's task timeout for storing the result."""
     from django.conf import settings
 
-    budget = getattr(settings, "WATTSON_SOLVE_TIMEOUT_S", 300) - SOLVE_MARGIN_S
-    return time.monotonic() + max(budget, MIN_VALIDATION_BUDGET_S)
+    timeout = getattr(settings, "WATTSON_SOLVE_TIMEOUT_S", 300)
+    return time.monotonic() + timeout - min(SOLVE_MARGIN_S, timeout * 0.2)
 
 
 def _solve_in(

@@ -346,7 +346,7 @@ def test_a_root_cause_that_is_not_a_sha_never_reaches_git(scenario, fakes, tmp_p
 def test_slow_tests_time_out_inside_the_solve_budget(scenario, fakes, settings):
     import time
 
-    settings.WATTSON_SOLVE_TIMEOUT_S = 20  # a 10 s budget: the tests get half of it
+    settings.WATTSON_SOLVE_TIMEOUT_S = 12  # a 9.6 s budget: the tests get half of it
     built = scenario("checkout_tax")
     ctx = context_for(
         built,
