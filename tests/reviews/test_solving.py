@@ -120,6 +120,20 @@ def test_request_queues_a_run_moves_the_finding_and_enqueues_on_commit(
     assert AuditEvent.objects.filter(verb="finding.status", actor=reviewer).exists()
 
 
+def test_the_real_task_runs_the_solve_through_django_q(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)  # django-q runs the task inline, same code path
+    world["add_skill"]("memoize", "fake-memoize")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = solve_request(finding=world["finding"], actor=None)
+    run.refresh_from_db()
+    assert run.status == R.SUCCEEDED
+    assert Proposal.objects.filter(finding=world["finding"], is_current=True).count() == 1
+
+
 def test_a_second_request_joins_the_active_run(world, reviewer, reviewer2, enqueued):
     first = solve_request(finding=world["finding"], actor=reviewer)
     second = solve_request(finding=world["finding"], actor=reviewer2)
