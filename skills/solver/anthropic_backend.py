@@ -36,8 +36,10 @@ from skills.selection import RankedSkill, rank_skills
 from skills.solver import prompts
 from skills.solver import rationale as rationale_text
 from skills.solver.offline import (
+    MIN_VALIDATION_BUDGET_S,
     SolverError,
     _Bench,
+    _solve_deadline,
     _validation_summary,
     _verdict,
     locate_function,
@@ -46,6 +48,8 @@ from skills.solver.offline import (
 from skills.solver.types import Candidate, SkillSpec, SolveContext, ToolCallRecord, Validation
 from skills.solver.validation import (
     BENCH_RUNS,
+    BENCH_TIMEOUT_S,
+    TEST_TIMEOUT_S,
     ValidationError,
     check_patch_safety,
     scratch_worktree,
@@ -215,6 +219,8 @@ def solve(
     progress: Callable[[ToolCallRecord], None] | None = None,
 ) -> Candidate:
     """One agent run in a scratch worktree: a validated candidate or no_fix; else it raises."""
+    # As offline: validation commands get what is left of the worker's task timeout.
+    deadline = _solve_deadline()
     config = load_config()
     key = api_key()
     if client is None and not key:
@@ -241,6 +247,7 @@ def solve(
                     make_baseline,
                     context.bench_cmd,
                     BENCH_RUNS if bench_runs is None else bench_runs,
+                    deadline,
                 ),
                 progress=progress,
             )
@@ -544,6 +551,9 @@ class _Agent:
     def validate(self, diff: str, slug: str) -> Validation:
         """Tests, then the benchmark interleaved with a clean baseline: the offline solver's way."""
         context, bench = self.context, self.bench
+        remaining = bench.remaining()
+        if remaining < MIN_VALIDATION_BUDGET_S:
+            raise self.fail("no time left to validate the model's diff within the solve timeout")
         baseline = bench.baseline_dir()
         started = time.perf_counter()
         validation = validate_in_worktree(
@@ -553,6 +563,8 @@ class _Agent:
             bench_cmd=context.bench_cmd if baseline is not None else "",
             bench_runs=bench.runs,
             baseline_dir=baseline,
+            test_timeout=min(TEST_TIMEOUT_S, remaining / 2),
+            bench_timeout=min(BENCH_TIMEOUT_S, remaining / (4 * max(bench.runs, 1))),
         )
         if baseline is not None and validation.bench_before_s is None and validation.bench_log:
             # The unchanged code's benchmark fails: nothing can be measured; the tests decide.
