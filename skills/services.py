@@ -17,7 +17,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from skills.models import Skill, SkillStats, SkillVersion
 
@@ -167,6 +167,22 @@ def skill_stats_rebuild(decisions: Iterable[DecisionRecord]) -> int:
         Skill.objects.exclude(pk__in=flagged).update(needs_attention=False)
         Skill.objects.filter(pk__in=flagged).update(needs_attention=True)
     return len(rows)
+
+
+def skill_stats_rebuild_all() -> tuple[int, int]:
+    """Rebuild from every recorded decision; (decisions read, stats rows written).
+
+    On PostgreSQL the stats table is locked first, so a decision being recorded meanwhile either
+    commits before the read (and is counted) or waits for the rebuild (and then counts itself).
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = connection.ops.quote_name(SkillStats._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")  # noqa: S608 constant
+        records = decision_records()
+        rows = skill_stats_rebuild(records)
+    return len(records), rows
 
 
 def decision_records() -> list[DecisionRecord]:

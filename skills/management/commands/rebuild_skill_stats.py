@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from skills.models import SkillStats
-from skills.services import decision_records, skill_stats_rebuild
+from skills.services import skill_stats_rebuild_all
 
 
 class Command(BaseCommand):
@@ -20,14 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options) -> None:
-        records = decision_records()
-        rows = skill_stats_rebuild(records)
+        decisions, rows = skill_stats_rebuild_all()
         if options["json"]:
             stats = SkillStats.objects.select_related("skill", "version").order_by(
                 "skill__slug", "version__number"
             )
             payload = {
-                "decisions": len(records),
+                "decisions": decisions,
                 "rows": rows,
                 "skills": [
                     {
@@ -46,6 +45,4 @@ class Command(BaseCommand):
             }
             self.stdout.write(json.dumps(payload))
         else:
-            self.stdout.write(
-                f"Rebuilt {rows} skill statistics rows from {len(records)} decisions."
-            )
+            self.stdout.write(f"Rebuilt {rows} skill statistics rows from {decisions} decisions.")
