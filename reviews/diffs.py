@@ -517,8 +517,10 @@ def python_outline(text: str) -> tuple[list[_Scope], list[int]] | None:
             decorators = getattr(node, "decorator_list", None) or []
             first = min([node.lineno, *(d.lineno for d in decorators)])
             # col_offset counts UTF-8 bytes; a whitespace-only prefix has as many characters.
-            if all(lines[n - 1][: node.col_offset].isspace() or node.col_offset == 0
-                   for n in {first, node.lineno}):  # fmt: skip
+            col = node.col_offset
+            if col == 0 or (
+                lines[node.lineno - 1][:col].isspace() and lines[first - 1][:col].isspace()
+            ):
                 restarts.add(first)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 qualname = f"{prefix}{node.name}"
@@ -869,26 +871,27 @@ def _mark_ranges(line_html: str, text: str, ranges: list[tuple[int, int]]) -> Sa
         if piece.startswith("<"):
             out.append(piece)
             continue
-        # An entity is one character of text; anything else is text character by character.
-        chars = [piece] if piece.startswith("&") else list(piece)
-        run: list[str] = []
-        run_marked = None
-        for chunk in chars:
+        if piece.startswith("&"):  # an entity is one character of text
             marked = any(start <= position < end for start, end in ranges)
-            if marked != run_marked and run:
-                out.append(_wrap("".join(run), run_marked))
-                run = []
-            run_marked = marked
-            run.append(chunk)
+            out.append(_wrap(piece, marked))
             position += 1
-        if run:
-            out.append(_wrap("".join(run), run_marked))
+            continue
+        # Cut the text run at the range edges that fall inside it.
+        end_of_piece = position + len(piece)
+        cuts = sorted(
+            {position, end_of_piece}
+            | {edge for r in ranges for edge in r if position < edge < end_of_piece}
+        )
+        for left, right in zip(cuts, cuts[1:], strict=False):
+            marked = any(start <= left < end for start, end in ranges)
+            out.append(_wrap(piece[left - position : right - position], marked))
+        position = end_of_piece
     if position != len(text):
         return SafeString(line_html)
     return SafeString("".join(out))  # noqa: S308 re-assembled from Pygments' escaped HTML
 
 
-def _wrap(chunk: str, marked: bool | None) -> str:
+def _wrap(chunk: str, marked: bool) -> str:
     return f'<span class="x">{chunk}</span>' if marked else chunk
 
 
