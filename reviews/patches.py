@@ -15,6 +15,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from email.header import Header
@@ -106,9 +107,14 @@ def check_path(path: str) -> None:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise PatchRefused(f"path {path[:80]!r} escapes or is not normalised ('..', '.', '//')")
+    if any(unicodedata.category(ch) == "Cf" for ch in path):
+        # Zero-width and direction marks: HFS+ ignores some (".g\u200cit" is ".git"), and they
+        # make a name read differently from what it is.
+        raise PatchRefused(f"invisible formatting character in file name {path[:80]!r}")
     for part in parts:
-        # `.GIT` and `.git.` reach the same directory on case-insensitive or Windows file systems.
-        if part.lower().rstrip(". ") == ".git":
+        # `.GIT`, `.git.` and `GIT~1` reach the same directory on case-insensitive or Windows
+        # file systems.
+        if part.lower().rstrip(". ") in (".git", "git~1"):
             raise PatchRefused(f"path {path[:80]!r} touches git's own metadata (.git/)")
         if part.lower() in CI_DIRS:
             raise PatchRefused(f"path {path[:80]!r} is CI configuration ({part}/)")

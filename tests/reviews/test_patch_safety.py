@@ -49,6 +49,8 @@ def _corpus(sentinel: Path) -> dict[str, str]:
         "dot-git-hook": _new_file(".git/hooks/post-commit", "#!/bin/sh\ntouch /tmp/owned\n"),
         "dot-git-nested": _new_file("invoice/.git/config"),
         "dot-git-case": _new_file(".GIT/config"),
+        "dot-git-zero-width": _new_file(".g\u200cit/config"),
+        "dot-git-ntfs-short-name": _new_file("GIT~1/config"),
         "symlink-only": (
             "diff --git a/link b/link\nnew file mode 120000\nindex 0000000..b1b7161\n"
             f"--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+{sentinel}\n"
