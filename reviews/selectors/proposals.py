@@ -121,7 +121,39 @@ def read_file_at(repo_path: str, commit: str, path: str) -> str | None:
     shown = gitio.run_git(repo_path, "cat-file", "blob", spec, check=False)
     if shown.returncode != 0 or "\x00" in shown.stdout:
         return None
+    if _paths_with_inner_cr(repo_path, commit, [path]):
+        return None
     return _decode_exact(shown.stdout, size)
+
+
+def _paths_with_inner_cr(repo_path: str, commit: str, paths: list[str]) -> set[str]:
+    """Files with a "\r" inside a line at that commit.
+
+    Text-mode decoding turns such a "\r" into a line break without changing the length, so
+    the size check cannot see it; git grep can (it splits lines on "\n" only).
+    """
+    if not paths:
+        return set()
+    # Literal pathspecs: a file named "*.py" or ":(exclude)x" must mean only itself.
+    found = gitio.run_git(
+        repo_path,
+        "--literal-pathspecs",
+        "grep",
+        "-l",
+        "-z",
+        "-I",
+        "-E",
+        "-e",
+        "\r.",
+        commit,
+        "--",
+        *paths,
+        check=False,
+    )
+    prefix = f"{commit}:"
+    return {
+        name.removeprefix(prefix) for name in found.stdout.split("\x00") if name.startswith(prefix)
+    }
 
 
 def read_files_at(repo_path: str, commit: str, paths: list[str]) -> dict[str, str | None]:
@@ -139,6 +171,8 @@ def read_files_at(repo_path: str, commit: str, paths: list[str]) -> dict[str, st
     files: dict[str, str | None] = {}
     if result.returncode == 0:
         files = _parse_batch(result.stdout, wanted)
+    for path in _paths_with_inner_cr(repo_path, commit, [p for p, t in files.items() if t]):
+        files[path] = None
     missing = [p for p in wanted if p not in files]
     for path in missing:
         files[path] = read_file_at(repo_path, commit, path)

@@ -408,3 +408,44 @@ def test_hidden_characters_are_flagged_on_the_page(client_for, reviewer, db, tmp
     assert "auth.py:2" in html and "U+202E RIGHT-TO-LEFT OVERRIDE" in html
     assert 'id="f0-n2"' in html and 'class="r add warn"' in html
     assert "\u202e" not in html.split('<h2 id="h-diff"', 1)[1]
+
+
+def test_base_files_are_read_exactly_or_not_at_all(db, tmp_path):
+    """git's text output loses "\\r"; the reader restores CRLF files and refuses what it cannot."""
+    from reviews.selectors.proposals import read_file_at, read_files_at
+
+    before = {
+        "crlf.py": "a = 1\r\nb = 2\r\n",
+        "lone_cr.py": 'a = "x\ry"\nb = 2\n',
+        "plain.py": "é = 1\n",
+    }
+    repo, base, _diff = make_change(tmp_path / "bytes", before, before)
+    (repo / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "latin-1")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    paths = ["crlf.py", "lone_cr.py", "plain.py", "latin1.txt", "missing.py"]
+    batch = read_files_at(str(repo), base, paths)
+    assert batch == {
+        "crlf.py": "a = 1\r\nb = 2\r\n",
+        "lone_cr.py": None,  # a "\r" inside a line cannot be told from a line break
+        "plain.py": "é = 1\n",
+        "latin1.txt": None,
+        "missing.py": None,
+    }
+    assert {p: read_file_at(str(repo), base, p) for p in paths} == batch
+    assert read_file_at(str(repo), "not-a-sha", "plain.py") is None
+    assert read_file_at(str(repo), base, "--output=/tmp/x") is None
+
+
+def test_context_for_a_file_without_a_readable_base_is_404(client_for, reviewer, db, tmp_path):
+    before = {"lone_cr.py": 'a = "x\ry"\n' + "".join(f"v{i} = {i}\n" for i in range(20))}
+    after = {"lone_cr.py": before["lone_cr.py"].replace("v15 = 15", "v15 = 16")}
+    repo, base, diff = make_change(tmp_path / "cr", before, after)
+    proposal = make_proposal(repo_path=repo, base=base, diff=diff)
+    client = client_for(reviewer)
+    html = page(client, proposal)
+    assert 'class="gap"' not in html  # nothing to expand from
+    assert '<span class="mi">16</span>' in html  # still highlighted, hunk by hunk
+    url = reverse("reviews:proposal_context", args=[proposal.pk])
+    assert client.get(url, {"file": 0, "from": 1, "to": 3}).status_code == 404
