@@ -59,6 +59,10 @@ def browser_page(request):
 
 def _login(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login/")
+    if page.locator("input[name=username]").count() == 0:
+        # A shared fixture may hand over a logged-in page: start from a clean session.
+        page.context.clear_cookies()
+        page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
