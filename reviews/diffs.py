@@ -18,6 +18,7 @@ import ast
 import bisect
 import difflib
 import html
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -35,6 +36,8 @@ from pygments.util import ClassNotFound
 from unidiff import PatchSet
 from unidiff.constants import LINE_TYPE_NO_NEWLINE
 from unidiff.errors import UnidiffParseError
+
+logger = logging.getLogger(__name__)
 
 # Bump when the rendered structure changes, so cached renders of the old shape are not reused.
 RENDER_VERSION = 4
@@ -960,10 +963,25 @@ def render_diff(
             files.append(_described_only(index, pfile, lines))
             continue
         budget -= lines
-        files.append(
-            render_file(index, pfile, read_old=read_old, read_new=read_new, highlight=highlight)
-        )
+        files.append(_render_file_safely(index, pfile, read_old, read_new, highlight))
     return DiffView(files=files)
+
+
+def _render_file_safely(index, pfile, read_old, read_new, highlight) -> FileView:
+    """A file the highlighter chokes on is shown plain, never a broken review page."""
+    try:
+        return render_file(index, pfile, read_old=read_old, read_new=read_new, highlight=highlight)
+    except Exception as exc:  # a lexer or an odd diff must not hide the rest of the change
+        logger.exception("diff rendering failed for file %s; showing it plain", index)
+        try:
+            view = render_file(index, pfile, highlight=False)
+        except Exception:
+            view = _described_only(index, pfile, sum(len(h) for h in pfile))
+            view.notices = []
+        view.notices.insert(
+            0, f"This file could not be highlighted ({type(exc).__name__}); shown as plain text."
+        )
+        return view
 
 
 def _described_only(index: int, pfile, lines: int) -> FileView:

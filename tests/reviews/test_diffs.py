@@ -410,3 +410,15 @@ def test_zero_context_insertions_and_deletions_number_the_gaps_right():
     assert diffs.find_gap(pfile, old_length=10, old_start=6, old_end=7) == diffs.Gap(6, 7, 8)
     rows = diffs.context_rows(old, "z.txt", old_start=6, old_end=7, new_start=8)
     assert [(r.old_no, r.new_no, r.html) for r in rows] == [(6, 8, "l6"), (7, 9, "l7")]
+
+
+def test_a_file_the_highlighter_fails_on_is_shown_plain(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("lexer bug")
+
+    monkeypatch.setattr(diffs, "highlight_needed", broken)
+    old = "a = 1\n"
+    view = diffs.render_diff(make_diff("a.py", old, "a = 2\n"), read_old=reader({"a.py": old}))
+    file = view.files[0]
+    assert "could not be highlighted (RuntimeError)" in file.notices[0]
+    assert [text_of(r.html) for r in rows_of(view) if r.kind == "add"] == ["a = 2"]
