@@ -91,6 +91,8 @@
         var left = dels[i];
         var right = adds[i];
         var tr = el("tr", "r chg");
+        tr._left = left;
+        tr._right = right;
         if (left) {
           tr.appendChild(lineCell(left.dataset.o, "del"));
           tr.appendChild(codeCell(left, "del"));
@@ -135,6 +137,7 @@
         tr.appendChild(codeCell(row));
         tr.appendChild(lineCell(row.dataset.n));
         tr.appendChild(codeCell(row));
+        tr._source = row;
         row._clone = tr;
         body.appendChild(tr);
       } else {
@@ -260,6 +263,34 @@
     shown.classList.add("flash");
   }
 
+  // Line links: clicking a line number puts "#f<file>-n<new line>" (or -o<old line>) in the
+  // address bar, so a reviewer can point a colleague at one line.
+  function sourceRow(cell) {
+    var tr = cell.closest("tr");
+    if (tr._source) return tr._source; // a side-by-side copy of a context row
+    if (tr._left || tr._right) return cell.classList.contains("del") ? tr._left : tr._right;
+    return tr;
+  }
+
+  function lineAnchor(cell) {
+    var source = sourceRow(cell);
+    var table = cell.closest("table.dtable");
+    if (!source || !table || !source.dataset) return "";
+    var n = source.dataset.n;
+    var o = source.dataset.o;
+    if (!n && !o) return "";
+    return "f" + table.dataset.file + (n ? "-n" + n : "-o" + o);
+  }
+
+  function findLine(container, anchor) {
+    var match = /^f(\d+)-([no])(\d+)$/.exec(anchor);
+    if (!match) return null;
+    var attribute = match[2] === "n" ? "data-n" : "data-o";
+    return container.querySelector(
+      'table.dtable.unified[data-file="' + match[1] + '"] tr.r[' + attribute + '="' + match[3] + '"]'
+    );
+  }
+
   // "n" / "p": next / previous change, across files, in whichever view is showing.
   function jump(container, direction) {
     var view = container.dataset.view === "sbs" ? "sbs" : "unified";
@@ -335,6 +366,18 @@
         expand(container, gap, button.dataset.expand);
         return;
       }
+      var number = event.target.closest("td.ln");
+      if (number && number.textContent.trim()) {
+        var row = number.closest("tr");
+        var anchor = lineAnchor(number);
+        if (anchor) {
+          if (window.history.replaceState) window.history.replaceState(null, "", "#" + anchor);
+          row.classList.remove("flash");
+          void row.offsetWidth;
+          row.classList.add("flash");
+        }
+        return;
+      }
       var link = event.target.closest("a.warn-link, a.file-link");
       if (link) {
         var id = link.getAttribute("href").slice(1);
@@ -359,7 +402,8 @@
     );
 
     if (window.location.hash.length > 1) {
-      var target = document.getElementById(window.location.hash.slice(1));
+      var id = window.location.hash.slice(1);
+      var target = document.getElementById(id) || findLine(container, id);
       if (target && container.contains(target)) reveal(container, target);
     }
   }

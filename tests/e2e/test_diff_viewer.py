@@ -183,6 +183,14 @@ def test_toggle_side_by_side_and_expand_context(
     page.evaluate("window.scrollTo(0, 0)")
     page.keyboard.press("n")
     assert page.locator("table.dtable.unified tr.flash").count() == 1
+    # Clicking a line number gives a link to that line; opening the link shows it.
+    page.locator("table.dtable.unified tr.r.add").first.locator("td.ln").nth(1).click()
+    assert page.evaluate("window.location.hash") == "#f0-n5"
+    page.goto(f"{live_server.url}/proposals/{proposal.pk}/#f0-n5")
+    page.reload()
+    assert "flash" in page.locator('table.dtable.unified tr.r[data-n="5"]').first.get_attribute(
+        "class"
+    )
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "page")
     assert viewer.count() == 1
