@@ -324,8 +324,59 @@
     target.classList.add("flash");
   }
 
+  // "Viewed" marks, per page (each revision has its own URL), kept in this browser only.
+  function viewedKey() {
+    return "wattson.viewed:" + window.location.pathname;
+  }
+
+  function loadViewed() {
+    try {
+      return JSON.parse(window.localStorage.getItem(viewedKey()) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function saveViewed(container) {
+    var marked = [];
+    container.querySelectorAll("input[data-viewed]:checked").forEach(function (box) {
+      marked.push(box.dataset.viewed);
+    });
+    try {
+      window.localStorage.setItem(viewedKey(), JSON.stringify(marked));
+    } catch (e) {
+      /* not remembered */
+    }
+    countViewed(container);
+  }
+
+  function countViewed(container) {
+    var boxes = container.querySelectorAll("input[data-viewed]");
+    var done = container.querySelectorAll("input[data-viewed]:checked").length;
+    var label = container.querySelector(".viewed-count");
+    if (label) label.textContent = done ? "· " + done + " of " + boxes.length + " viewed" : "";
+  }
+
   function init(container) {
     setView(container, storedView());
+
+    var viewed = loadViewed();
+    container.querySelectorAll("input[data-viewed]").forEach(function (box) {
+      if (viewed.indexOf(box.dataset.viewed) !== -1) {
+        box.checked = true;
+        box.closest("details.dfile").open = false;
+        box.closest("details.dfile").classList.add("is-viewed");
+      }
+    });
+    countViewed(container);
+    container.addEventListener("change", function (event) {
+      var box = event.target.closest("input[data-viewed]");
+      if (!box) return;
+      var details = box.closest("details.dfile");
+      details.open = !box.checked;
+      details.classList.toggle("is-viewed", box.checked);
+      saveViewed(container);
+    });
 
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) return;

@@ -191,6 +191,13 @@ def test_toggle_side_by_side_and_expand_context(
     assert "flash" in page.locator('table.dtable.unified tr.r[data-n="5"]').first.get_attribute(
         "class"
     )
+    # "Viewed" folds a file away and is remembered.
+    page.locator("#file-1 input[data-viewed]").check()
+    assert not page.locator("#file-1").evaluate("d => d.open")
+    assert "1 of 2 viewed" in page.locator(".viewed-count").inner_text()
+    page.reload()
+    assert page.locator("#file-1 input[data-viewed]").is_checked()
+    assert not page.locator("#file-1").evaluate("d => d.open")
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "page")
     assert viewer.count() == 1
