@@ -794,6 +794,11 @@ def _hunk_rows(hunk, view: FileView, old_side: _Side, new_side: _Side, lexer: Le
         rows.append(Row(kind, old_no, new_no, SafeString(code), warnings))
         texts.append(line.value)
     _emphasise_changes(rows, texts)
+    for row, text in zip(rows, texts, strict=True):
+        body = text.rstrip("\r\n")
+        if row.kind == "add" and body != body.rstrip(" \t"):
+            # Trailing whitespace a change adds is noise a reviewer wants to see.
+            row.html = _mark_ranges(row.html, body, [(len(body.rstrip(" \t")), len(body))], "tw")
     return rows
 
 
@@ -859,8 +864,11 @@ def _offsets(words: list[str]) -> list[int]:
     return starts
 
 
-def _mark_ranges(line_html: str, text: str, ranges: list[tuple[int, int]]) -> SafeString:
-    """Wrap the characters in ranges with <span class="x">, inside Pygments' spans.
+def _mark_ranges(
+    line_html: str, text: str, ranges: list[tuple[int, int]], css_class: str = "x"
+) -> SafeString:
+    """Wrap the characters in ranges with <span class="x"> (a constant class), inside
+    Pygments' spans.
 
     Only text is wrapped (never across a tag), so the result nests correctly. If the line's
     visible text is not exactly `text` (invisible characters were replaced by markers), the
@@ -876,7 +884,7 @@ def _mark_ranges(line_html: str, text: str, ranges: list[tuple[int, int]]) -> Sa
             continue
         if piece.startswith("&"):  # an entity is one character of text
             marked = any(start <= position < end for start, end in ranges)
-            out.append(_wrap(piece, marked))
+            out.append(_wrap(piece, marked, css_class))
             position += 1
             continue
         # Cut the text run at the range edges that fall inside it.
@@ -887,15 +895,15 @@ def _mark_ranges(line_html: str, text: str, ranges: list[tuple[int, int]]) -> Sa
         )
         for left, right in zip(cuts, cuts[1:], strict=False):
             marked = any(start <= left < end for start, end in ranges)
-            out.append(_wrap(piece[left - position : right - position], marked))
+            out.append(_wrap(piece[left - position : right - position], marked, css_class))
         position = end_of_piece
     if position != len(text):
         return SafeString(line_html)
     return SafeString("".join(out))  # noqa: S308 re-assembled from Pygments' escaped HTML
 
 
-def _wrap(chunk: str, marked: bool) -> str:
-    return f'<span class="x">{chunk}</span>' if marked else chunk
+def _wrap(chunk: str, marked: bool, css_class: str) -> str:
+    return f'<span class="{css_class}">{chunk}</span>' if marked else chunk
 
 
 _ROW = (

@@ -422,3 +422,12 @@ def test_a_file_the_highlighter_fails_on_is_shown_plain(monkeypatch):
     file = view.files[0]
     assert "could not be highlighted (RuntimeError)" in file.notices[0]
     assert [text_of(r.html) for r in rows_of(view) if r.kind == "add"] == ["a = 2"]
+
+
+def test_trailing_whitespace_on_added_lines_is_marked():
+    old = "a = 1\n"
+    new = "a = 1  \nb = 2\t\n"
+    view = diffs.render_diff(make_diff("t.py", old, new), read_old=reader({"t.py": old}))
+    added = [r for r in rows_of(view) if r.kind == "add"]
+    assert all('<span class="tw">' in r.html for r in added)
+    assert text_of(added[1].html) == "b = 2\t"
