@@ -40,7 +40,7 @@ from unidiff.errors import UnidiffParseError
 logger = logging.getLogger(__name__)
 
 # Bump when the rendered structure changes, so cached renders of the old shape are not reused.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 
 # Past these, a file is shown as plain escaped text: lexing a huge generated file would stall
 # the page for everyone else's review.
