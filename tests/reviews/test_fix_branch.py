@@ -132,6 +132,7 @@ def test_the_decision_form_offers_a_re_solve_for_a_stale_proposal(rf, repo, revi
     )
     assert "main moved on" in html
     assert reverse("reviews:finding", args=[proposal.finding_id]) in html
+    assert f'action="{reverse("reviews:solve-request", args=[proposal.finding_id])}"' in html
     assert "approve-button" not in html
 
 
@@ -202,3 +203,22 @@ def test_an_unsafe_patch_is_not_offered_for_download(client_for, reviewer, repo)
     response = client_for(reviewer).get(reverse("reviews:proposal_patch", args=[proposal.pk]))
     assert response.status_code == 409
     assert "CI configuration" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_re_solving_a_stale_proposal_queues_the_next_revision(client_for, repo, reviewer):
+    from reviews.models import SolveRun
+
+    proposal = make_proposal(repo=repo)
+    (repo / "invoice" / "calc.py").write_text(ORIGINAL.replace("result = 0", "result = 0.0"))
+    git(repo, "commit", "-q", "-am", "Floats")
+    with pytest.raises(DecisionStale):
+        proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+    client = client_for(reviewer)
+    page = client.get(reverse("reviews:proposal", args=[proposal.pk]))
+    action = reverse("reviews:solve-request", args=[proposal.finding_id])
+    assert f'action="{action}"' in page.content.decode()
+    client.post(action)
+    assert Finding.objects.get(pk=proposal.finding_id).status == Finding.Status.SOLVING
+    run = SolveRun.objects.filter(finding_id=proposal.finding_id).order_by("-id").first()
+    assert (run.revision, run.status) == (2, SolveRun.Status.QUEUED)
