@@ -258,6 +258,11 @@ def _split_keepends(text: str) -> list[str]:
     return lines
 
 
+def line_count(text: str) -> int:
+    """Lines in a text, counting a last line without its newline."""
+    return text.count("\n") + int(bool(text) and not text.endswith("\n"))
+
+
 def apply_hunks(old_text: str, pfile) -> str | None:
     """The new file: the hunks applied to the old text; None when they do not match it."""
     old_lines = _split_keepends(old_text)
@@ -679,8 +684,7 @@ def render_file(
     old_side.text, old_side.python = old_text, is_python
     new_side.text, new_side.python = new_text, is_python
     if old_text is not None:
-        unterminated = bool(old_text) and not old_text.endswith("\n")
-        old_side.length = old_text.count("\n") + int(unterminated)
+        old_side.length = line_count(old_text)
     if view.highlight == "file":
         # Context lines come from the new side; the old side is lexed only for removed lines.
         old_needed = sorted({ln.source_line_no for h in pfile for ln in h if ln.is_removed})

@@ -1,8 +1,10 @@
 """Reads for the proposal page: the proposal itself (authorised), its revisions, its rendered diff.
 
 Rendering reads old files from the registered repository at the proposal's base commit, once
-per render, in one `git cat-file --batch`; the rendered HTML is cached, keyed by the diff's
-sha256, the base commit and the view options, so a second visit does no git and no lexing.
+per render, in one `git cat-file --batch` (and one `git grep` for carriage returns inside lines,
+which git's text-mode output would turn into line breaks); the rendered HTML is cached, keyed by
+the diff's sha256, the base commit and the view options, so a second visit does no git and no
+lexing.
 """
 
 from __future__ import annotations
@@ -344,7 +346,7 @@ def proposal_context_rows(
 
 
 def _gap_rows(pfile, old_text: str, path: str, old_start: int, old_end: int) -> list[diffs.Row]:
-    length = len(diffs._split_keepends(old_text))
+    length = diffs.line_count(old_text)
     old_end = min(old_end, length, old_start + diffs.EXPAND_MAX_LINES - 1)
     gap = diffs.find_gap(pfile, old_length=length, old_start=old_start, old_end=old_end)
     if gap is None:
