@@ -668,8 +668,15 @@ def render_file(
         )
         old_text = None
 
-    too_big = diff_lines > HIGHLIGHT_MAX_LINES or any(
-        text is not None and len(text) > HIGHLIGHT_MAX_BYTES for text in (old_text, new_text)
+    # The hunks' own size counts too: without the repository, a hunk of minified code is all
+    # there is to lex.
+    hunk_chars = sum(len(line.value) for hunk in pfile for line in hunk)
+    too_big = (
+        diff_lines > HIGHLIGHT_MAX_LINES
+        or hunk_chars > HIGHLIGHT_MAX_BYTES
+        or any(
+            text is not None and len(text) > HIGHLIGHT_MAX_BYTES for text in (old_text, new_text)
+        )
     )
     if not highlight or too_big:
         view.highlight = "off"

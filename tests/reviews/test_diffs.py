@@ -431,3 +431,10 @@ def test_trailing_whitespace_on_added_lines_is_marked():
     added = [r for r in rows_of(view) if r.kind == "add"]
     assert all('<span class="tw">' in r.html for r in added)
     assert text_of(added[1].html) == "b = 2\t"
+
+
+def test_huge_hunk_without_the_repository_is_not_lexed(monkeypatch):
+    monkeypatch.setattr(diffs, "HIGHLIGHT_MAX_BYTES", 1000)
+    minified = "var a=" + "1+" * 2000 + "1;\n"
+    view = diffs.render_diff(make_diff("app.min.js", "var a=1;\n", minified))
+    assert view.files[0].highlight == "off"
