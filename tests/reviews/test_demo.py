@@ -205,6 +205,10 @@ def test_regressions_are_measurably_slower_than_their_parent(tmp_path):
                 built.shas[finding.root_cause_step] + "^",
             )
             parent = _bench(before)
+            if head <= 1.3 * parent:
+                # A busy machine can slow one run; the best of two runs each is the fair figure.
+                head = min(head, _bench(built.path))
+                parent = min(parent, _bench(before))
             assert head > 1.3 * parent, f"{repo.name}: HEAD {head}s vs parent {parent}s"
 
 
