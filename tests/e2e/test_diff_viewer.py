@@ -79,12 +79,12 @@ def _shot(page, name: str, *, locator=None) -> None:
 
 
 def _watch_errors(page) -> list[str]:
-    """Console errors and failed requests: a CSP violation shows up here."""
+    """CSP violations, script errors and failed requests on the page."""
     errors: list[str] = []
 
     def console(msg) -> None:
-        # Failed loads are reported by URL below, where the favicon can be told apart.
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+        # A blocked inline script or style (CSP) is reported on the console.
+        if msg.type == "error" and "Content Security Policy" in msg.text:
             errors.append(msg.text)
 
     def response(resp) -> None:
