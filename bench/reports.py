@@ -301,7 +301,9 @@ def timed(client: Client, url: str, runs: int) -> list[float]:
 
 
 def main() -> None:
-    if not (args.reuse and Decision.objects.exists()):
+    if args.reuse and Decision.objects.exists():
+        call_command("migrate", verbosity=0)
+    else:
         reset_database()
         populate(args.decisions)
     manager, _ = User.objects.get_or_create(username="bench-manager")

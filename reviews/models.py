@@ -226,13 +226,28 @@ class SolveRun(models.Model):
         NO_FIX = "no_fix", "No fix"
         FAILED = "failed", "Failed"
 
+    class BackendOrigin(models.TextChoices):
+        # reviews.services.solving.resolve_backend: the first of these that names a backend.
+        REQUEST = "request", "chosen in the fix request"
+        SOURCE = "source", "the finding's source"
+        SKILL = "skill", "the top-ranked skill's preference"
+        SETTING = "setting", "WATTSON_SOLVER_BACKEND"
+
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="solve_runs")
     # The proposal revision this run will produce.
     revision = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The backend that runs (after a fallback, the one that actually ran).
     backend = models.CharField(max_length=20, default="offline")
+    # Blank on runs from before the origin was recorded. A "setting" run may still take its
+    # top-ranked skill's preference when the worker starts it.
+    backend_origin = models.CharField(
+        max_length=10, choices=BackendOrigin.choices, blank=True, default=""
+    )
+    # Why this backend, in words for the page: who chose it, and any fallback.
+    backend_note = models.CharField(max_length=300, blank=True)
     model_name = models.CharField(max_length=100, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -376,6 +391,7 @@ class Proposal(models.Model):
             models.Index(fields=["status", "-created_at"], name="proposal_status_created"),
             models.Index(fields=["skill_slug", "status"], name="proposal_skill_status"),
             models.Index(fields=["is_current", "activity_at"], name="proposal_current_activity"),
+            models.Index(fields=["finding_created_at"], name="proposal_finding_created"),
             # Percentiles read ranks straight off these (reviews/reports.py).
             models.Index(
                 fields=["seconds_to_propose"],

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -440,13 +441,25 @@ def _no_fix_reasons(scope: _Scope) -> list[dict]:
     ]
 
 
-def _percentiles(qs: QuerySet, column: str, percents=(0.5, 0.9)) -> dict[float, float | None]:
-    """Exact percentiles (linear between ranks, like percentile_cont) of a numeric column.
+def _percentiles(
+    qs: QuerySet, column: str, *, narrowed: bool, percents=(0.5, 0.9)
+) -> dict[float, float | None]:
+    """Exact percentiles (linear between ranks, as percentile_cont) of a numeric column.
 
-    The database sorts (an index on the column serves the unfiltered case) and returns only
-    the two rows around each rank.
+    Unfiltered, the database walks the column's index to the two rows around each rank. When
+    filters narrow the rows (a date range, a team), PostgreSQL's percentile_cont sorts just
+    those rows in one query; SQLite sorts them for each rank.
     """
-    qs = qs.exclude(**{f"{column}__isnull": True})
+    qs = qs.exclude(**{f"{column}__isnull": True}).order_by()
+    if narrowed and connection.vendor == "postgresql":
+        sql, params = qs.values(column).query.sql_with_params()
+        cols = ", ".join(
+            f"percentile_cont({p}) WITHIN GROUP (ORDER BY t.{column})" for p in percents
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {cols} FROM ({sql}) t", params)  # noqa: S608
+            row = cursor.fetchone()
+        return {p: (None if v is None else float(v)) for p, v in zip(percents, row, strict=True)}
     count = qs.count()
     result: dict[float, float | None] = {}
     ordered = qs.order_by(column).values_list(column, flat=True)
@@ -468,8 +481,16 @@ def _times(scope: _Scope) -> dict[str, float | None]:
     decisions = _in_range(
         _filtered(Decision.objects.filter(dismissed=False), scope), scope, "created_at"
     )
-    to_proposal = _percentiles(proposals, "seconds_to_propose")
-    to_decision = _percentiles(decisions, "decision_seconds")
+    narrowed = bool(
+        scope.start
+        or scope.end
+        or scope.service_ids is not None
+        or scope.source
+        or scope.kind
+        or scope.skill
+    )
+    to_proposal = _percentiles(proposals, "seconds_to_propose", narrowed=narrowed)
+    to_decision = _percentiles(decisions, "decision_seconds", narrowed=narrowed)
     return {
         "finding_to_proposal_p50_s": to_proposal[0.5],
         "finding_to_proposal_p90_s": to_proposal[0.9],
