@@ -460,7 +460,7 @@ def _short(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return node.attr.value.lstrip("_")
+        return node.attr.value.strip("_")
     if isinstance(node, cst.Call):
         return _name_for(node)
     return "value"

@@ -39,6 +39,108 @@ IMPURE_BUILTINS = {
     "next",
     "id",
 }
+PURE_BUILTINS = {
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytes",
+    "callable",
+    "chr",
+    "complex",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "hasattr",
+    "hash",
+    "hex",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "oct",
+    "ord",
+    "pow",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+    "zip",
+}
+# Functions of other modules known to depend only on their arguments.
+PURE_MODULE_FUNCTIONS = (
+    "math.",
+    "cmath.",
+    "operator.",
+    "statistics.",
+    "itertools.",
+    "bisect.",
+    "re.",
+    "struct.",
+    "json.dumps",
+    "json.loads",
+    "unicodedata.",
+    "string.",
+    "textwrap.",
+    "fractions.",
+    "decimal.",
+    "hashlib.",
+    "binascii.",
+    "base64.",
+    "zlib.crc32",
+    "zlib.adler32",
+    "colorsys.",
+    "heapq.",
+    "copy.",
+    "functools.reduce",
+    "functools.partial",
+    "collections.Counter",
+    "collections.defaultdict",
+    "collections.OrderedDict",
+    "collections.deque",
+    "collections.namedtuple",
+    "datetime.timedelta",
+    "datetime.date.fromisoformat",
+    "datetime.datetime.fromisoformat",
+    "datetime.datetime.strptime",
+    "ipaddress.",
+    "urllib.parse.",
+    "posixpath.",
+    "ntpath.",
+    "os.path.join",
+    "os.path.splitext",
+    "os.path.basename",
+    "os.path.dirname",
+    "os.path.normpath",
+    "os.path.split",
+    "fnmatch.",
+    "shlex.quote",
+    "shlex.split",
+    "html.escape",
+    "html.unescape",
+    "keyword.iskeyword",
+    "dataclasses.replace",
+    "typing.cast",
+)
 IMPURE_MODULES = (
     "random.",
     "time.",
@@ -352,7 +454,29 @@ def _check_parameters(parsed: Parsed, func: cst.FunctionDef, params: list[cst.Pa
                 f"parameter {param.name.value} is annotated {code(param.annotation.annotation)}, "
                 "which is not hashable"
             )
+    docstring = func.get_docstring() or ""
+    if re.search(r"(?i)\b(list|dict|dictionary|mapping|set)s?\b", docstring):
+        raise CodemodRefused(
+            f"the docstring of {func.name.value} speaks of lists/dicts/sets: its arguments are "
+            "probably not hashable (lru_cache raises TypeError for them)"
+        )
     for node in walk(func.body):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value == "isinstance"
+            and len(node.args) == 2
+            and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value in names
+            and re.search(
+                r"\b(list|dict|set|bytearray|MutableMapping|MutableSequence)\b",
+                code(node.args[1].value),
+            )
+        ):
+            raise CodemodRefused(
+                f"{func.name.value} accepts a list/dict/set for {node.args[0].value.value} "
+                f"(isinstance check at line {parsed.line(node)}): not hashable"
+            )
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -412,6 +536,8 @@ def _check_body(parsed: Parsed, func: cst.FunctionDef, params, seen: set[str]) -
             raise CodemodRefused(f"{name} awaits or yields")
         if isinstance(node, cst.Call):
             _check_call(parsed, func, node, local_names)
+        if isinstance(node, cst.Attribute) and not _is_callee(parsed, node):
+            _check_attribute_read(parsed, func, node, bindings)
         if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.Del):
             root = node.target
             while isinstance(root, cst.Subscript | cst.Attribute):
@@ -496,9 +622,34 @@ def _check_call(parsed: Parsed, func, call: cst.Call, local_names: set[str]) -> 
     name = func.name.value
     qualified = parsed.qualified_names(call.func)
     line = parsed.line(call)
+    if isinstance(call.func, cst.Name) and call.func.value in _parameter_names(func):
+        raise CodemodRefused(
+            f"{name} calls its argument {call.func.value}() at line {line}: a callback whose "
+            "purity cannot be checked"
+        )
+    module_prefix = parsed.path.removesuffix(".py").replace("/", ".") + "."
+    for q in qualified:
+        if q.startswith("builtins."):
+            builtin = q.removeprefix("builtins.")
+            if builtin not in PURE_BUILTINS and builtin[:1].islower():
+                raise CodemodRefused(
+                    f"{name} calls {builtin}() at line {line}: not a known pure builtin"
+                )
+            continue
+        if q.startswith((module_prefix, "<locals>")) or "." not in q:
+            continue  # defined in this module (functions are checked in turn) or local
+        if isinstance(call.func, cst.Attribute) and not _is_module_reference(parsed, call.func):
+            continue  # a method call: judged below by its receiver
+        if not q.startswith(PURE_MODULE_FUNCTIONS):
+            raise CodemodRefused(
+                f"{name} calls {q} at line {line}: a function from another module whose purity "
+                "cannot be checked here"
+            )
     for q in qualified:
         bare = q.removeprefix("builtins.")
-        if (bare in IMPURE_BUILTINS and "." not in bare) or q.startswith(IMPURE_MODULES):
+        if (bare in IMPURE_BUILTINS and "." not in bare) or (
+            q.startswith(IMPURE_MODULES) and not q.startswith(PURE_MODULE_FUNCTIONS)
+        ):
             raise CodemodRefused(
                 f"{name} calls {q} at line {line}: a side effect or a changing value"
             )
@@ -514,12 +665,58 @@ def _check_call(parsed: Parsed, func, call: cst.Call, local_names: set[str]) -> 
         while isinstance(receiver, cst.Attribute | cst.Subscript | cst.Call):
             receiver = receiver.value if not isinstance(receiver, cst.Call) else receiver.func
         owned = isinstance(receiver, cst.Name) and receiver.value in local_names
-        if method in EFFECT_METHODS and not owned:
+        if method in EFFECT_METHODS:
             raise CodemodRefused(f"{name} calls .{method}() at line {line}: a side effect")
         if method in MUTATING_METHODS and not owned:
             raise CodemodRefused(
                 f"{name} mutates {code(call.func.value)} with .{method}() at line {line}"
             )
+
+
+PROCESS_STATE = ("sys.", "os.environ", "time.", "random.", "locale.", "threading.")
+
+
+def _is_callee(parsed: Parsed, node: cst.CSTNode) -> bool:
+    parent = parsed.parent(node)
+    return isinstance(parent, cst.Call) and parent.func is node
+
+
+def _check_attribute_read(parsed: Parsed, func, node: cst.Attribute, bindings) -> None:
+    name = func.name.value
+    for q in parsed.qualified_names(node):
+        if q.startswith(PROCESS_STATE):
+            raise CodemodRefused(
+                f"{name} reads {q} (line {parsed.line(node)}): process state that can change "
+                "between calls"
+            )
+    if isinstance(node.value, cst.Name) and parsed.is_load(node.value):
+        for statement in bindings.get(node.value.value, []):
+            if isinstance(statement, cst.ClassDef) and not isinstance(
+                parsed.parent(node), cst.Attribute
+            ):
+                raise CodemodRefused(
+                    f"{name} reads the class attribute {code(node)} (line {parsed.line(node)}), "
+                    "which can be reassigned at run time"
+                )
+
+
+def _parameter_names(func: cst.FunctionDef) -> set[str]:
+    return {p.name.value for p in _parameters(func, skip_first=False)}
+
+
+def _is_module_reference(parsed: Parsed, node: cst.Attribute) -> bool:
+    """`math.floor` or `os.path.join`: the root name is an imported module, not an object."""
+    root = node.value
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    for statement in parsed.top_level_bindings().get(root.value, []):
+        if isinstance(statement, cst.SimpleStatementLine) and isinstance(
+            statement.body[0], cst.Import | cst.ImportFrom
+        ):
+            return True
+    return False
 
 
 def _check_call_sites(parsed: Parsed, target, name: str) -> None:
@@ -562,6 +759,12 @@ def _unhashable_argument(parsed: Parsed, value: cst.BaseExpression) -> str:
 
 
 def _check_return_values(func: cst.FunctionDef) -> None:
+    returns = [n for n in _own_nodes(func) if isinstance(n, cst.Return) and n.value is not None]
+    if not returns:
+        raise CodemodRefused(
+            f"{func.name.value} returns nothing: it is run for its effects, which a cache would "
+            "skip"
+        )
     mutable_locals = set()
     for node in walk(func.body):
         if isinstance(node, cst.Assign) and _is_mutable_value(node.value):

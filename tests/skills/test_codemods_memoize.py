@@ -148,6 +148,18 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
         ("def f(order):\n    return sum(order.lines)\n", "f", "attributes may change"),
         ("def f(account):\n    return account.balance() * 2\n", "f", "state may change"),
         ("PRICES = {'a': 1}\n\ndef f(x, prices=PRICES):\n    return x\n", "f", "PRICES"),
+        ("import os\n\ndef f(x):\n    return os.getenv(x)\n", "f", "another module"),
+        ("import db\n\ndef f(x):\n    return db.lookup(x)\n", "f", "another module"),
+        ("import sys\n\ndef f(x):\n    return sys.prefix + x\n", "f", "process state"),
+        ("class K:\n    n = 0\n\ndef f(x):\n    return K.n + x\n", "f", "class attribute"),
+        (
+            "def f(x):\n    if isinstance(x, (tuple, list)):\n        return len(x)\n    return 0\n",
+            "f",
+            "isinstance",
+        ),
+        ('def f(xs):\n    """Sum a list of numbers."""\n    return sum(xs)\n', "f", "docstring"),
+        ("def f(key, x):\n    return key(x)\n", "f", "callback"),
+        ("def f(x):\n    x.strip()\n", "f", "returns nothing"),
     ],
 )
 def test_unsafe_functions_are_refused_with_a_reason(source, qualname, reason):
