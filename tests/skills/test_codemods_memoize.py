@@ -153,7 +153,8 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
         ("import sys\n\ndef f(x):\n    return sys.prefix + x\n", "f", "process state"),
         ("class K:\n    n = 0\n\ndef f(x):\n    return K.n + x\n", "f", "class attribute"),
         (
-            "def f(x):\n    if isinstance(x, (tuple, list)):\n        return len(x)\n    return 0\n",
+            "def f(x):\n    if isinstance(x, (tuple, list)):\n        return len(x)\n"
+            "    return 0\n",
             "f",
             "isinstance",
         ),
