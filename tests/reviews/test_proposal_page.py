@@ -449,3 +449,19 @@ def test_context_for_a_file_without_a_readable_base_is_404(client_for, reviewer,
     assert '<span class="mi">16</span>' in html  # still highlighted, hunk by hunk
     url = reverse("reviews:proposal_context", args=[proposal.pk])
     assert client.get(url, {"file": 0, "from": 1, "to": 3}).status_code == 404
+
+
+def test_skill_version_and_model_are_shown(client_for, manager, proposal):
+    from skills.models import Skill
+
+    skill, _ = Skill.objects.get_or_create(slug="precompile-regex", defaults={"name": "x"})
+    skill.name = "Precompile a constant regex"
+    skill.save()
+    version = skill.versions.order_by("-number").first()
+    Proposal.objects.filter(pk=proposal.pk).update(
+        skill_version=version, backend="anthropic", model_name="claude-test", solve_run=None
+    )
+    html = page(client_for(manager), proposal)
+    assert "Precompile a constant regex" in html and f"v{version.number}" in html
+    assert "anthropic" in html and "claude-test" in html
+    assert "No solve run is linked to this proposal." in html
