@@ -312,7 +312,9 @@ def _convert(node: cst.BaseExpression, args: list[cst.BaseExpression]) -> cst.Ba
             if part.conversion:
                 text.append("%" + part.conversion)
             elif not spec:
-                text.append("%s")
+                # `{x}` is format(x), which differs from %s's str(x) for types with their own
+                # __format__ (IntEnum, custom classes): guard instead of guessing.
+                raise _NotLazy
             elif _PRINTF_SAFE_SPEC.match(spec):
                 text.append("%" + spec)
             else:

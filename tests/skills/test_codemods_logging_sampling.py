@@ -202,7 +202,10 @@ def test_debug_prints_go_to_a_new_module_logger_and_program_output_stays():
     assert new.startswith(
         '"""Doc."""\nimport logging\nimport sys\n\nlog = logging.getLogger(__name__)\n\n\ndef'
     )
-    assert 'log.debug("debug: row=%r total=%s", row, result)' in new
+    assert (
+        "        if log.isEnabledFor(logging.DEBUG):\n"
+        '            log.debug("%s", f"debug: row={row!r} total={result}")\n'
+    ) in new
     assert (
         "        if log.isEnabledFor(logging.DEBUG):\n"
         '            log.debug("%s %s %s", "row", row, len(rows))\n'
@@ -226,3 +229,27 @@ def test_program_output_prints_are_refused():
     """
     with pytest.raises(CodemodRefused, match="program output"):
         apply("logging-sampling", source, "report")
+
+
+def test_plain_placeholders_are_guarded_so_custom_formats_stay_exact():
+    source = """
+    import enum
+    import logging
+
+    log = logging.getLogger("pkg.mod")
+
+
+    class Color(enum.IntEnum):
+        RED = 1
+
+
+    def paint(items):
+        for item in items:
+            log.debug(f"painting {item} in {Color.RED}")
+    """
+    result = apply("logging-sampling", source, "paint")
+    assert "        if log.isEnabledFor(logging.DEBUG):\n" in result.new_source
+    old, new = load(dedent(source)), load(result.new_source)
+    expected = records(old, lambda m: m.paint(["a"]))
+    assert expected == ["painting a in 1"]
+    assert records(new, lambda m: m.paint(["a"])) == expected
