@@ -14,7 +14,6 @@ from pathlib import Path
 from reviews.roles import MANAGER, REVIEWER, SKILL_ADMIN
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-TEAM_PREFIX = "team:"  # reviews.reports.TEAM_GROUP_PREFIX: a reviewer's teams scope their reports
 COMMITTER = ("Wattson Demo", "demo@wattson.invalid")
 TEST_CMD = "python3 -m unittest -q"
 BENCH_CMD = "python3 bench.py"
