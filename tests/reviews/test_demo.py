@@ -286,3 +286,16 @@ def test_solve_now_makes_a_validated_proposal_once(db, var_dir):
     assert Finding.objects.get(pk=finding.pk).status == Finding.Status.IN_REVIEW
     # Already solved: a second call leaves it alone.
     assert demo_solve_now([finding.pk], actor=None) == ([], "")
+
+
+def test_reviewers_reports_cover_the_services_routed_to_them(db, var_dir):
+    from reviews.reports import visible_teams
+
+    run_demo()
+    for username in ("rita", "ravi"):
+        user = get_user_model().objects.get(username=username)
+        teams = set(visible_teams(user))
+        routed = Finding.objects.filter(assignee=user, repository__isnull=False)
+        assert routed.exists()
+        for finding in routed:
+            assert finding.service.team in teams, (username, finding.service.name)
