@@ -469,3 +469,23 @@ def test_decision_form_shows_each_reader_what_they_may_do(
     as_reviewer = _form_html(failed, reviewer)
     assert "only a skill-admin can approve" in as_reviewer
     assert 'id="approve-button"' not in as_reviewer
+
+
+def test_decide_command_bad_usage_exits_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_DIR
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "decide", "1", "merge", "--user", "rita"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WATTSON_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'merge'" in result.stderr
+    assert result.stdout == ""
