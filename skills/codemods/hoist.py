@@ -367,6 +367,14 @@ def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
     bound = _loop_bound_names(loop) & used
     if bound:
         return f"depends on {', '.join(sorted(bound))}, which the loop assigns"
+    # A second name for the same object could be mutated in the loop without us seeing it.
+    for node in walk(func.body):
+        if (
+            isinstance(node, cst.Assign | cst.AnnAssign)
+            and isinstance(node.value, cst.Name)
+            and node.value.value in used
+        ):
+            return f"reads {node.value.value}, which has another name (line {parsed.line(node)})"
     call_ids = {id(n) for n in walk(call)}
     module_scope = parsed.scope(parsed.module)
     unknown_calls = False

@@ -120,6 +120,11 @@ def test_method_calls_on_invariant_strings_and_methods_in_classes():
             "        out.append(len(store.items))\n    return out\n",
             "may change",
         ),
+        (
+            "def f(xs, ys):\n    zs = ys\n    out = []\n    for x in xs:\n        zs.append(x)\n"
+            "        out.append(len(ys))\n    return out\n",
+            "another name",
+        ),
     ],
 )
 def test_variant_or_unsafe_calls_are_refused(source, reason):
