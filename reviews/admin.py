@@ -143,8 +143,17 @@ class FindingAdmin(admin.ModelAdmin):
 
 @admin.register(SolveRun)
 class SolveRunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "finding", "revision", "status", "backend", "attempts", "queued_at")
-    list_filter = ("status", "backend")
+    list_display = (
+        "id",
+        "finding",
+        "revision",
+        "status",
+        "backend",
+        "backend_origin",
+        "attempts",
+        "queued_at",
+    )
+    list_filter = ("status", "backend", "backend_origin")
     list_select_related = ("finding",)
     search_fields = ("finding__title", "error")
     show_full_result_count = False

@@ -97,6 +97,7 @@ class SkillAdmin(admin.ModelAdmin):
         "side",
         "codemod_or_diagnosis",
         "enabled",
+        "preferred_backend",
         "needs_attention",
         "current_version_number",
         "acceptance",
@@ -104,7 +105,7 @@ class SkillAdmin(admin.ModelAdmin):
         "banked_watts",
         "owner",
     )
-    list_filter = ("side", "enabled", "needs_attention", CodemodFilter)
+    list_filter = ("side", "enabled", "preferred_backend", "needs_attention", CodemodFilter)
     search_fields = ("slug", "name", "description", "owner", "codemod")
     readonly_fields = (
         "needs_attention",
@@ -115,6 +116,8 @@ class SkillAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("slug", "name", "side", "description", "owner", "enabled")}),
+        # Not part of a version: changing it makes no new SkillVersion.
+        ("Solving", {"fields": ("preferred_backend",)}),
         (
             "How it works",
             {"fields": ("trigger", "instructions", "mitigation", "codemod", "expected_recovery")},

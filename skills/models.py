@@ -42,6 +42,21 @@ class Skill(models.Model):
         default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     enabled = models.BooleanField(default=True)
+    # Not versioned: it says how the solver should run, not what the skill teaches, and each
+    # proposal records the backend that made it. Used only when neither the request nor the
+    # finding's source chose one (reviews.services.solving.resolve_backend).
+    preferred_backend = models.CharField(
+        max_length=20,
+        choices=[
+            ("", "No preference"),
+            ("offline", "Offline codemods"),
+            ("anthropic", "Anthropic agent"),
+        ],
+        blank=True,
+        default="",
+        help_text="Solver backend to use when this is the top-ranked skill for a finding and "
+        "neither the fix request nor the finding's source chose one.",
+    )
     owner = models.CharField(max_length=200, blank=True)
     needs_attention = models.BooleanField(
         default=False, help_text="Set by review statistics: low acceptance after enough decisions."

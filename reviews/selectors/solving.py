@@ -62,6 +62,7 @@ def _run_data(run: SolveRun) -> dict[str, Any]:
         "status": run.status,
         "status_label": run.get_status_display(),
         "backend": run.backend,
+        "backend_note": run.backend_note,
         "revision": run.revision,
         "attempts": run.attempts,
         "queued_at": run.queued_at.isoformat() if run.queued_at else None,

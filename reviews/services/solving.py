@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,16 +82,95 @@ def _actor(user: Any | None) -> Any | None:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def resolve_backend(*, finding: Finding, backend: str | None) -> str:
-    """The explicit choice, else the finding's source's choice, else the setting."""
+@dataclass(frozen=True)
+class BackendChoice:
+    """Which backend a run uses, who chose it, and that in words for the page."""
+
+    backend: str
+    origin: str  # a SolveRun.BackendOrigin value
+    note: str
+
+
+def resolve_backend(*, finding: Finding, backend: str | None) -> BackendChoice:
+    """The backend a new run of `finding` uses, by this precedence (first that names one):
+
+    1. the explicit choice in the request ("Request fix", `manage.py solve --backend`);
+    2. the finding's source (`Source.backend`, in the admin);
+    3. the top-ranked applicable skill's `preferred_backend` — known only once the worker
+       ranks the skills against the code, so a run that gets this far is recorded as
+       "setting" and `skill_backend_preference` may change it when the run starts;
+    4. settings.WATTSON_SOLVER_BACKEND.
+
+    Whatever wins, "anthropic" without ANTHROPIC_API_KEY runs offline when the run starts
+    (WATTSON_ANTHROPIC_FALLBACK), and the run records that (`_backend_available`).
+    """
     if backend:
         if backend not in BACKENDS:
             raise ValueError(f"unknown solver backend {backend!r}: use offline or anthropic")
-        return backend
+        return BackendChoice(backend, SolveRun.BackendOrigin.REQUEST, "by the fix request")
     source_backend = (
         Source.objects.filter(name=finding.source).values_list("backend", flat=True).first()
     )
-    return source_backend or settings.WATTSON_SOLVER_BACKEND
+    if source_backend in BACKENDS:
+        return BackendChoice(
+            source_backend,
+            SolveRun.BackendOrigin.SOURCE,
+            f"by source {finding.source}",
+        )
+    return BackendChoice(
+        settings.WATTSON_SOLVER_BACKEND,
+        SolveRun.BackendOrigin.SETTING,
+        "by default (WATTSON_SOLVER_BACKEND)",
+    )
+
+
+def skill_backend_preference(context: SolveContext) -> tuple[str, str] | None:
+    """(slug, backend) when the top-ranked applicable skill prefers a backend, else None.
+
+    Ranks as the solvers do (trigger match × quality), reading the finding's functions from
+    the registered checkout: the backend must be known before a scratch worktree exists.
+    """
+    from skills.gitio import GitError, commit_info
+    from skills.selection import rank_skills
+    from skills.solver.offline import locate_function, resolve_function
+
+    if not any(spec.preferred_backend for spec in context.skills):
+        return None  # the common case: nothing to rank for
+    root = Path(context.repo_path)
+    code: dict[str, str] = {}
+    for ref in context.functions:
+        resolved = resolve_function(root, ref)
+        if resolved is None:
+            continue
+        path, qualname = resolved
+        with contextlib.suppress(OSError):
+            located = locate_function((root / path).read_text(errors="replace"), qualname)
+            if located:
+                code[ref.symbol] = located[2]
+    root_cause = context.root_cause
+    if context.kind == "regression" and root_cause and root_cause.commit:
+        with contextlib.suppress(GitError, ValueError):
+            code["root_cause_diff"] = commit_info(root, root_cause.commit).diff
+    ranked, _not_applicable = rank_skills(context, code)
+    if not ranked:
+        return None
+    top = ranked[0].skill
+    if top.preferred_backend in BACKENDS:
+        return top.slug, top.preferred_backend
+    return None
+
+
+def _backend_available(backend: str) -> str:
+    """ "" when `backend` can run in this process, else why not."""
+    if backend != "anthropic":
+        return ""
+    if not (os.environ.get("ANTHROPIC_API_KEY") or getattr(settings, "ANTHROPIC_API_KEY", "")):
+        return "ANTHROPIC_API_KEY is not set"
+    try:
+        import skills.solver.anthropic_backend  # noqa: F401
+    except ImportError as exc:
+        return f"the anthropic backend is not installed ({exc})"
+    return ""
 
 
 def finding_repository(finding: Finding) -> Repository | None:
@@ -125,7 +205,8 @@ def solve_request(
     commits (so a worker never sees a run that is not there yet). `enqueue=False` is for a
     caller that runs the solve itself (`manage.py solve --wait`).
     """
-    chosen = resolve_backend(finding=finding, backend=backend)
+    choice = resolve_backend(finding=finding, backend=backend)
+    chosen = choice.backend
     actor = _actor(actor)
     with transaction.atomic():
         active = SolveRun.objects.filter(finding=finding, status__in=SolveRun.ACTIVE).first()
@@ -139,6 +220,8 @@ def solve_request(
                     finding=finding,
                     revision=revision,
                     backend=chosen,
+                    backend_origin=choice.origin,
+                    backend_note=choice.note[:300],
                     requested_by=actor,
                     reviewer_comment=comment,
                     deadline_at=timezone.now() + timedelta(seconds=queued_grace_s()),
@@ -161,7 +244,12 @@ def solve_request(
             verb="solverun.status",
             target=run,
             new_state=R.QUEUED,
-            data={"finding": finding.pk, "backend": chosen, "revision": revision},
+            data={
+                "finding": finding.pk,
+                "backend": chosen,
+                "backend_origin": choice.origin,
+                "revision": revision,
+            },
         )
         run_id = run.pk
         if enqueue:
@@ -242,8 +330,10 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
         _finish_failed(run, attempt, prior_trace, str(exc))
         return _reload(run_id)
     try:
+        context, notes = _settle_backend(run, attempt, context)
+        prior_trace = [*prior_trace, *notes]
         progress = _progress_writer(run_id, attempt, prior_trace)
-        candidate, notes = _run_backend(context, run.backend, progress=progress)
+        candidate = _run_backend(context, progress=progress)
     except Exception as exc:  # the solver's own failure is the run's result, not the worker's
         from skills.solver.offline import SolverError
 
@@ -256,7 +346,7 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
         partial = getattr(exc, "partial", None)
         _finish_failed(run, attempt, prior_trace, message, partial=partial)
         return _reload(run_id)
-    _store(run, attempt, [*prior_trace, *notes], candidate)
+    _store(run, attempt, prior_trace, candidate)
     return _reload(run_id)
 
 
@@ -362,6 +452,7 @@ def skill_specs() -> tuple[SkillSpec, ...]:
                 version_number=version.number if version else None,
                 quality_lower_bound=bounds.get(skill.pk),
                 needs_attention=skill.needs_attention,
+                preferred_backend=skill.preferred_backend,
             )
         )
     return tuple(specs)
@@ -380,31 +471,52 @@ def _progress_writer(run_id: int, attempt: int, prior_trace: list[dict]):
     return record
 
 
-def _run_backend(
-    context: SolveContext, backend: str, *, progress=None
-) -> tuple[Candidate, list[dict]]:
-    """The chosen backend's candidate, plus trace notes (e.g. a fallback to offline)."""
-    notes: list[dict] = []
-    if backend == "anthropic":
-        problem = ""
-        anthropic_solve = None
-        if not (os.environ.get("ANTHROPIC_API_KEY") or getattr(settings, "ANTHROPIC_API_KEY", "")):
-            problem = "ANTHROPIC_API_KEY is not set"
-        else:
-            try:
-                from skills.solver.anthropic_backend import solve as anthropic_solve
-            except ImportError as exc:
-                problem = f"the anthropic backend is not installed ({exc})"
-        if anthropic_solve is not None:
-            return anthropic_solve(context, progress=progress), notes
+def _settle_backend(
+    run: SolveRun, attempt: int, context: SolveContext
+) -> tuple[SolveContext, list[dict]]:
+    """The backend this attempt runs with, recorded on the run; trace notes when it changed.
+
+    A run left to the default takes its top-ranked skill's preference here; an "anthropic"
+    choice that cannot run here (no key) runs offline, or fails the run when
+    WATTSON_ANTHROPIC_FALLBACK=fail. The run then names the backend that actually ran.
+    """
+    backend, origin, note = run.backend, run.backend_origin, run.backend_note
+    summaries: list[str] = []
+    if origin == SolveRun.BackendOrigin.SETTING:
+        preference = skill_backend_preference(context)
+        if preference is not None and preference[1] != backend:
+            slug, backend = preference
+            origin = SolveRun.BackendOrigin.SKILL
+            note = f"by skill {slug}, the top-ranked for this finding"
+            summaries.append(f"{backend}: {note}")
+    problem = _backend_available(backend)
+    if problem:
         if getattr(settings, "WATTSON_ANTHROPIC_FALLBACK", "offline") != "offline":
             from skills.solver.offline import SolverError
 
-            raise SolverError(f"the anthropic backend cannot run: {problem}")
-        notes.append(_trace_entry("backend", f"anthropic unavailable ({problem}); ran offline"))
+            raise SolverError(f"the {backend} backend cannot run: {problem}")
+        summaries.append(f"{backend} unavailable ({problem}); ran offline")
+        note = f"{backend} {note or 'chosen'}, but {problem}: ran offline"
+        backend = "offline"
+    if not summaries:
+        return context, []
+    run.backend, run.backend_origin, run.backend_note = backend, origin, note[:300]
+    SolveRun.objects.filter(pk=run.pk, attempts=attempt).update(
+        backend=run.backend, backend_origin=origin, backend_note=run.backend_note
+    )
+    notes = [_trace_entry("backend", summary) for summary in summaries]
+    return replace(context, backend=backend), notes
+
+
+def _run_backend(context: SolveContext, *, progress=None) -> Candidate:
+    """The candidate of the backend `_settle_backend` chose (context.backend)."""
+    if context.backend == "anthropic":
+        from skills.solver.anthropic_backend import solve as anthropic_solve
+
+        return anthropic_solve(context, progress=progress)
     from skills.solver.offline import solve as offline_solve
 
-    return offline_solve(context, progress=progress), notes
+    return offline_solve(context, progress=progress)
 
 
 def _records(trace: list[ToolCallRecord | dict]) -> list[dict]:

@@ -57,6 +57,9 @@ class SkillSpec:
     # exist, else None (the solver uses a fixed prior).
     quality_lower_bound: float | None = None
     needs_attention: bool = False
+    # "" (no preference), "offline" or "anthropic": the skill's operational setting, not part
+    # of its version; the solving service reads it when choosing a backend.
+    preferred_backend: str = ""
 
 
 @dataclass(frozen=True)
