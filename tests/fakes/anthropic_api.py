@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,6 +61,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any] | None
     status: int = 0  # what the fake answered
+    # time.monotonic() when the request arrived: tests compare gaps (retry waits), never totals.
+    at: float = 0.0
 
 
 # --- building blocks for scripts ---------------------------------------------------------------
@@ -246,7 +249,7 @@ class FakeAnthropicAPI:
             body = json.loads(raw or b"null")
         except ValueError:
             body = None
-        record = RecordedRequest("POST", handler.path, headers, body)
+        record = RecordedRequest("POST", handler.path, headers, body, at=time.monotonic())
         with self._lock:
             self.requests.append(record)
         if handler.path.split("?")[0] != "/v1/messages":
