@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from reviews.models import Finding, Proposal
+from reviews.models import Decision, Finding, Proposal
 from reviews.roles import REVIEWER
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import SCREENSHOTS, login, screenshot
@@ -115,3 +115,42 @@ def test_reviewer_approves_from_my_reviews(
     assert proposal.branch_commit == git(repo, "rev-parse", branch)
     assert Finding.objects.get(pk=finding.pk).status == Finding.Status.FIXED
     shutil.rmtree(settings.WATTSON_WORK_DIR, ignore_errors=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_second_reviewer_sees_a_conflict_and_can_reject_with_a_reason(
+    settings, tmp_path, live_server, page, reviewer, reviewer2
+):
+    from reviews.services.decisions import proposal_decide
+    from tests.reviews.gate_helpers import make_repo
+
+    settings.WATTSON_WORK_DIR = tmp_path / "work"
+    repo = make_repo(tmp_path / "repo")
+    first = make_proposal(repo=repo, assignee=reviewer)
+    second = make_proposal(repo=repo, assignee=reviewer)
+
+    login(page, reviewer)
+    page.goto(f"/proposals/{first.pk}/")
+    assert page.locator("#approve-button").is_visible()
+    # Meanwhile another reviewer approves the same revision.
+    proposal_decide(proposal=first, actor=reviewer2, verdict="approve")
+    page.click("#approve-button")
+    page.wait_for_load_state()
+    message = page.locator(".messages").inner_text()
+    assert "already decided by ravi" in message
+    _shot(page, "5_conflict", full_page=False)
+    assert Decision.objects.filter(proposal=first).count() == 1
+
+    page.goto(f"/proposals/{second.pk}/")
+    page.click("#reject-details summary")
+    page.select_option("#reject-reason", "not_root_cause")
+    page.fill("#reject-comment", "The regression is in mean(), not total().")
+    page.click("#reject-button")
+    page.wait_for_load_state()
+    assert "Rejected revision 1" in page.locator(".messages").inner_text()
+    _shot(page, "6_rejected", selector="#decision")
+    decision = Decision.objects.get(proposal=second)
+    assert (decision.verdict, decision.reason) == ("reject", "not_root_cause")
+    assert decision.comment == "The regression is in mean(), not total()."
+    assert fix_branches(repo) == [f"wattson/{first.finding_id}-r1"]
+    assert page.console_errors == []
