@@ -1,16 +1,16 @@
 """The diff viewer in a real browser: unified and side-by-side, context expansion, warnings.
 
-Screenshots go to artifacts/screenshots/diff_*.png.
+Uses the shared `page` fixture and `login` helper (tests/e2e/conftest.py). Screenshots go to
+artifacts/screenshots/diff_*.png.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import login
 from tests.reviews.test_proposal_page import (
     CART_AFTER,
     CART_BEFORE,
@@ -23,50 +23,7 @@ from tests.reviews.test_proposal_page import (
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-def _has_fixture(request, name: str) -> bool:
-    return bool(request._fixturemanager.getfixturedefs(name, request.node))
-
-
-@pytest.fixture
-def browser_page(request):
-    """The shared `page` fixture when tests/e2e/conftest.py provides one, else our own."""
-    if _has_fixture(request, "page"):
-        yield request.getfixturevalue("page")
-        return
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-
-
-def _login(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    if page.locator("input[name=username]").count() == 0:
-        # A shared fixture may hand over a logged-in page: start from a clean session.
-        page.context.clear_cookies()
-        page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def _shot(page, name: str, *, locator=None) -> None:
@@ -98,7 +55,7 @@ def _watch_errors(page) -> list[str]:
 
 
 def test_toggle_side_by_side_and_expand_context(
-    transactional_db, live_server, browser_page, reviewer, tmp_path
+    transactional_db, live_server, page, reviewer, tmp_path
 ):
     repo, base, diff = two_file_change(tmp_path / "shop-repo")
     proposal = make_proposal(
@@ -130,9 +87,8 @@ def test_toggle_side_by_side_and_expand_context(
             },
         ],  # fmt: skip
     )
-    page = browser_page
     errors = _watch_errors(page)
-    _login(page, live_server.url, reviewer.username)
+    login(page, reviewer)
     page.goto(f"{live_server.url}/proposals/{proposal.pk}/")
     page.evaluate("window.localStorage.removeItem('wattson.diffView')")
     page.reload()
@@ -204,9 +160,7 @@ def test_toggle_side_by_side_and_expand_context(
     assert errors == [], errors
 
 
-def test_interdiff_between_revisions(
-    transactional_db, live_server, browser_page, reviewer, tmp_path
-):
+def test_interdiff_between_revisions(transactional_db, live_server, page, reviewer, tmp_path):
     repo, base, diff = two_file_change(tmp_path / "shop-repo")
     first = make_proposal(repo_path=repo, base=base, diff=diff)
     _, _, diff2 = make_change(
@@ -216,9 +170,8 @@ def test_interdiff_between_revisions(
          "shop/util.py": UTIL_AFTER},
     )  # fmt: skip
     second = make_proposal(repo_path=None, base=base, diff=diff2, finding=first.finding, revision=2)
-    page = browser_page
     errors = _watch_errors(page)
-    _login(page, live_server.url, reviewer.username)
+    login(page, reviewer)
     page.goto(f"{live_server.url}/proposals/{second.pk}/")
     page.select_option("select[name=against]", str(first.pk))
     page.click(".interdiff-pick button")
@@ -232,7 +185,7 @@ def test_interdiff_between_revisions(
 
 
 def test_hidden_characters_are_marked_in_the_browser(
-    transactional_db, live_server, browser_page, reviewer, tmp_path
+    transactional_db, live_server, page, reviewer, tmp_path
 ):
     repo, base, diff = make_change(
         tmp_path / "trojan",
@@ -244,9 +197,8 @@ def test_hidden_characters_are_marked_in_the_browser(
         },
     )
     proposal = make_proposal(repo_path=repo, base=base, diff=diff)
-    page = browser_page
     errors = _watch_errors(page)
-    _login(page, live_server.url, reviewer.username)
+    login(page, reviewer)
     page.goto(f"{live_server.url}/proposals/{proposal.pk}/")
     warning = page.locator(".diff-warnings")
     assert warning.is_visible()
