@@ -69,6 +69,8 @@ CI_FILES = frozenset(
 # Plain files only: no symlinks (120000), submodules (160000) or executables appearing.
 ALLOWED_NEW_MODES = frozenset({"100644"})
 ALLOWED_INDEX_MODES = frozenset({"100644", "100755"})
+# Longer names are no source file; the cap also bounds the rename parsing below.
+MAX_PATH_CHARS = 1024
 
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX_RE = re.compile(r"^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: (\d+))?$")
@@ -98,6 +100,8 @@ def check_path(path: str) -> None:
     """Refuse a path a fix must never touch; `path` is relative to the repository root."""
     if path == "":
         raise PatchRefused("the patch names an empty file path")
+    if len(path) > MAX_PATH_CHARS:
+        raise PatchRefused(f"file name longer than {MAX_PATH_CHARS} characters: {path[:80]!r}…")
     if path.startswith('"'):
         raise PatchRefused(f"quoted file name {path[:80]!r}: special characters are refused")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):

@@ -90,6 +90,7 @@ def _corpus(sentinel: Path) -> dict[str, str]:
         ),
         "newline-in-name-raw": "--- /dev/null\n+++ b/x\ny.py\n@@ -0,0 +1 @@\n+x\n",
         "control-char-in-name": _new_file("invoice/\x1b[31mred.py"),
+        "huge-name": _new_file("invoice/" + "{a => b}" * 400 + ".py"),
         "ten-megabytes": _new_file("big.txt", ("x" * 39 + "\n") * big_lines),
         "not-a-diff": "rm -rf /\n",
         "empty": "",
