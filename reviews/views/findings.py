@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_safe
 
-from reviews.models import Finding, Service
+from reviews.models import Finding, Service, SolveRun
 from reviews.roles import role_required, user_roles
 from reviews.selectors.findings import (
     DEFAULT_SORT,
@@ -21,6 +21,7 @@ from reviews.selectors.findings import (
     findings_queue,
     findings_queue_page,
 )
+from reviews.traces import trace_entries, transcript_entries
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -91,6 +92,16 @@ def finding(request: HttpRequest, finding_id: int) -> HttpResponse:
     finding = finding_get_for_user(user=request.user, finding_id=finding_id)
     activity = finding_activity(finding=finding)
     active_run = next((run for run in activity.solve_runs if run.is_active), None)
+    # A run that failed or found no fix made no proposal page: its record is shown here, so an
+    # engineer can see why.
+    investigated = [
+        run
+        for run in activity.solve_runs
+        if run.status in (SolveRun.Status.FAILED, SolveRun.Status.NO_FIX)
+    ]
+    for run in investigated:
+        run.trace_entries = trace_entries(run.trace)
+        run.transcript_entries = transcript_entries(run.transcript)
     return render(
         request,
         "reviews/finding.html",
@@ -98,6 +109,7 @@ def finding(request: HttpRequest, finding_id: int) -> HttpResponse:
             "finding": finding,
             "proposals": activity.proposals,
             "solve_runs": activity.solve_runs,
+            "investigated_runs": investigated,
             "active_run": active_run,
             "audit_events": activity.audit_events,
             "root_cause": finding_root_cause(finding=finding),

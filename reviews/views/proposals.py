@@ -5,7 +5,6 @@ Decisions are posted to reviews.views.decisions; this module only reads.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import nh3
@@ -28,6 +27,7 @@ from reviews.selectors.proposals import (
     proposal_other_revision,
     proposal_revisions,
 )
+from reviews.traces import trace_entries, transcript_entries
 
 # Raw HTML off: a rationale is written by a model, and a model can be talked into writing <script>.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -57,77 +57,6 @@ def dollars_per_year(watts: float | None, price_per_kwh: float) -> float | None:
     if watts is None:
         return None
     return watts * KWH_PER_WATT_YEAR * price_per_kwh
-
-
-def _pretty_json(value: Any) -> str:
-    if value in (None, "", {}, []):
-        return ""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _trace_entries(trace: Any) -> list[dict]:
-    entries = []
-    for number, raw in enumerate(trace if isinstance(trace, list) else [], start=1):
-        item = raw if isinstance(raw, dict) else {"summary": raw}
-        duration = item.get("duration_ms")
-        try:
-            duration = float(duration) if duration is not None else None
-        except (TypeError, ValueError):
-            duration = None
-        entries.append(
-            {
-                "number": number,
-                "tool": str(item.get("tool") or item.get("name") or "?"),
-                "arguments": _pretty_json(item.get("arguments")),
-                "summary": str(item.get("summary") or ""),
-                "duration_ms": duration,
-                "error": str(item.get("error") or ""),
-            }
-        )
-    return entries
-
-
-def _transcript_entries(transcript: Any) -> list[dict]:
-    """The LLM conversation as (role, [(label, text)]) for plain-text display."""
-    entries = []
-    for message in transcript if isinstance(transcript, list) else []:
-        if not isinstance(message, dict):
-            entries.append({"role": "?", "blocks": [("", _pretty_json(message))]})
-            continue
-        content = message.get("content")
-        blocks: list[tuple[str, str]] = []
-        if isinstance(content, str):
-            blocks.append(("", content))
-        elif isinstance(content, list):
-            for block in content:
-                if not isinstance(block, dict):
-                    blocks.append(("", _pretty_json(block)))
-                    continue
-                kind = str(block.get("type") or "")
-                if kind == "text":
-                    blocks.append(("", str(block.get("text") or "")))
-                elif kind == "tool_use":
-                    label = f"tool call: {block.get('name', '?')}"
-                    blocks.append((label, _pretty_json(block.get("input"))))
-                elif kind == "tool_result":
-                    body = block.get("content")
-                    if isinstance(body, list):
-                        body = "\n".join(
-                            str(b.get("text", "")) if isinstance(b, dict) else str(b) for b in body
-                        )
-                    label = "tool error" if block.get("is_error") else "tool result"
-                    blocks.append((label, _pretty_json(body)))
-                else:
-                    blocks.append((kind, _pretty_json(block)))
-        else:
-            blocks.append(("", _pretty_json(content)))
-        entries.append({"role": str(message.get("role") or "?"), "blocks": blocks})
-    return entries
 
 
 def _usage_rows(usage: Any) -> list[tuple[str, str]]:
@@ -226,8 +155,8 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "validation": _validation(proposal),
         "usage_rows": _usage_rows(usage),
         "cost_usd": cost,
-        "trace": _trace_entries(run.trace if run else []),
-        "transcript": _transcript_entries(run.transcript if run else []),
+        "trace": trace_entries(run.trace if run else []),
+        "transcript": transcript_entries(run.transcript if run else []),
         "refusals": run.refusals if run and isinstance(run.refusals, list) else [],
         "revisions": revisions,
         "other_revisions": [r for r in revisions if r.pk != proposal.pk],
