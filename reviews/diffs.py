@@ -166,6 +166,10 @@ class FileView:
     def line_count(self) -> int:
         return sum(len(h.rows) for h in self.hunks)
 
+    @property
+    def has_gaps(self) -> bool:
+        return self.gap_after is not None or any(h.gap_before for h in self.hunks)
+
 
 @dataclass
 class DiffView:

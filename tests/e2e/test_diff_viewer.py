@@ -30,7 +30,10 @@ def _shot(page, name: str, *, locator=None) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"diff_{name}.png"
     if locator is not None:
+        # The sticky top bar would cover the element's top edge in an element screenshot.
+        page.evaluate("document.querySelector('.topbar').style.position = 'static'")
         locator.screenshot(path=str(path))
+        page.evaluate("document.querySelector('.topbar').style.position = ''")
     else:
         page.screenshot(path=str(path), full_page=True)
 
