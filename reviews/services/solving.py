@@ -689,6 +689,10 @@ def _proposal_store(run: SolveRun, candidate: Candidate) -> Proposal:
         new_state=proposal.status,
         data={"run": run.pk, "revision": run.revision, "skill": candidate.skill_slug},
     )
+    # A new revision dismisses approvals of the earlier ones (GitHub's stale-approval rule).
+    from reviews.services.decisions import decisions_dismiss_superseded
+
+    decisions_dismiss_superseded(finding=finding, revision=run.revision, actor=bot)
     return proposal
 
 

@@ -489,3 +489,28 @@ def test_decide_command_bad_usage_exits_2(tmp_path):
     assert result.returncode == 2
     assert "invalid choice: 'merge'" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.django_db
+def test_storing_a_new_revision_dismisses_the_old_approval(reviewer, proposal, repo):
+    from reviews.services.solving import _proposal_store
+    from skills.solver.types import Candidate, Validation
+
+    approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+    Finding.objects.filter(pk=proposal.finding_id).update(status=Finding.Status.SOLVING)
+    run = SolveRun.objects.create(
+        finding=proposal.finding, revision=2, status=SolveRun.Status.RUNNING
+    )
+    candidate = Candidate(
+        outcome="proposal",
+        skill_slug="memoize",
+        diff=proposal.diff,
+        rationale="again",
+        validation=Validation(applies=True, tests_passed=True),
+    )
+    second = _proposal_store(run, candidate)
+    assert second.revision == 2 and second.is_current
+    approval.refresh_from_db()
+    assert approval.dismissed
+    event = AuditEvent.objects.get(verb="decision.dismissed")
+    assert event.data == {"decision": approval.pk, "revision": 1, "new_revision": 2}
