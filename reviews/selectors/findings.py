@@ -8,7 +8,7 @@ from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from reviews.models import AuditEvent, Finding, Proposal, Repository, SolveRun, Source
@@ -111,7 +111,17 @@ def findings_queue_page(*, queryset: QuerySet[Finding], number, per_page: int) -
     paginator = QueuePaginator(queryset.values_list("pk", flat=True), per_page)
     page = paginator.get_page(number)
     ids = list(page.object_list)
-    rows = {finding.pk: finding for finding in queryset.order_by().filter(pk__in=ids)}
+    # Which backend made each finding's current proposal: a subquery inside the rows query
+    # (one index probe per row on proposal_one_current_per_finding), not a query per row.
+    current_backend = Proposal.objects.filter(finding=OuterRef("pk"), is_current=True).values(
+        "backend"
+    )[:1]
+    rows = {
+        finding.pk: finding
+        for finding in queryset.order_by()
+        .filter(pk__in=ids)
+        .annotate(current_backend=Subquery(current_backend))
+    }
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 

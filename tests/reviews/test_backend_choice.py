@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from reviews.models import Finding, Proposal, SolveRun, Source
+from reviews.models import Finding, Proposal, Service, SolveRun, Source
 from reviews.services import solving
 from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
@@ -264,3 +266,42 @@ def test_the_skill_admin_refuses_an_unknown_backend(admin_client):
     assert "Select a valid choice" in response.content.decode()
     skill.refresh_from_db()
     assert skill.preferred_backend == ""
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_queue_names_the_current_proposals_backend_without_a_query_per_row(
+    reviewer, client_for
+):
+    service = Service.objects.create(name="feed")
+    findings = [
+        Finding.objects.create(
+            service=service,
+            kind=Finding.Kind.REGRESSION,
+            source="detector",
+            external_id=f"det-{i}",
+            payload_sha256="0" * 64,
+            title=f"finding {i}",
+            metric="cpu",
+            magnitude_pct=1.0,
+            status=Finding.Status.IN_REVIEW,
+        )
+        for i in range(30)
+    ]
+    client = client_for(reviewer)
+    with CaptureQueriesContext(connection) as before:
+        assert "proposal by" not in client.get("/?per_page=50").content.decode()
+    for number, finding in enumerate(findings):
+        # An older revision by the other backend is not what the queue reports.
+        Proposal.objects.create(finding=finding, revision=1, is_current=False, backend="offline")
+        backend = "anthropic" if number % 2 else "offline"
+        Proposal.objects.create(finding=finding, revision=2, is_current=True, backend=backend)
+
+    with CaptureQueriesContext(connection) as after:
+        html = client.get("/?per_page=50").content.decode()
+
+    assert len(after) == len(before)
+    assert html.count('<span class="sub proposal-backend">proposal by anthropic</span>') == 15
+    assert html.count('<span class="sub proposal-backend">proposal by offline</span>') == 15
