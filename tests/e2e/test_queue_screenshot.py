@@ -206,6 +206,12 @@ def test_queue_filters_by_clicking_and_looks_right(page, reviewer, queue_rows):
 
     assert page.console_errors == []
 
+    # On a phone the table scrolls sideways inside its card; the page itself does not.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "queue_mobile")
+
 
 def test_finding_page_shows_the_root_cause_diff(page, reviewer, scenario):
     built = scenario("feed_sku_regex")
