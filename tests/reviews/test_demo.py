@@ -25,7 +25,7 @@ DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS)
 
 @pytest.fixture(scope="session")
 def demo_var(tmp_path_factory) -> Path:
-    """One VAR_DIR for the module: the repositories are built once, then reused."""
+    """One VAR_DIR for the test session: the repositories are built once, then reused."""
     return tmp_path_factory.mktemp("demo-var")
 
 
