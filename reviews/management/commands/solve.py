@@ -86,7 +86,8 @@ class Command(BaseCommand):
         return run
 
     def _describe(self, finding: Finding, run: SolveRun, proposal_id: int | None) -> None:
-        self.stdout.write(f"Finding {finding.pk}: solve run {run.pk} is {run.status}.")
+        state = f"is {run.status}" if run.is_active else f"ended: {run.get_status_display()}"
+        self.stdout.write(f"Finding {finding.pk}: solve run {run.pk} {state}.")
         if proposal_id:
             self.stdout.write(f"Proposal {proposal_id}: `manage.py proposal {proposal_id}`.")
         elif run.status == SolveRun.Status.NO_FIX:
