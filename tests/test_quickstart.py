@@ -95,6 +95,14 @@ def wait_for(check, timeout: float, what: str):
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def started_processes(log_path: Path) -> dict[str, int]:
+    """honcho's "web.1 started (pid=N)" lines: process name -> pid (also its group id)."""
+    text = log_path.read_text() if log_path.exists() else ""
+    return {
+        name: int(pid) for name, pid in re.findall(r"(web|worker)\.1 started \(pid=(\d+)\)", text)
+    }
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -125,7 +133,6 @@ def test_quickstart_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
             # stop the processes it started.
             start_new_session=True,
         )
-    children: dict[str, int] = {}
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
 
@@ -156,12 +163,7 @@ def test_quickstart_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
 
         wait_for(worker_claimed_a_run, STARTUP_TIMEOUT_S, "the worker to claim a solve run")
 
-        children = {
-            name: int(pid)
-            for name, pid in re.findall(
-                r"(web|worker)\.1 started \(pid=(\d+)\)", log_path.read_text()
-            )
-        }
+        children = started_processes(log_path)
         assert set(children) == {"web", "worker"}
 
         honcho.send_signal(signal.SIGINT)
@@ -176,9 +178,15 @@ def test_quickstart_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
         with pytest.raises(urllib.error.URLError):
             browser.get("/login/")
     finally:
+        # A failed run must not leave a server behind: honcho's children live in their own
+        # sessions, so killing honcho alone would orphan them.
         if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
-            honcho.wait()
-        for pid in children.values():
+            honcho.terminate()
+            try:
+                honcho.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(honcho.pid, signal.SIGKILL)
+                honcho.wait()
+        for pid in started_processes(log_path).values():
             if group_alive(pid):
                 os.killpg(pid, signal.SIGKILL)
