@@ -203,6 +203,19 @@ class Finding(models.Model):
             models.Index(
                 fields=["status_rank", "-created_at", "-id", "status"], name="finding_status_rank"
             ),
+            # The source filter with any sort, index-only (the unique (source, external_id)
+            # index would read every matching row to sort them).
+            models.Index(
+                fields=[
+                    "source",
+                    "-created_at",
+                    "-id",
+                    "estimated_watts",
+                    "magnitude_pct",
+                    "status_rank",
+                ],
+                name="finding_source_sorts",
+            ),
         ]
 
     def __str__(self) -> str:
