@@ -224,3 +224,28 @@ def test_count_is_capped_on_huge_queues(client_for, reviewer, checkout, monkeypa
     assert "5+ findings" in client.get("/").content.decode()
     # Past the cap, sorting is how a reviewer reaches the rest.
     assert titles(client.get("/?sort=oldest"))[0] == "the oldest one"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "0 W"), (850, "850 W"), (1234, "1.2 kW"), (3_400_000, "3.4 MW"), (2.5e9, "2.5 GW"),
+     (None, "—"), ("junk", "—"), (float("nan"), "—")],
+)  # fmt: skip
+def test_power_reads_in_watts_kilowatts_megawatts(value, shown):
+    from reviews.templatetags.wattson import watts
+
+    assert watts(value) == shown
+
+
+def test_age_is_compact():
+    import datetime as dt
+
+    from reviews.templatetags.wattson import age, utc_minute
+
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    ages = [age(now - dt.timedelta(**delta), now) for delta in (
+        {"seconds": 5}, {"minutes": 5}, {"hours": 3}, {"days": 2}, {"days": 30}, {"days": 400}
+    )]  # fmt: skip
+    assert ages == ["just now", "5 min", "3 h", "2 d", "4 w", "1 y"]
+    assert age(None) == "—"
+    assert utc_minute(now) == "2026-11-25 12:00 UTC"
