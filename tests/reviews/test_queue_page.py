@@ -249,3 +249,14 @@ def test_age_is_compact():
     assert ages == ["just now", "5 min", "3 h", "2 d", "4 w", "1 y"]
     assert age(None) == "—"
     assert utc_minute(now) == "2026-11-25 12:00 UTC"
+
+
+def test_navigation_shows_admin_only_to_staff_skill_admins(client_for, reviewer, skill_admin):
+    reviewer_page = client_for(reviewer).get("/").content.decode()
+    assert ">Admin</a>" not in reviewer_page
+    assert "API docs" in reviewer_page
+    skill_admin.is_staff = True
+    skill_admin.save()
+    admin_page = client_for(skill_admin).get("/").content.decode()
+    assert ">Admin</a>" in admin_page
+    assert "skill-admin" in admin_page  # the roles are shown next to the name
