@@ -375,7 +375,10 @@ def _try_skill(
         bench_runs=bench.runs,
         baseline_dir=baseline,
         test_timeout=min(TEST_TIMEOUT_S, remaining / 2),
-        bench_timeout=min(BENCH_TIMEOUT_S, remaining / (4 * bench.runs)),
+        bench_timeout=min(BENCH_TIMEOUT_S, remaining / (8 * bench.runs)),
+        # A noisy host gets more pairs before a change is called "no gain" (or a gain).
+        bench_max_runs=2 * bench.runs,
+        min_speedup=MIN_SPEEDUP,
     )
     if baseline is not None and validation.bench_before_s is None and validation.bench_log:
         # The unchanged code's benchmark fails: nothing can be measured, so say so and go on

@@ -163,16 +163,23 @@ def measure_interleaved(
     after_dir: str | Path,
     runs: int = BENCH_RUNS,
     timeout: float = BENCH_TIMEOUT_S,
+    max_runs: int | None = None,
+    min_speedup: float = 1.0,
 ) -> tuple[float | None, float | None, str]:
     """(before median, after median, log), alternating before/after runs.
 
     Alternating keeps a change in machine load from landing on one side only, which a
-    before-then-after sequence cannot promise on a busy host.
+    before-then-after sequence cannot promise on a busy host. When the medians and the best
+    runs disagree about whether the change reaches `min_speedup`, the noise is larger than the
+    effect: more pairs are run, up to `max_runs`, before the medians are taken.
     """
     before: list[float] = []
     after: list[float] = []
     log: list[str] = []
-    for index in range(runs):
+    index = 0
+    while index < max(runs, max_runs or runs):
+        if index >= runs and not _ambiguous(before, after, min_speedup):
+            break
         for label, cwd, samples in (("before", before_dir, before), ("after", after_dir, after)):
             value, line = _sample(command, cwd, timeout)
             log.append(f"run {index + 1} {label}: {line}")
@@ -180,11 +187,19 @@ def measure_interleaved(
                 before_median = statistics.median(before) if before and label == "after" else None
                 return before_median, None, cap_log("\n".join(log))
             samples.append(value)
+        index += 1
     log.append(
-        f"median of {runs}: before {statistics.median(before):.6f}s, "
+        f"median of {len(before)}: before {statistics.median(before):.6f}s, "
         f"after {statistics.median(after):.6f}s"
     )
     return statistics.median(before), statistics.median(after), "\n".join(log)
+
+
+def _ambiguous(before: list[float], after: list[float], min_speedup: float) -> bool:
+    """True when the medians and the best runs land on different sides of min_speedup."""
+    by_median = statistics.median(before) / max(statistics.median(after), 1e-9) >= min_speedup
+    by_best = min(before) / max(min(after), 1e-9) >= min_speedup
+    return by_median != by_best
 
 
 @contextmanager
@@ -255,6 +270,8 @@ def validate_in_worktree(
     test_timeout: float = TEST_TIMEOUT_S,
     bench_timeout: float = BENCH_TIMEOUT_S,
     baseline_dir: str | Path | None = None,
+    bench_max_runs: int | None = None,
+    min_speedup: float = 1.0,
 ) -> Validation:
     """Apply `diff` to a clean worktree, run the tests, then the benchmark; reset afterwards.
 
@@ -294,6 +311,8 @@ def validate_in_worktree(
                 after_dir=worktree,
                 runs=bench_runs,
                 timeout=bench_timeout,
+                max_runs=bench_max_runs,
+                min_speedup=min_speedup,
             )
             validation.bench_before_s, validation.bench_after_s = before, after
             validation.bench_log = cap_log(f"$ {bench_cmd} (before: head; after: patched)\n{log}")

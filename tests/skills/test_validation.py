@@ -213,3 +213,43 @@ def test_validation_with_a_baseline_checkout_measures_both_sides(repo):
         )
     assert result.tests_passed and result.bench_before_s == 0.5 and result.bench_after_s == 0.5
     assert "median of 2" in result.bench_log
+
+
+def _sequence_bench(path: Path, values: list[float]) -> None:
+    """A bench.py that prints the next of `values` on each run."""
+    path.mkdir()
+    (path / "bench.py").write_text(
+        "import pathlib\np = pathlib.Path('n')\nn = int(p.read_text()) if p.exists() else 0\n"
+        f"p.write_text(str(n + 1))\nprint(f'seconds: {{{values!r}[n]}}')\n"
+    )
+
+
+def test_noisy_benchmark_gets_more_pairs_before_a_verdict(tmp_path):
+    # Medians say "slower", best runs say "faster": noise, so more pairs are run, until the
+    # two agree (after the fourth pair here).
+    _sequence_bench(tmp_path / "before", [0.3, 0.1, 0.1, 0.3, 0.3, 0.3])
+    _sequence_bench(tmp_path / "after", [0.12, 0.05, 0.2, 0.1, 0.1, 0.1])
+    before, after, log = measure_interleaved(
+        "python3 bench.py",
+        before_dir=tmp_path / "before",
+        after_dir=tmp_path / "after",
+        runs=3,
+        max_runs=6,
+        min_speedup=1.05,
+    )
+    assert (before, after) == (pytest.approx(0.2), pytest.approx(0.11))
+    assert "median of 4" in log
+
+
+def test_clear_benchmark_stops_after_the_usual_runs(tmp_path):
+    _sequence_bench(tmp_path / "before", [0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
+    _sequence_bench(tmp_path / "after", [0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    before, after, log = measure_interleaved(
+        "python3 bench.py",
+        before_dir=tmp_path / "before",
+        after_dir=tmp_path / "after",
+        runs=3,
+        max_runs=6,
+        min_speedup=1.05,
+    )
+    assert (before, after) == (0.3, 0.1) and "median of 3" in log
