@@ -55,10 +55,6 @@ OVERRIDES: dict[str, dict[str, set[int]]] = {
     "api-docs": {"outsider": {200}},
     # Picking a revision to compare with redirects to that interdiff.
     "proposal_interdiff_pick": {"manager": {302}, "reviewer": {302}},
-    # These read-only pages render the same page for a POST (nothing changes); they would be
-    # tidier with require_safe, and then this entry can go.
-    "reports": {"manager_post": {200, 403, 405}},
-    "reports_csv": {"manager_post": {200, 403, 405}},
 }
 # Query strings some pages need to answer 200 (by URL name); a function of the world.
 QUERIES = {

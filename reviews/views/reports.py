@@ -8,6 +8,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from reviews import charts
 from reviews.reports import (
@@ -62,6 +63,7 @@ def report_from_request(request: HttpRequest) -> tuple[ReportFilterForm, Savings
     return form, savings_report(user=request.user, filters=filters)
 
 
+@require_safe
 @role_required("can_see_reports")
 def reports(request: HttpRequest) -> HttpResponse:
     form, report = report_from_request(request)
@@ -147,6 +149,7 @@ def _csv_safe(value):
     return value
 
 
+@require_safe
 @role_required("can_see_reports")
 def reports_csv(request: HttpRequest) -> HttpResponse:
     form, report = report_from_request(request)
