@@ -435,6 +435,7 @@ def test_managers_and_outsiders_cannot_request_fixes(world, manager, outsider, c
     page = client_for(manager).get(f"/findings/{world['finding'].pk}/")
     assert b"Request fix" not in page.content
     assert client_for(outsider).post(url).status_code in (403, 404)
+    assert client_for(outsider).get(f"{url}status/").status_code in (403, 404)
     assert not SolveRun.objects.exists()
 
 
