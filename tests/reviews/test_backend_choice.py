@@ -230,8 +230,8 @@ def _change_form(skill: Skill, **changes: str) -> dict[str, str]:
     return form
 
 
-@pytest.mark.django_db
-def test_the_skill_admin_sets_a_preferred_backend_without_a_new_version(admin_client):
+def test_the_skill_admin_sets_a_preferred_backend_without_a_new_version(skill_admin, client_for):
+    admin_client = client_for(skill_admin)  # the role that curates skills, not a superuser
     skill = Skill.objects.get(slug=TOP_SKILL)
     url = reverse("admin:skills_skill_change", args=[skill.pk])
     page = admin_client.get(url).content.decode()
@@ -264,6 +264,17 @@ def test_the_skill_admin_refuses_an_unknown_backend(admin_client):
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+    skill.refresh_from_db()
+    assert skill.preferred_backend == ""
+
+
+def test_a_reviewer_cannot_set_a_skills_backend(reviewer, client_for):
+    skill = Skill.objects.get(slug=TOP_SKILL)
+    url = reverse("admin:skills_skill_change", args=[skill.pk])
+
+    response = client_for(reviewer).post(url, _change_form(skill, preferred_backend="anthropic"))
+
+    assert response.status_code in (302, 403)  # the admin's login, or refused
     skill.refresh_from_db()
     assert skill.preferred_backend == ""
 
