@@ -1,11 +1,11 @@
-"""Reads for the review gate: the "My reviews" queue and a proposal's decisions."""
+"""Reads for the review gate: the "My reviews" queue."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from reviews.models import Decision, Proposal
+from reviews.models import Proposal
 from reviews.roles import user_roles
 
 TABS = ("mine", "all")
@@ -29,12 +29,3 @@ def pending_reviews(*, user, tab: str = "mine") -> QuerySet[Proposal]:
     if tab == "mine":
         queryset = queryset.filter(finding__assignee=user)
     return queryset
-
-
-def proposal_decisions(*, proposal: Proposal) -> list[Decision]:
-    """Every decision on the proposal, newest first, with the reviewer."""
-    return list(
-        Decision.objects.filter(proposal=proposal)
-        .select_related("reviewer")
-        .order_by("-created_at", "-id")
-    )
