@@ -482,6 +482,8 @@ def fix_commit_prepare(
             "--quiet",
             "--no-verify",
             "--allow-empty-message",
+            # Markdown headings in a rationale start with "#": keep them (no comment stripping).
+            "--cleanup=whitespace",
             "-F",
             "-",
             input_text=message,

@@ -222,3 +222,15 @@ def test_re_solving_a_stale_proposal_queues_the_next_revision(client_for, repo, 
     assert Finding.objects.get(pk=proposal.finding_id).status == Finding.Status.SOLVING
     run = SolveRun.objects.filter(finding_id=proposal.finding_id).order_by("-id").first()
     assert (run.revision, run.status) == (2, SolveRun.Status.QUEUED)
+
+
+@pytest.mark.django_db
+def test_markdown_headings_in_the_rationale_survive_in_the_commit_message(repo, reviewer):
+    proposal = make_proposal(repo=repo)
+    Proposal.objects.filter(pk=proposal.pk).update(
+        rationale="Use sum()\n\n## Why it saves CPU\n\nThe loop runs in bytecode.\n"
+    )
+    proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+    message = git(repo, "log", "-1", "--format=%B", f"wattson/{proposal.finding_id}-r1")
+    assert "## Why it saves CPU" in message
+    assert message.splitlines()[0] == "Use sum()"
