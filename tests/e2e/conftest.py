@@ -22,7 +22,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: Playwright's sync API keeps an event loop
+# running while it is open, and later tests (the MCP client) need to start their own.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
