@@ -425,13 +425,19 @@ def solve_context_build(*, run: SolveRun) -> SolveContext:
 
 
 def skill_specs() -> tuple[SkillSpec, ...]:
-    """Enabled skills at their current versions, with the review-statistics quality bound."""
+    """Enabled skills at their current versions, with the review-statistics quality bound.
+
+    The Wilson lower bound ranks a skill only once it has enough decisions: with one or two,
+    the bound is low whatever they were (one approval gives 0.21), and would bury a skill
+    reviewers liked below untried ones, which get the fixed prior.
+    """
     from skills.models import Skill, SkillStats
 
     bounds = dict(
-        SkillStats.objects.filter(version__isnull=True, wilson_lower__isnull=False).values_list(
-            "skill_id", "wilson_lower"
-        )
+        SkillStats.objects.filter(version__isnull=True, wilson_lower__isnull=False)
+        .annotate(decided=F("approved") + F("rejected"))
+        .filter(decided__gte=settings.WATTSON_ATTENTION_MIN_DECISIONS)
+        .values_list("skill_id", "wilson_lower")
     )
     specs = []
     for skill in Skill.objects.filter(enabled=True).prefetch_related("versions"):

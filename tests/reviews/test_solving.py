@@ -277,7 +277,7 @@ def test_unusable_repository_fails_clearly_and_writes_nothing(world, enqueued, t
 def test_quality_bound_and_attention_reach_the_solver(world):
     skill = world["add_skill"]("memoize", "fake-memoize")
     world["add_skill"]("flagged", "fake-refuser", needs_attention=True)
-    SkillStats.objects.create(skill=skill, wilson_lower=0.8)
+    SkillStats.objects.create(skill=skill, approved=10, rejected=1, wilson_lower=0.8)
     specs = {spec.slug: spec for spec in solving.skill_specs()}
     assert specs["memoize"].quality_lower_bound == 0.8
     assert specs["memoize"].version_id == skill.current_version.pk
