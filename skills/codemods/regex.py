@@ -104,7 +104,8 @@ def apply(data: CodemodInput) -> CodemodResult:
         for stmt in bindings.get(name, []):
             position = list(parsed.module.body).index(stmt)
             index = max(index, position + 1)
-    new_func = func.visit(_Replace(replacements))
+    kept = {site.call: [list(site.call.args).index(arg) for arg in site.rest] for site in sites}
+    new_func = func.visit(_Replace(replacements, kept))
     module = module.deep_replace(func, new_func)
     offset = len(module.body) - len(parsed.module.body)  # an added `import re` shifts indexes
     module = insert_module_statements(module, index + offset, new_statements)
@@ -297,8 +298,18 @@ def _end_column(parsed: Parsed, node: cst.CSTNode) -> int:
 
 
 class _Replace(cst.CSTTransformer):
-    def __init__(self, replacements: dict[cst.Call, cst.Call]) -> None:
+    def __init__(self, replacements: dict[cst.Call, cst.Call], kept: dict) -> None:
         self.replacements = replacements
+        self.kept = kept
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        return self.replacements.get(original_node, updated_node)
+        new = self.replacements.get(original_node)
+        if new is None:
+            return updated_node
+        # Arguments may hold another rewritten call (re.sub(p, r, re.sub(q, r2, s))): take the
+        # updated argument values.
+        args = [
+            arg.with_changes(value=updated_node.args[index].value)
+            for arg, index in zip(new.args, self.kept[original_node], strict=True)
+        ]
+        return new.with_changes(args=args)

@@ -95,6 +95,20 @@ def test_a_module_constant_pattern_is_compiled_after_it_and_reused():
     assert_same_behaviour(source, new, "skus", [(["AB-1 CD-22", "none", "EF-3"],)])
 
 
+def test_nested_calls_are_both_rewritten():
+    source = """
+    import re
+
+
+    def squash(text):
+        return re.sub(r"-+", "-", re.sub(r"\\s+", "-", text.strip()))
+    """
+    result = apply("precompile-regex", source, "squash")
+    new = result.new_source
+    assert 'return _SQUASH_RE.sub("-", _SQUASH_RE_2.sub("-", text.strip()))' in new
+    assert_same_behaviour(source, new, "squash", ["a  b -- c", " x ", ""])
+
+
 def test_a_pattern_built_at_run_time_is_refused():
     source = """
     import re
