@@ -433,9 +433,33 @@ def finish(
         compile(new_source, data.path or "<codemod>", "exec", dont_inherit=True)
     except SyntaxError as exc:  # a codemod bug: never hand out a patch that does not parse
         raise CodemodRefused(f"the rewritten file does not compile ({exc.msg}); refusing") from None
+    _check_confined(data, new_source)
     return CodemodResult(
         new_source=new_source, summary=summary, first_line=first_line, last_line=last_line
     )
+
+
+def _check_confined(data: CodemodInput, new_source: str) -> None:
+    """Every module-level statement but the target's must survive unchanged, in order.
+
+    Codemods may only add statements (an import, a module-level constant) around the function.
+    """
+    old_body = ast.parse(data.source).body
+    new_body = ast.parse(new_source).body
+    parts = set(data.qualname.split("."))
+    kept = [
+        ast.dump(stmt)
+        for stmt in old_body
+        if not (
+            isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and stmt.name in parts
+        )
+    ]
+    remaining = iter(ast.dump(stmt) for stmt in new_body)
+    if not all(any(dump == candidate for candidate in remaining) for dump in kept):
+        raise CodemodRefused(
+            "the rewrite touched code outside the target function; refusing (a codemod bug)"
+        )
 
 
 def enclosing_statement(parsed: Parsed, node: cst.CSTNode) -> cst.BaseStatement:

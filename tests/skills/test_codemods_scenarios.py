@@ -86,3 +86,17 @@ def test_memoize_refuses_the_function_whose_arguments_are_lists(scenario):
 def test_unknown_codemod_is_a_key_error():
     with pytest.raises(KeyError):
         run_codemod("no-such-codemod", CodemodInput(source="", path="x.py", qualname="f"))
+
+
+def test_a_rewrite_outside_the_target_function_is_never_handed_out():
+    import libcst as cst
+
+    from skills.codemods._cst import finish
+
+    source = "def target():\n    return 1\n\n\ndef other():\n    return 2\n"
+    data = CodemodInput(source=source, path="m.py", qualname="target")
+    touched_other = cst.parse_module(source.replace("return 2", "return 3"))
+    with pytest.raises(CodemodRefused, match="outside the target"):
+        finish(data, touched_other, "summary", 1, 2)
+    added_constant = cst.parse_module("X = 1\n\n\n" + source.replace("return 1", "return X"))
+    assert finish(data, added_constant, "summary", 1, 2).new_source.startswith("X = 1")
