@@ -129,10 +129,11 @@ it once per line/item with arguments that repeat (`tax_rate(country, region, lin
 distinct inputs seen in production (default 1024, bounded, so memory cannot grow without limit).
 """,
         "mitigation": """\
-Codemod `memoize`: adds `@functools.lru_cache(maxsize=1024)` (or `@lru_cache`/`@ft.lru_cache`
-as the module imports it; `import functools` added when missing) under any existing decorator,
-after proving purity, hashable arguments at every call site in the module, and no mutable return
-value. When the root-cause commit removed a cache, the same `maxsize` is restored.
+Codemod `memoize`: adds `@functools.lru_cache(maxsize=1024, typed=True)` (or `@lru_cache` /
+`@ft.lru_cache` as the module imports it; `import functools` added when missing) under any
+existing decorator, after proving purity (only known-pure callees, no process state, no class
+attributes, no mutable globals), hashable arguments at every call site in the module, and no
+mutable return value. When the root-cause commit removed a cache, it is restored as it was.
 """,
         "codemod": "memoize",
         "expected_recovery": 0.6,
