@@ -148,6 +148,7 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
                 f"{name} is used between its initial value and the loop (line {parsed.line(stmt)})"
             )
 
+    _refuse_handler_reads(parsed, loop, func, name)
     # Inside the loop, `name` may only be the target of the appends.
     allowed: set[int] = set()
     for node in appends:
@@ -186,7 +187,6 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
             raise CodemodRefused(
                 f"{name} is reassigned inside the loop at line {parsed.line(inner)}"
             )
-    _refuse_handler_reads(parsed, loop, func, name)
 
     taken = function_locals(func) | parsed.all_names()
     parts = unique_name(f"{name}_parts", taken)

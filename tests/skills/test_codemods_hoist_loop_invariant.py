@@ -134,3 +134,32 @@ def test_variant_or_unsafe_calls_are_refused(source, reason):
         return
     with pytest.raises(CodemodRefused, match=reason):
         apply("hoist-loop-invariant", source, "f")
+
+
+def test_while_conditions_and_generator_arguments():
+    source = """
+    def drain(queue, limits):
+        taken = []
+        i = 0
+        while i < len(queue):
+            taken.append(queue[i] * sum(x for x in limits if x > max(limits, default=0) / 2))
+            i += 1
+        return taken
+    """
+    result = apply("hoist-loop-invariant", source, "drain")
+    new = result.new_source
+    assert "    len_queue = len(queue)\n" in new and "while i < len_queue:" in new
+    # max(..., default=0) cannot raise on an empty argument: hoisted without a guard.
+    assert "max_limits = max(limits, default=0)\n" in new
+    assert_same_behaviour(source, new, "drain", [([1, 2, 3], [4, 1, 3]), ([], []), ([2], [])])
+
+
+def test_a_lazy_generator_kept_for_later_is_left_alone():
+    source = """
+    def later(xs, ys):
+        gen = (x * len(ys) for x in xs)
+        ys.append(1)
+        return list(gen)
+    """
+    with pytest.raises(CodemodRefused):
+        apply("hoist-loop-invariant", source, "later")

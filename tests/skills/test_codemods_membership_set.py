@@ -90,3 +90,19 @@ def test_a_local_literal_list_gets_a_set_built_once():
 def test_unsafe_or_inapplicable_collections_are_refused(source, reason):
     with pytest.raises(CodemodRefused, match=reason):
         apply("membership-set", source, "f")
+
+
+def test_a_constant_tested_once_per_call_of_a_hot_function_is_converted_too():
+    source = """
+    VOWELS = ("a", "e", "i", "o", "u")
+
+
+    def is_vowel(letter):
+        return letter.lower() in VOWELS
+    """
+    result = apply("membership-set", source, "is_vowel")
+    assert 'VOWELS = ("a", "e", "i", "o", "u")\n_VOWELS_SET = frozenset(VOWELS)\n' in (
+        result.new_source
+    )
+    assert "return letter.lower() in _VOWELS_SET" in result.new_source
+    assert_same_behaviour(source, result.new_source, "is_vowel", ["A", "b", "u", ""])

@@ -85,3 +85,23 @@ def test_initial_value_nested_loops_and_the_assign_form():
 def test_unsafe_accumulators_are_refused(source, reason):
     with pytest.raises(CodemodRefused, match=reason):
         apply("string-join", source, "f")
+
+
+def test_str_call_initial_value_and_an_else_clause_that_reads_it():
+    source = """
+    def csv_line(cells):
+        line = str()
+        for cell in cells:
+            line += f"{cell},"
+        return line[:-1]
+    """
+    result = apply("string-join", source, "csv_line")
+    assert "    line_parts = []\n" in result.new_source
+    assert '    line = "".join(line_parts)\n    return line[:-1]' in result.new_source
+    assert_same_behaviour(source, result.new_source, "csv_line", [(["a", 1, 2.5],), ([],)])
+    with_else = (
+        "def f(xs):\n    s = ''\n    for x in xs:\n        s += x\n    else:\n"
+        "        print(s)\n    return s\n"
+    )
+    with pytest.raises(CodemodRefused, match="else"):
+        apply("string-join", with_else, "f")
