@@ -56,3 +56,20 @@ def test_versions_are_immutable():
     with pytest.raises(ValueError, match="immutable"):
         version.save()
     assert SkillVersion.objects.get(pk=version.pk).instructions != "rewritten history"
+
+
+@pytest.mark.django_db
+def test_re_running_the_seed_keeps_admin_edits_and_adds_missing_skills():
+    import importlib
+
+    from django.apps import apps
+
+    seed = importlib.import_module("skills.migrations.0003_seed_skills").seed_skills
+    edited = Skill.objects.get(slug="memoize")
+    edited.instructions = "Our own checklist."
+    edited.save()
+    Skill.objects.filter(slug="lock-contention").delete()
+    seed(apps, None)
+    assert Skill.objects.get(slug="memoize").instructions == "Our own checklist."
+    restored = Skill.objects.get(slug="lock-contention")
+    assert restored.versions.get().number == 1 and restored.codemod == ""
