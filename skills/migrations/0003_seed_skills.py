@@ -16,9 +16,11 @@ def seed_skills(apps, schema_editor):
         if Skill.objects.filter(slug=seed["slug"]).exists():
             continue
         skill = Skill.objects.create(**seed)
-        SkillVersion.objects.create(
-            skill=skill, number=1, **{field: seed[field] for field in VERSIONED_SEED_FIELDS}
-        )
+        # The current model's save() makes version 1 itself; the historical one does not.
+        if not SkillVersion.objects.filter(skill=skill).exists():
+            SkillVersion.objects.create(
+                skill=skill, number=1, **{field: seed[field] for field in VERSIONED_SEED_FIELDS}
+            )
 
 
 class Migration(migrations.Migration):
