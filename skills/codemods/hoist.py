@@ -306,6 +306,10 @@ def _enclosing_loops(parsed: Parsed, node: cst.CSTNode, func) -> list[cst.CSTNod
             return loops
         if isinstance(ancestor, cst.FunctionDef | cst.Lambda | cst.ClassDef):
             return []
+        if isinstance(ancestor, cst.Try | cst.TryStar | cst.With) and child is ancestor.body:
+            # An except (or a context manager) here may handle what the call raises: it must
+            # stay inside, so no loop further out is a candidate.
+            return loops
         if isinstance(ancestor, cst.For):
             if child is ancestor.body:
                 loops.append(ancestor)

@@ -16,6 +16,7 @@ from skills.codemods._cst import (
     finish,
     insert_module_statements,
     is_string_literal,
+    literal_value,
     unique_name,
     walk,
 )
@@ -204,12 +205,47 @@ def _analyse(parsed: Parsed, call: cst.Call, method: str, bindings, global_names
     flags = flags_arg.value if flags_arg is not None else None
     if flags is not None and not _constant_flags(parsed, flags, bindings, global_names):
         raise CodemodRefused(f"the flags {code(flags)!r} of re.{method} are not constant")
+    _check_compiles(parsed, pattern, flags, bindings)
     rest = [
         arg
         for name, arg in sorted(assigned.items(), key=lambda kv: list(call.args).index(kv[1]))
         if name not in ("pattern", "flags")
     ]
     return _Site(call, method, pattern, flags, rest)
+
+
+def _check_compiles(parsed: Parsed, pattern, flags, bindings) -> None:
+    """A pattern that does not compile would now fail at import, not inside the function."""
+    import re as re_module
+
+    try:
+        if isinstance(pattern, cst.Name):
+            statement = bindings[pattern.value][0].body[0]
+            pattern = statement.value
+        text = literal_value(pattern)
+        value = 0
+        if flags is not None:
+            namespace = {
+                name: getattr(re_module, name) for name in dir(re_module) if name.isupper()
+            }
+            alias = parsed.module_import("re")
+            if alias:
+                namespace[alias] = re_module
+            # Only flag names (`re.I`, `IGNORECASE`), ints and operators reach eval: no calls and
+            # no dunder attributes, whatever the repository's code says.
+            for token in re_module.findall(r"[A-Za-z_][\w.]*", code(flags)):
+                head, _, attr = token.rpartition(".")
+                if (head and head != alias) or not (attr or head).isupper():
+                    return
+            value = eval(compile(code(flags), "<flags>", "eval"), {"__builtins__": {}}, namespace)  # noqa: S307
+    except Exception:
+        return  # flags from module constants or the like: nothing to check here
+    try:
+        re_module.compile(text, value)
+    except re_module.error as exc:
+        raise CodemodRefused(
+            f"the pattern does not compile ({exc}); compiling it at import would break the module"
+        ) from None
 
 
 def _constant_flags(parsed: Parsed, node: cst.BaseExpression, bindings, global_names) -> bool:

@@ -121,6 +121,12 @@ def test_method_calls_on_invariant_strings_and_methods_in_classes():
             "may change",
         ),
         (
+            "import statistics\n\ndef f(xs, ys):\n    out = []\n    for x in xs:\n        try:\n"
+            "            out.append(statistics.median(ys))\n        except ValueError:\n"
+            "            out.append(0)\n    return out\n",
+            "nothing",
+        ),
+        (
             "def f(xs, ys):\n    zs = ys\n    out = []\n    for x in xs:\n        zs.append(x)\n"
             "        out.append(len(ys))\n    return out\n",
             "another name",

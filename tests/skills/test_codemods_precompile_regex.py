@@ -121,6 +121,21 @@ def test_a_pattern_built_at_run_time_is_refused():
         apply("precompile-regex", source, "has_prefix")
 
 
+def test_a_pattern_that_does_not_compile_is_refused():
+    source = """
+    import re
+
+
+    def safe(text):
+        try:
+            return re.match(r"(unclosed", text)
+        except re.error:
+            return None
+    """
+    with pytest.raises(CodemodRefused, match="does not compile"):
+        apply("precompile-regex", source, "safe")
+
+
 def test_a_reassigned_global_pattern_is_refused():
     source = """
     import re
