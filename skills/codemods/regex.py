@@ -223,6 +223,9 @@ def _check_compiles(parsed: Parsed, pattern, flags, bindings) -> None:
             statement = bindings[pattern.value][0].body[0]
             pattern = statement.value
         text = literal_value(pattern)
+    except Exception:
+        return
+    try:
         value = 0
         if flags is not None:
             namespace = {
@@ -236,12 +239,18 @@ def _check_compiles(parsed: Parsed, pattern, flags, bindings) -> None:
             for token in re_module.findall(r"[A-Za-z_][\w.]*", code(flags)):
                 head, _, attr = token.rpartition(".")
                 if (head and head != alias) or not (attr or head).isupper():
-                    return
+                    raise ValueError(token)  # not evaluated: checked below
             value = eval(compile(code(flags), "<flags>", "eval"), {"__builtins__": {}}, namespace)  # noqa: S307
     except Exception:
-        return  # flags from module constants or the like: nothing to check here
+        value = None  # flags from module constants: check the pattern under both readings
     try:
-        re_module.compile(text, value)
+        if value is None:
+            try:
+                re_module.compile(text)
+            except re_module.error:
+                re_module.compile(text, re_module.VERBOSE)
+        else:
+            re_module.compile(text, value)
     except re_module.error as exc:
         raise CodemodRefused(
             f"the pattern does not compile ({exc}); compiling it at import would break the module"
@@ -258,7 +267,10 @@ def _constant_flags(parsed: Parsed, node: cst.BaseExpression, bindings, global_n
             parsed, node.right, bindings, global_names
         )
     if isinstance(node, cst.Attribute | cst.Name):
-        if any(q.startswith("re.") for q in parsed.qualified_names(node)):
+        if any(
+            q.startswith("re.") and q.rpartition(".")[2].isupper()
+            for q in parsed.qualified_names(node)
+        ):
             return True
         if isinstance(node, cst.Name):
             return _is_module_constant(
