@@ -279,6 +279,12 @@ MUTABLE_FACTORIES = {
     "OrderedDict",
     "deque",
     "sorted",
+    # str/dict methods that return a new list
+    "split",
+    "rsplit",
+    "splitlines",
+    "copy",
+    "findall",
 }
 IMMUTABLE_FACTORIES = {
     "tuple",

@@ -161,6 +161,7 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
         ('def f(xs):\n    """Sum a list of numbers."""\n    return sum(xs)\n', "f", "docstring"),
         ("def f(key, x):\n    return key(x)\n", "f", "callback"),
         ("def f(x):\n    x.strip()\n", "f", "returns nothing"),
+        ("def f(x):\n    return x.strip().split(',')\n", "f", "mutable object"),
     ],
 )
 def test_unsafe_functions_are_refused_with_a_reason(source, qualname, reason):
