@@ -466,7 +466,26 @@ def _check_parameters(parsed: Parsed, func: cst.FunctionDef, params: list[cst.Pa
             f"the docstring of {func.name.value} speaks of lists/dicts/sets: its arguments are "
             "probably not hashable (lru_cache raises TypeError for them)"
         )
+    hashable_annotated = {
+        p.name.value
+        for p in params
+        if p.annotation is not None
+        and re.match(
+            r"^(str|bytes|int|float|bool|tuple|frozenset|Tuple|FrozenSet)\b",
+            code(p.annotation.annotation).strip().strip("'\""),
+        )
+    }
     for node in walk(func.body):
+        if (
+            isinstance(node, cst.For | cst.CompFor)
+            and isinstance(node.iter, cst.Name)
+            and node.iter.value in names - hashable_annotated
+        ):
+            raise CodemodRefused(
+                f"{func.name.value} iterates over its argument {node.iter.value} (line "
+                f"{parsed.line(node)}): a collection, most likely a list, which lru_cache cannot "
+                "hash (annotate it as tuple or str if it is one)"
+            )
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Name)
@@ -608,12 +627,17 @@ def _check_global_binding(parsed: Parsed, func, global_name: str, statement, see
         if value is None:
             continue
         if _is_mutable_value(value):
+            kind = {
+                cst.List: "a list",
+                cst.Dict: "a dict",
+                cst.Set: "a set",
+                cst.ListComp: "a list",
+                cst.DictComp: "a dict",
+                cst.SetComp: "a set",
+            }.get(type(value), f"{code(value.func) if isinstance(value, cst.Call) else ''}()")
             raise CodemodRefused(
-                f"{name} reads the mutable global {global_name} ({code(value)[:40].strip()}...): "
-                "a change to it would not reach cached results"
-                if len(code(value)) > 40
-                else f"{name} reads the mutable global {global_name} ({code(value)}): a change "
-                "to it would not reach cached results"
+                f"{name} reads the mutable global {global_name} ({kind}, line "
+                f"{parsed.line(statement)}): a change to it would not reach cached results"
             )
         if isinstance(value, cst.Call):
             callee = code(value.func).rsplit(".", 1)[-1]

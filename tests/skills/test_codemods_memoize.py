@@ -127,7 +127,7 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
             "instance method",
         ),
         (
-            "def rank(samples, v):\n    return sum(1 for s in samples if s <= v)\n\n"
+            "def rank(samples, v):\n    return samples.count(v) / len(samples)\n\n"
             "def grade(xs, v):\n    ref = sorted(xs)\n    return rank(ref, v)\n",
             "rank",
             "called with ref = sorted",
@@ -162,6 +162,11 @@ def test_a_cache_the_root_cause_commit_removed_is_restored_with_its_size():
         ("def f(key, x):\n    return key(x)\n", "f", "callback"),
         ("def f(x):\n    x.strip()\n", "f", "returns nothing"),
         ("def f(x):\n    return x.strip().split(',')\n", "f", "mutable object"),
+        (
+            "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\n",
+            "f",
+            "iterates",
+        ),
     ],
 )
 def test_unsafe_functions_are_refused_with_a_reason(source, qualname, reason):
