@@ -197,8 +197,8 @@ repeated patterns, and refuses runtime-built patterns or flags.
             _BOTH,
             [
                 r"statistics\.\w+\(",
-                r"\b(sorted|sum|max|min|len)\(",
-                r"^\s*(for|while) .+:",
+                r"^\s+(for|while)\b[\s\S]*\b(sorted|sum|max|min|len)\(",
+                r"\bfor\b.+\bin\b.+\b(sorted|sum|max|min|len)\(",
             ],
         ),
         "instructions": """\
@@ -284,7 +284,10 @@ unhashable collections and parameters of unknown type.
             "`s += piece` building a str or bytes in a loop: collect the pieces in a list and "
             "join once."
         ),
-        "trigger": _trigger(_BOTH, [r"\w+\s*\+=\s*", r"=\s*b[\"']{2}", r"=\s*[\"']{2}"]),
+        "trigger": _trigger(
+            _BOTH,
+            [r"=\s*b?[\"']{2}\s*$", r"\+=\s*(b?[\"']|f[\"']|str\(|[\w.]+\()"],
+        ),
         "instructions": """\
 ## When this applies
 A loop grows a string or bytes object with `s += piece` (or `s = s + piece`). Every `+=` on
