@@ -210,6 +210,12 @@ def _mutation(scope_node: cst.CSTNode, name: str, skip: cst.CSTNode | None = Non
             and node.func.attr.value in MUTATING_METHODS
         ):
             return f"{name}.{node.func.attr.value}()"
+        if (
+            isinstance(node, cst.Call)
+            and any(isinstance(a.value, cst.Name) and a.value.value == name for a in node.args)
+            and _callee_name(node) not in READ_ONLY_CALLEES
+        ):
+            return f"passed to {code(node.func)}(), which might change it"
         if isinstance(node, cst.AugAssign) and _root_name(node.target) == name:
             return f"augmented assignment to {code(node.target)}"
         if isinstance(node, cst.AssignTarget | cst.Del):
@@ -217,6 +223,42 @@ def _mutation(scope_node: cst.CSTNode, name: str, skip: cst.CSTNode | None = Non
             if isinstance(target, cst.Subscript | cst.Attribute) and _root_name(target) == name:
                 return f"assignment to {code(target)}"
     return ""
+
+
+READ_ONLY_CALLEES = frozenset(
+    {
+        "len",
+        "sorted",
+        "set",
+        "frozenset",
+        "tuple",
+        "list",
+        "iter",
+        "enumerate",
+        "any",
+        "all",
+        "sum",
+        "min",
+        "max",
+        "print",
+        "str",
+        "repr",
+        "join",
+        "reversed",
+        "zip",
+        "map",
+        "filter",
+        "isinstance",
+        "dict",
+        "Counter",
+    }
+)
+
+
+def _callee_name(call: cst.Call) -> str:
+    if isinstance(call.func, cst.Attribute):
+        return call.func.attr.value
+    return call.func.value if isinstance(call.func, cst.Name) else ""
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

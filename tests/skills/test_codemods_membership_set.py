@@ -73,6 +73,11 @@ def test_a_local_literal_list_gets_a_set_built_once():
             "mutated",
         ),
         (
+            "NAMES = ['a', 'b']\n\ndef grow(names):\n    names.extend('c')\n\ngrow(NAMES)\n\n"
+            "def f(xs):\n    return [x for x in xs if x in NAMES]\n",
+            "passed to grow",
+        ),
+        (
             "PAIRS = [[1, 2], [3, 4]]\n\ndef f(xs):\n    return [x for x in xs if x in PAIRS]\n",
             "not hashable constants",
         ),
