@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 
 from reviews.roles import MANAGER, REVIEWER, SKILL_ADMIN
@@ -18,6 +20,33 @@ SHARED_DIR = Path(os.environ.get("WATTSON_SHARED_DIR", PROJECT_DIR.parent / "sha
 SCENARIOS_DIR = SHARED_DIR / "scenarios"
 SCENARIO_NAMES = sorted(p.name for p in SCENARIOS_DIR.glob("*") if (p / "build.py").is_file())
 PASSWORD = "correct-horse-battery-staple"
+
+
+_SEEDS = (
+    ("skills.migrations.0003_seed_skills", "seed_skills"),
+    ("reviews.migrations.0012_role_groups", "create_role_groups"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _data_migration_rows(request):
+    """Put back what data migrations wrote (skills, role groups) for every database test.
+
+    A transactional test (live server, races) ends with a flush of every table, data-migration
+    rows included, and tests that run after it would otherwise find no skills at all.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or any(
+        name in request.fixturenames for name in ("db", "transactional_db", "live_server")
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from skills.models import Skill
+
+    if Skill.objects.exists() and Group.objects.filter(name="skill-admin").exists():
+        return
+    for module, function in _SEEDS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 def _make_user(django_user_model, username: str, *groups: str, email: str = ""):

@@ -17,9 +17,12 @@ def create_role_groups(apps, schema_editor):
     # Permissions are normally made after all migrations (post_migrate): make the skills
     # app's now so they can be granted here.
     skills_config = apps.get_app_config("skills")
-    skills_config.models_module = True  # the migration state's stub lacks it
+    stub = getattr(skills_config, "models_module", None) is None  # the migration stub lacks it
+    if stub:
+        skills_config.models_module = True
     create_permissions(skills_config, apps=apps, verbosity=0)
-    skills_config.models_module = None
+    if stub:
+        skills_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
