@@ -67,6 +67,20 @@ def _svg(width: int, height: int, title: str, body: SafeString, desc: str = "") 
     )
 
 
+def _empty(width: int, title: str, message: str) -> SafeString:
+    """A chart with nothing to draw says so, at the chart's own width."""
+    return _svg(
+        width,
+        120,
+        title,
+        _h(
+            '<text x="{}" y="70" text-anchor="middle" class="chart-empty">{}</text>',
+            width // 2,
+            message,
+        ),
+    )
+
+
 def _legend(x: int, y: int) -> SafeString:
     return format_html_join(
         "",
@@ -86,16 +100,7 @@ def savings_trend(weeks: Sequence[dict]) -> SafeString:
     plot_w, plot_h = width - left - right, height - top - bottom
     title = "Savings per week"
     if not weeks:
-        return _svg(
-            width,
-            120,
-            title,
-            _h(
-                '<text x="{}" y="70" text-anchor="middle" class="chart-empty">{}</text>',
-                width // 2,
-                "No decided or pending proposals in this range yet.",
-            ),
-        )
+        return _empty(width, title, "No decided or pending proposals in this range yet.")
     peak = max(max(w[k] for k in SERIES_COLOURS) for w in weeks)
     divisor, unit = watts_unit(peak)
     ticks = _nice_ticks(peak / divisor)
@@ -173,16 +178,7 @@ def stacked_breakdown(rows: Sequence[dict], *, dimension: str, limit: int = 10) 
     row_h, top, left, right = 26, 40, 170, 90
     height = top + max(1, len(rows)) * row_h + 60
     if not rows:
-        return _svg(
-            width,
-            120,
-            title,
-            _h(
-                '<text x="{}" y="70" text-anchor="middle" class="chart-empty">{}</text>',
-                width // 2,
-                "Nothing to break down yet.",
-            ),
-        )
+        return _empty(width, title, "Nothing to break down yet.")
     totals = [sum(r[k]["watts"] for k in SERIES_COLOURS) for r in rows]
     divisor, unit = watts_unit(max(totals))
     peak = max(totals) / divisor or 1.0
@@ -248,16 +244,7 @@ def skill_acceptance(skills: Sequence) -> SafeString:
     width, row_h, top, left, right = 760, 28, 40, 190, 40
     height = top + max(1, len(rows)) * row_h + 50
     if not rows:
-        return _svg(
-            width,
-            120,
-            title,
-            _h(
-                '<text x="{}" y="70" text-anchor="middle" class="chart-empty">{}</text>',
-                width // 2,
-                "No approvals or rejections yet.",
-            ),
-        )
+        return _empty(width, title, "No approvals or rejections yet.")
     plot_w = width - left - right
     parts: list[SafeString] = []
     for pct in (0, 25, 50, 75, 100):

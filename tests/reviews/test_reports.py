@@ -259,3 +259,10 @@ def test_csv_cells_cannot_inject_formulas(db, manager, client_for):
     _proposal(finding, status="approved", watts=10, skill="memoize", decided=timezone.now())
     body = client_for(manager).get("/reports/savings.csv").content.decode()
     assert "'=HYPERLINK(1)" in body
+
+
+def test_an_empty_program_says_so_in_each_chart(db, manager, client_for):
+    html = client_for(manager).get("/reports/").content.decode()
+    assert "No decided or pending proposals in this range yet." in html
+    assert "Nothing to break down yet." in html
+    assert "No approvals or rejections yet." in html
