@@ -29,6 +29,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT / "bench"]
 sys.path.insert(0, str(PROJECT))
 
+from bench.common import ensure_postgres_database  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--findings", type=int, default=20_000)
 parser.add_argument("--batch", type=int, default=500)
@@ -46,24 +48,6 @@ if args.database_url:
     os.environ["DATABASE_URL"] = args.database_url
 else:
     os.environ.pop("DATABASE_URL", None)
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the named PostgreSQL database when it does not exist yet."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import psycopg
-    from psycopg import sql
-
-    base, _, name = url.rpartition("/")
-    name = name.split("?", 1)[0]
-    try:
-        psycopg.connect(url).close()
-    except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 ensure_postgres_database(args.database_url)

@@ -31,6 +31,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from bench.common import ensure_postgres_database  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--findings", type=int, default=100_000)
 parser.add_argument("--requests", type=int, default=50)
@@ -49,28 +51,6 @@ if args.database_url:
     os.environ["DATABASE_URL"] = args.database_url
 else:
     os.environ.pop("DATABASE_URL", None)
-
-
-def ensure_postgres_database(url: str) -> None:
-    """CREATE DATABASE for the benchmark if it does not exist yet."""
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    admin = psycopg.connect(
-        dbname="postgres",
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        autocommit=True,
-    )
-    with admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
 
 
 if args.database_url:

@@ -26,6 +26,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT / "bench"]
 sys.path.insert(0, str(PROJECT))
 
+from bench.common import ensure_postgres_database  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--decisions", type=int, default=1_000_000)
 parser.add_argument("--database-url", default="")
@@ -39,6 +41,7 @@ tmp = tempfile.mkdtemp(prefix="wattson-bench-reports-")
 os.environ["WATTSON_VAR_DIR"] = tmp
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 if args.database_url:
+    ensure_postgres_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
 else:
     os.environ.pop("DATABASE_URL", None)
