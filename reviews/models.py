@@ -349,6 +349,9 @@ class Proposal(models.Model):
     test_log = models.TextField(blank=True)
     bench_before_s = models.FloatField(null=True, blank=True)
     bench_after_s = models.FloatField(null=True, blank=True)
+    # Regressions: the benchmark at the root-cause commit's parent; measured_recovery is then
+    # the share of the regression undone (skills/solver/types.py).
+    bench_parent_s = models.FloatField(null=True, blank=True)
     bench_log = models.TextField(blank=True)
     usage = models.JSONField(default=dict, blank=True)
     cost_usd = models.FloatField(null=True, blank=True)

@@ -679,6 +679,7 @@ def _proposal_store(run: SolveRun, candidate: Candidate) -> Proposal:
                 test_log=validation.test_log if validation else "",
                 bench_before_s=validation.bench_before_s if validation else None,
                 bench_after_s=validation.bench_after_s if validation else None,
+                bench_parent_s=validation.bench_parent_s if validation else None,
                 bench_log=validation.bench_log if validation else "",
                 usage=usage,
                 cost_usd=usage.get("cost_usd"),

@@ -85,6 +85,7 @@ def _savings(proposal: Proposal) -> dict:
         "measured_dollars": dollars_per_year(proposal.measured_watts, price),
         "bench_before_s": before,
         "bench_after_s": after,
+        "bench_parent_s": proposal.bench_parent_s,
         "speedup": speedup,
         "expected_recovery": proposal.expected_recovery,
         "expected_recovery_pct": _pct(proposal.expected_recovery),

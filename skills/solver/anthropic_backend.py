@@ -43,6 +43,7 @@ from skills.solver.offline import (
     _validation_summary,
     _verdict,
     locate_function,
+    regression_parent,
     resolve_function,
 )
 from skills.solver.types import Candidate, SkillSpec, SolveContext, ToolCallRecord, Validation
@@ -248,6 +249,7 @@ def solve(
                     context.bench_cmd,
                     BENCH_RUNS if bench_runs is None else bench_runs,
                     deadline,
+                    repo,
                 ),
                 progress=progress,
             )
@@ -584,6 +586,9 @@ class _Agent:
 
     def finish(self, proposed: Proposed) -> Candidate:
         context, validation = self.context, proposed.validation
+        # A regression's recovery is the share of the regression undone: as offline, the
+        # benchmark at the root-cause commit's parent, once per solve.
+        regression_parent(validation, context, self.bench, self.step)
         measured = validation.measured_recovery
         expected = max(0.0, min(1.0, proposed.expected_recovery))
         recovery = measured if measured is not None else expected
@@ -598,7 +603,13 @@ class _Agent:
                 + rationale_text._code(context.default_branch)
                 + ":",
                 rationale_text._measured_line(context, validation),
-                rationale_text._savings_line(context, estimated, recovery, measured is not None),
+                rationale_text._savings_line(
+                    context,
+                    estimated,
+                    recovery,
+                    measured is not None,
+                    of_regression=validation.bench_parent_s is not None,
+                ),
             )
             if part
         )

@@ -34,6 +34,8 @@ from skills.solver.validation import (
     BENCH_TIMEOUT_S,
     TEST_TIMEOUT_S,
     ValidationError,
+    cap_log,
+    measure_interleaved,
     scratch_worktree,
     validate_in_worktree,
     worktree_diff,
@@ -47,6 +49,9 @@ MAX_CODE_PATTERN_SEARCHES = 4
 # Seconds kept back from the task timeout, and the least worth starting a validation with.
 SOLVE_MARGIN_S = 10
 MIN_VALIDATION_BUDGET_S = 2
+# The least budget worth benchmarking the root-cause commit's parent with (a worktree and
+# 2 × runs benchmark runs); below it a regression's recovery keeps the opportunity definition.
+MIN_PARENT_BUDGET_S = 5
 _SHA_RE = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
@@ -293,10 +298,17 @@ class _Bench:
     """A clean checkout of the head for interleaved before/after runs, made when first needed.
 
     Once the benchmark has failed on the unchanged code it is not run again in this solve.
+    For a regression, the benchmark at the root-cause commit's parent is measured once per
+    solve (see `regression_parent`), in a worktree of its own from `repo`.
     """
 
     def __init__(
-        self, make_baseline: Callable[[], Path], command: str, runs: int, deadline: float
+        self,
+        make_baseline: Callable[[], Path],
+        command: str,
+        runs: int,
+        deadline: float,
+        repo: Path | None = None,
     ) -> None:
         self.make_baseline, self.command, self.runs = make_baseline, command, runs
         self.baseline: Path | None = None
@@ -304,6 +316,9 @@ class _Bench:
         # time.monotonic() by which the solve must be done: commands get what is left, so a
         # slow test suite times out as a refusal instead of the worker being killed.
         self.deadline = deadline
+        self.repo = repo
+        # (parent seconds or None, why not, log): measured at most once per solve.
+        self.parent: tuple[float | None, str, str] | None = None
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -314,6 +329,95 @@ class _Bench:
         if self.baseline is None:
             self.baseline = self.make_baseline()
         return self.baseline
+
+
+Step = Callable[..., None]  # Tracer.step's signature: (name, arguments, summary, started, error)
+
+
+def regression_parent(
+    validation: Validation, context: SolveContext, bench: _Bench, step: Step, commit_sha: str = ""
+) -> None:
+    """For a regression, set validation.bench_parent_s (or the note saying why not).
+
+    The finding's magnitude is the increase the root cause caused, so the fix's recovery is the
+    share of that increase it undoes, which needs the benchmark before the regression. It is
+    measured once per solve, interleaved with the clean head so machine load lands on both.
+    """
+    if context.kind != "regression" or not validation.bench_before_s:
+        return
+    if validation.bench_after_s is None:
+        return
+    if bench.parent is None:
+        bench.parent = _measure_parent(context, bench, step, commit_sha)
+    parent, note, log = bench.parent
+    validation.bench_parent_s, validation.bench_parent_note = parent, note
+    if parent is not None and validation.bench_before_s <= parent:
+        # Load moved between the two sessions: the head now measures no slower than the parent.
+        validation.bench_parent_s = None
+        validation.bench_parent_note = (
+            f"the head measured {validation.bench_before_s:.4f} s in validation, no slower than "
+            f"the root-cause commit's parent ({parent:.4f} s)"
+        )
+    if log:
+        validation.bench_log = cap_log(f"{validation.bench_log}\n\n{log}".strip())
+
+
+def _measure_parent(
+    context: SolveContext, bench: _Bench, step: Step, commit_sha: str
+) -> tuple[float | None, str, str]:
+    started = time.perf_counter()
+    sha = commit_sha or (context.root_cause.commit if context.root_cause else "")
+    arguments = {"rev": f"{sha[:12]}^" if sha else ""}
+
+    def fallback(note: str, log: str = "", error: str = "") -> tuple[None, str, str]:
+        step("bench_parent", arguments, f"not used: {note}", started, error=error)
+        return None, note, log
+
+    # A sha only: the value reaches git's argument list.
+    if not _SHA_RE.fullmatch(sha or ""):
+        return fallback("the regression has no root-cause commit to measure before")
+    if bench.repo is None or bench.baseline is None or not bench.command:
+        return fallback("no clean checkout of the head to compare the parent with")
+    remaining = bench.remaining()
+    if remaining < MIN_PARENT_BUDGET_S:
+        return fallback(f"only {max(remaining, 0):.0f} s of the solve's time budget was left")
+    timeout = min(BENCH_TIMEOUT_S, remaining / (4 * max(bench.runs, 1)))
+    try:
+        with scratch_worktree(bench.repo, f"{sha}^") as parent_dir:
+            parent, head, log = measure_interleaved(
+                bench.command,
+                before_dir=parent_dir,
+                after_dir=bench.baseline,
+                runs=bench.runs,
+                timeout=timeout,
+            )
+    except ValidationError as exc:
+        return fallback(
+            f"the root-cause commit's parent cannot be checked out: {exc}", error=str(exc)
+        )
+    log = cap_log(
+        f"$ {bench.command} (before the regression: {sha[:12]}^, interleaved with the head; "
+        f'"before" = parent, "after" = head)\n{log}'
+    )
+    if parent is None:
+        return fallback(
+            "the benchmark fails at the root-cause commit's parent", log, error=_tail(log, 6)
+        )
+    if head is None:
+        return fallback("the benchmark failed on the head beside the parent", log, _tail(log, 6))
+    if head / max(parent, 1e-9) < MIN_SPEEDUP:
+        return fallback(
+            f"the root-cause commit's parent is not measurably faster ({parent:.4f} s, head "
+            f"{head:.4f} s): the benchmark does not reproduce the regression",
+            log,
+        )
+    step(
+        "bench_parent",
+        arguments,
+        f"before the regression: {parent:.4f} s (head {head:.4f} s, {head / parent:.1f}× slower)",
+        started,
+    )
+    return parent, "", log
 
 
 def _try_skill(
@@ -494,7 +598,7 @@ def solve(
             def make_baseline() -> Path:
                 return stack.enter_context(scratch_worktree(repo, context.default_branch))
 
-            return _solve_in(root, context, bench_runs, progress, make_baseline, deadline)
+            return _solve_in(root, context, bench_runs, progress, make_baseline, deadline, repo)
     except ValidationError as exc:
         # No worktree, or a configured command that cannot even be started.
         raise SolverError(str(exc)) from None
@@ -515,6 +619,7 @@ def _solve_in(
     progress: Progress | None,
     make_baseline: Callable[[], Path],
     deadline: float,
+    repo: Path | None = None,
 ) -> Candidate:
     tracer = Tracer(_make_sandbox(root, context), progress)
     gathered = gather(context, root, tracer)
@@ -536,7 +641,7 @@ def _solve_in(
             no_fix_reason=f"none of the finding's functions is in the repository ({missing})",
         )
 
-    bench = _Bench(make_baseline, context.bench_cmd, bench_runs, deadline)
+    bench = _Bench(make_baseline, context.bench_cmd, bench_runs, deadline, repo)
     diagnosis: list[RankedSkill] = []
     for item in ranked:
         if not item.skill.codemod:
@@ -546,6 +651,9 @@ def _solve_in(
         for target in gathered.targets:
             attempt, reason = _try_skill(item, target, context, root, tracer, bench)
             if attempt is not None:
+                regression_parent(
+                    attempt.validation, context, bench, tracer.step, gathered.commit_sha
+                )
                 candidate = _candidate_from(attempt, context, gathered, tracer)
                 candidate.refusals = refusals
                 return candidate

@@ -36,16 +36,50 @@ def _measured_line(context: SolveContext, validation: Validation) -> str:
             f"{before:.4f} s before → {after:.4f} s after, {speedup:.1f}× faster "
             f"({(1 - after / before):.0%} of its time removed)."
         )
+        lines.append(_regression_line(context, validation))
     elif context.bench_cmd:
         lines.append("- The benchmark could not be measured; see the validation log.")
     else:
         lines.append("- The repository has no benchmark command: the saving is not measured.")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
-def _savings_line(context: SolveContext, watts: float, recovery: float, measured: bool) -> str:
+def _regression_line(context: SolveContext, validation: Validation) -> str:
+    """What share of the regression the fix undoes, or why recovery is measured otherwise."""
+    if context.kind != "regression":
+        return ""
+    before, after, parent = (
+        validation.bench_before_s,
+        validation.bench_after_s,
+        validation.bench_parent_s,
+    )
+    recovery = validation.measured_recovery
+    if parent is not None and before and after is not None and recovery is not None:
+        return (
+            f"- Before the regression (the root-cause commit's parent): the root cause made it "
+            f"{before / max(parent, 1e-9):.1f}× slower ({parent:.4f} s → {before:.4f} s); the fix "
+            f"brings it to {after:.4f} s: {recovery:.0%} of the regression undone."
+        )
+    if validation.bench_parent_note:
+        return (
+            "- Recovery is the share of the benchmark's time removed, not the share of the "
+            f"regression undone: {validation.bench_parent_note}."
+        )
+    return ""
+
+
+def _savings_line(
+    context: SolveContext,
+    watts: float,
+    recovery: float,
+    measured: bool,
+    *,
+    of_regression: bool = False,
+) -> str:
     fleet = context.fleet
     source = "measured" if measured else "the skill's expected"
+    if measured and of_regression:
+        source = "measured: the share of the regression undone"
     dollars = fleet.dollars_per_year(watts)
     return (
         f"**Estimated savings:** {watts:,.0f} W (≈ ${dollars:,.0f}/year): "
@@ -82,7 +116,13 @@ def for_proposal(
     parts.append("**Validated** in a scratch worktree of " + _code(context.default_branch) + ":")
     parts.append(_measured_line(context, validation))
     parts.append(
-        _savings_line(context, estimated_watts, recovery, validation.measured_recovery is not None)
+        _savings_line(
+            context,
+            estimated_watts,
+            recovery,
+            validation.measured_recovery is not None,
+            of_regression=validation.bench_parent_s is not None,
+        )
     )
     return "\n\n".join(part for part in parts if part) + "\n"
 

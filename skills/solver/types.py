@@ -105,13 +105,27 @@ class Validation:
     bench_after_s: float | None = None
     bench_log: str = ""
     base_commit: str = ""
+    # Regressions: the benchmark at the root-cause commit's parent (the code before the
+    # regression), or None when it was not measured or does not reproduce the regression;
+    # bench_parent_note then says why, for the trace and the rationale.
+    bench_parent_s: float | None = None
+    bench_parent_note: str = ""
 
     @property
     def measured_recovery(self) -> float | None:
-        """Share of the benchmark's time the change removed, when both sides were measured."""
-        if not self.bench_before_s or self.bench_after_s is None:
+        """The share of the finding's magnitude the change measurably recovers.
+
+        With the parent figure (a regression): the share of the regression undone,
+        (before - after) / (before - parent), because the finding's magnitude is the increase
+        the root cause caused. Otherwise (an opportunity, or no usable parent figure): the
+        share of the benchmark's time removed, 1 - after / before. Clipped to [0, 1].
+        """
+        before, after, parent = self.bench_before_s, self.bench_after_s, self.bench_parent_s
+        if not before or after is None:
             return None
-        return max(0.0, min(1.0, 1.0 - self.bench_after_s / self.bench_before_s))
+        if parent is not None and before - parent > 0:
+            return max(0.0, min(1.0, (before - after) / (before - parent)))
+        return max(0.0, min(1.0, 1.0 - after / before))
 
 
 @dataclass

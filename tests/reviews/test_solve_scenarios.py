@@ -47,6 +47,14 @@ def test_scenario_is_solved_with_its_expected_skill(name, scenario, db, settings
     speedup = proposal.bench_before_s / proposal.bench_after_s
     assert speedup >= 1.3, proposal.bench_log
     assert f"{proposal.bench_before_s:.4f} s before" in proposal.rationale
+    if payload["kind"] == "regression":
+        # Recovery is the share of the regression undone, against the root cause's parent.
+        assert proposal.bench_parent_s is not None, proposal.rationale
+        assert proposal.bench_parent_s < proposal.bench_before_s
+        assert proposal.measured_recovery >= 0.5, proposal.bench_log
+        assert "of the regression undone" in proposal.rationale
+    else:
+        assert proposal.bench_parent_s is None
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(built["path"]), str(clone)], check=True)
