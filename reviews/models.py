@@ -434,6 +434,17 @@ class Proposal(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("reviews:proposal", args=[self.pk])
 
+    def validation_figures(self) -> dict:
+        """What validation found, as the CLI and the API report it (spec/cli.md, extended)."""
+        return {
+            "applies": self.applies,
+            "tests_passed": self.tests_passed,
+            "bench_before_s": self.bench_before_s,
+            "bench_after_s": self.bench_after_s,
+            "bench_parent_s": self.bench_parent_s,
+            "measured_recovery": self.measured_recovery,
+        }
+
     @property
     def validation_passed(self) -> bool:
         return self.is_analysis or (self.applies and self.tests_passed is not False)

@@ -66,6 +66,10 @@ class ValidationSerializer(serializers.Serializer):
     tests_passed = serializers.BooleanField(allow_null=True)
     bench_before_s = serializers.FloatField(allow_null=True)
     bench_after_s = serializers.FloatField(allow_null=True)
+    bench_parent_s = serializers.FloatField(
+        allow_null=True, help_text="Regressions: the benchmark before the root cause"
+    )
+    measured_recovery = serializers.FloatField(allow_null=True)
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -113,12 +117,7 @@ class ProposalSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ValidationSerializer)
     def get_validation(self, proposal: Proposal) -> dict:
-        return {
-            "applies": proposal.applies,
-            "tests_passed": proposal.tests_passed,
-            "bench_before_s": proposal.bench_before_s,
-            "bench_after_s": proposal.bench_after_s,
-        }
+        return proposal.validation_figures()
 
 
 class DecisionInputSerializer(serializers.Serializer):

@@ -324,6 +324,8 @@ def test_api_reads_a_proposal_and_records_a_decision(client_for, reviewer, manag
     assert body["status"] == "pending"
     assert body["diff_sha256"] == proposal.diff_sha256
     assert body["validation"]["applies"] is True
+    assert body["validation"]["measured_recovery"] == proposal.measured_recovery
+    assert "bench_parent_s" in body["validation"]
 
     client = client_for(reviewer)
     bad = client.post(

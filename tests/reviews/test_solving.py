@@ -485,6 +485,15 @@ def test_cli_solve_wait_and_proposal_json(world):
     }
     assert shown["skill"] == "memoize" and shown["validation"]["tests_passed"] is True
     assert shown["validation"]["applies"] is True
+    # The spec's keys, extended with the regression baseline and the measured recovery.
+    assert set(shown["validation"]) >= {
+        "applies",
+        "tests_passed",
+        "bench_before_s",
+        "bench_after_s",
+        "bench_parent_s",
+        "measured_recovery",
+    }
 
 
 def test_cli_solve_queues_without_wait(world, enqueued, django_capture_on_commit_callbacks):

@@ -19,12 +19,7 @@ def proposal_document(proposal: Proposal) -> dict:
         "diff": proposal.diff,
         "rationale": proposal.rationale,
         "estimated_watts": proposal.estimated_watts,
-        "validation": {
-            "applies": proposal.applies,
-            "tests_passed": proposal.tests_passed,
-            "bench_before_s": proposal.bench_before_s,
-            "bench_after_s": proposal.bench_after_s,
-        },
+        "validation": proposal.validation_figures(),
     }
 
 
