@@ -21,6 +21,7 @@ import libcst as cst
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
+    MUTATING_METHODS,
     Parsed,
     code,
     finish,
@@ -86,23 +87,6 @@ STR_METHODS = {
 }
 # A fresh mutable result: hoisting shares one object across iterations, so only read-only uses.
 FRESH_MUTABLE = {"sorted", "list", "set", "dict", "split", "rsplit", "splitlines"}
-MUTATING_METHODS = {
-    "append",
-    "extend",
-    "insert",
-    "remove",
-    "pop",
-    "clear",
-    "sort",
-    "reverse",
-    "update",
-    "add",
-    "discard",
-    "setdefault",
-    "popitem",
-    "write",
-    "send",
-}
 READ_ONLY_CONSUMERS = {
     "len",
     "sum",

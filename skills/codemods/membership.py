@@ -12,6 +12,7 @@ import libcst as cst
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
+    MUTATING_METHODS,
     Parsed,
     code,
     finish,
@@ -22,21 +23,6 @@ from skills.codemods._cst import (
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
 
-MUTATING_METHODS = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "remove",
-        "pop",
-        "clear",
-        "sort",
-        "reverse",
-        "__setitem__",
-        "__delitem__",
-        "__iadd__",
-    }
-)
 MIN_INLINE_ITEMS = 4  # below this a tuple scan is as fast as hashing
 
 

@@ -14,6 +14,7 @@ import libcst as cst
 
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
+    MUTATING_METHODS,
     Parsed,
     code,
     ensure_module_alias,
@@ -198,24 +199,6 @@ EFFECT_METHODS = {
     "release",
     "seek",
     "truncate",
-}
-MUTATING_METHODS = {
-    "append",
-    "extend",
-    "insert",
-    "remove",
-    "pop",
-    "clear",
-    "sort",
-    "reverse",
-    "update",
-    "add",
-    "discard",
-    "setdefault",
-    "popitem",
-    "difference_update",
-    "intersection_update",
-    "symmetric_difference_update",
 }
 MAPPING_METHODS = {"items", "keys", "values", "get"}
 # Methods of str/bytes/int/float/tuple: reading an argument through them cannot see later changes.
