@@ -767,7 +767,8 @@ def _remove_orphan_worktrees() -> None:
         return
     # Older than any live solve can be: twice the deadline.
     cutoff = time.time() - 2 * (settings.WATTSON_SOLVE_TIMEOUT_S + DEADLINE_MARGIN_S)
-    for path in work_dir.glob("solve-*"):
+    # solve-*: the solver's validation worktrees; fix-*: approvals' fix-branch worktrees.
+    for path in (*work_dir.glob("solve-*"), *work_dir.glob("fix-*")):
         with contextlib.suppress(OSError):
             if path.is_dir() and path.stat().st_mtime < cutoff:
                 shutil.rmtree(path, ignore_errors=True)
