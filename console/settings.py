@@ -327,7 +327,8 @@ WATTSON_WORK_DIR = Path(env("WATTSON_WORK_DIR", str(VAR_DIR / "work")))
 WATTSON_BOT_NAME = env("WATTSON_BOT_NAME", "Wattson Bot")
 WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
 WATTSON_BOT_USERNAME = "wattson-bot"
-WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", "http://127.0.0.1:8000")
+# Links in commit messages and the demo's greeting; the quickstart serves on $PORT (default 8000).
+WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
 # Patches larger than this are refused before anything applies them (reviews.patches).
 WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum=1)
 # A skill is flagged needs_attention (ranked last by the solver) once it has this many
