@@ -7,7 +7,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import ngettext
 
-from skills.models import Skill, SkillStats, SkillVersion
+from skills.models import VERSIONED_FIELDS, Skill, SkillStats, SkillVersion
 
 
 class CodemodFilter(admin.SimpleListFilter):
@@ -226,19 +226,7 @@ class SkillVersionAdmin(admin.ModelAdmin):
     list_display = ("skill", "number", "name", "codemod", "expected_recovery", "created_at")
     list_filter = ("side", "codemod")
     search_fields = ("skill__slug", "name")
-    readonly_fields = (
-        "skill",
-        "number",
-        "name",
-        "side",
-        "description",
-        "trigger",
-        "instructions",
-        "mitigation",
-        "codemod",
-        "expected_recovery",
-        "created_at",
-    )
+    readonly_fields = ("skill", "number", *VERSIONED_FIELDS, "created_at")
 
     def has_add_permission(self, request) -> bool:
         return False
