@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Re-exported: the solver's trace is made of the tools' records, and callers import it here.
+from skills.tools.records import ToolCallRecord
+
 
 @dataclass(frozen=True)
 class FunctionRef:
@@ -84,15 +87,6 @@ class SolveContext:
     reviewer_comment: str = ""
     previous_diff: str = ""
     backend: str = "offline"
-
-
-@dataclass
-class ToolCallRecord:
-    tool: str
-    arguments: dict[str, Any]
-    summary: str
-    duration_ms: float
-    error: str = ""
 
 
 @dataclass

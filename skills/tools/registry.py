@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema
 
-from skills.solver.types import ToolCallRecord
 from skills.tools import code, history
+from skills.tools.records import ToolCallRecord
 from skills.tools.sandbox import RepoSandbox, ToolError, cap_text
 
 logger = logging.getLogger(__name__)

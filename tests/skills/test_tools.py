@@ -7,8 +7,8 @@ import subprocess
 import jsonschema
 import pytest
 
-from skills.solver.types import ToolCallRecord
 from skills.tools import REGISTRY, RepoSandbox, call_tool, tool_definitions
+from skills.tools.records import ToolCallRecord
 from tests.conftest import build_scenario
 
 # Scenario repositories are only read here, so one build per module is enough.
