@@ -13,6 +13,7 @@ from django.http import Http404
 
 from reviews.models import AuditEvent, Finding, Proposal, Repository, SolveRun, Source
 from reviews.roles import user_roles
+from reviews.selectors.repositories import finding_repository
 from skills import gitio
 
 S = Finding.Status
@@ -220,7 +221,7 @@ def finding_root_cause(*, finding: Finding) -> RootCause | None:
     commit = finding.root_cause_commit.strip()
     if not commit:
         return None
-    repository = finding.repository or finding.service.repository
+    repository = finding_repository(finding)
     if not _SHA_RE.match(commit):
         # Never hand git something that could be read as an option.
         return RootCause(commit, repository, problem="This is not a commit id git can look up.")

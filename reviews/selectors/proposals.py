@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from reviews import diffs
 from reviews.models import Proposal, Repository
 from reviews.roles import user_roles
+from reviews.selectors.repositories import finding_repository
 from skills import gitio
 
 # An old file larger than this is not read at all: it would be shown without highlighting anyway.
@@ -84,8 +85,7 @@ def proposal_other_revision(*, proposal: Proposal, other_id: int) -> Proposal:
 
 
 def proposal_repository(proposal: Proposal) -> Repository | None:
-    finding = proposal.finding
-    return finding.repository or (finding.service.repository if finding.service_id else None)
+    return finding_repository(proposal.finding)
 
 
 # --- reading the base files -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.utils import timezone
 from reviews import patches
 from reviews.models import Decision, Finding, Proposal, Repository
 from reviews.roles import user_roles
+from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.transitions import (
     TransitionError,
@@ -202,9 +203,7 @@ def _reload(proposal: Proposal) -> Proposal:
 
 
 def proposal_repository(proposal: Proposal) -> Repository | None:
-    """The finding's repository, else its service's (as the solver resolves it)."""
-    finding = proposal.finding
-    return finding.repository or finding.service.repository
+    return finding_repository(proposal.finding)
 
 
 def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
