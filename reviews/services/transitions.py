@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from reviews.models import Finding, Proposal
+from reviews.models import Finding, Proposal, SolveRun
 from reviews.services.audit import audit_record
 
 F = Finding.Status
@@ -24,11 +24,24 @@ FINDING_TRANSITIONS: dict[str, set[str]] = {
 P = Proposal.Status
 PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
     P.PENDING: {P.APPROVED, P.REJECTED, P.CHANGES_REQUESTED, P.SUPERSEDED, P.STALE},
-    P.APPROVED: {P.STALE},
+    # A newer revision dismisses this approval (proposals.approvals_dismiss_superseded), so
+    # "approved" would no longer be true of it.
+    P.APPROVED: {P.STALE, P.SUPERSEDED},
     P.CHANGES_REQUESTED: {P.SUPERSEDED},
     P.REJECTED: {P.SUPERSEDED},
     P.STALE: {P.SUPERSEDED},
     P.SUPERSEDED: set(),
+}
+
+R = SolveRun.Status
+SOLVE_RUN_TRANSITIONS: dict[str, set[str]] = {
+    # claim; sweep (a lost broker message: re-enqueued, the status stays)
+    R.QUEUED: {R.RUNNING, R.QUEUED},
+    # finish; retry and sweep (the worker is gone: back to the queue, its attempt counted)
+    R.RUNNING: {R.SUCCEEDED, R.NO_FIX, R.FAILED, R.QUEUED},
+    R.SUCCEEDED: set(),
+    R.NO_FIX: set(),
+    R.FAILED: set(),
 }
 
 
@@ -37,7 +50,7 @@ class TransitionError(Exception):
 
 
 def _transition(
-    obj: Finding | Proposal,
+    obj: Finding | Proposal | SolveRun,
     table: dict[str, set[str]],
     new: str,
     *,
@@ -46,7 +59,13 @@ def _transition(
     expected: str | None = None,
     extra_fields: dict | None = None,
     data: dict | None = None,
+    guard: dict | None = None,
 ) -> None:
+    """Move `obj` from `expected` (default: its status as read) to `new`, or raise.
+
+    `guard` adds conditions the row must still meet (a run's attempt number, its deadline as
+    read), so a caller whose view of the row is out of date loses instead of overwriting.
+    """
     old = expected if expected is not None else obj.status
     if new not in table.get(old, set()):
         raise TransitionError(f"{obj._meta.verbose_name} {obj.pk} cannot move from {old} to {new}")
@@ -54,12 +73,12 @@ def _transition(
     with transaction.atomic():
         # Conditional update: works the same on SQLite (no row locks) and PostgreSQL, and
         # exactly one of two racing callers wins.
-        updated = type(obj).objects.filter(pk=obj.pk, status=old).update(**fields)
-        if updated != 1:
+        rows = type(obj).objects.filter(pk=obj.pk, status=old, **(guard or {}))
+        if rows.update(**fields) != 1:
             current = type(obj).objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+            changed = f"is now {current}, not {old}" if current != old else "changed meanwhile"
             raise TransitionError(
-                f"{obj._meta.verbose_name} {obj.pk} is now {current}, not {old}: "
-                "someone else changed it first"
+                f"{obj._meta.verbose_name} {obj.pk} {changed}: someone else changed it first"
             )
         audit_record(
             actor=actor,
@@ -81,3 +100,7 @@ def proposal_transition(
     proposal: Proposal, new: str, *, actor: Any | None = None, **kwargs
 ) -> None:
     _transition(proposal, PROPOSAL_TRANSITIONS, new, actor=actor, **kwargs)
+
+
+def solve_run_transition(run: SolveRun, new: str, *, actor: Any | None = None, **kwargs) -> None:
+    _transition(run, SOLVE_RUN_TRANSITIONS, new, actor=actor, **kwargs)
