@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from skills.solver.types import Validation
+
 
 def _default_fleet_servers() -> int:
     return settings.WATTSON_DEFAULT_FLEET_SERVERS
@@ -83,6 +85,11 @@ class Source(models.Model):
     name = models.CharField(max_length=100, unique=True)
     auto_solve = models.BooleanField(default=True)
     backend = models.CharField(max_length=20, choices=Backend.choices, blank=True, default="")
+    # The accounts that may post findings for this source (reviews.services.sources): the first
+    # account to post for a new source is bound to it; more are added in the admin.
+    accounts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="ingest_sources"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +113,11 @@ class Finding(models.Model):
         FIXED = "fixed", "Fix approved"
         REJECTED = "rejected", "Fix rejected"
         CLOSED = "closed", "Closed"
+
+    class SolveWaiting(models.TextChoices):
+        NONE = "", "—"
+        CAP = "cap", "waiting: cap"
+        DUPLICATE = "duplicate", "duplicate of an open finding"
 
     # Review workflow order, what needs a reviewer first: the queue's status sort.
     STATUS_ORDER = (
@@ -168,6 +180,19 @@ class Finding(models.Model):
     # Watts at stake: fleet × watts × PUE × magnitude share; set on ingest so the queue can
     # sort on it in the database.
     estimated_watts = models.FloatField(default=0.0)
+    # Who filed it (the API token's user, the UI's user; null from the CLI): never its approver.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_findings",
+    )
+    # Why auto-solve has not queued it (reviews.services.solve_admission): "" or a reason.
+    solve_waiting = models.CharField(
+        max_length=12, choices=SolveWaiting.choices, blank=True, default=""
+    )
+    solve_waiting_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -447,7 +472,11 @@ class Proposal(models.Model):
 
     @property
     def validation_passed(self) -> bool:
-        return self.is_analysis or (self.applies and self.tests_passed is not False)
+        """An analysis has nothing to validate; otherwise Validation.passed, the one rule."""
+        return (
+            self.is_analysis
+            or Validation(applies=self.applies, tests_passed=self.tests_passed).passed
+        )
 
 
 class Decision(models.Model):

@@ -9,49 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 import re
 import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from reviews.roles import user_roles
+from reviews.services.sources import source_secrets
 
-SECRETS_ENV = "WATTSON_SOURCE_SECRETS"
 SIGNATURE_HEADER = "X-Wattson-Signature"
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class SignatureError(Exception):
     """Missing, malformed, stale or wrong signature; the message tells the sender what to fix."""
-
-
-def source_secrets() -> dict[str, str]:
-    """Shared secrets by source name, read from the environment on every call.
-
-    Secrets never live in the database or in settings files: rotating one is an environment
-    change and a restart-free re-read.
-    """
-    raw = os.environ.get(SECRETS_ENV, "").strip()
-    if not raw:
-        return {}
-    try:
-        secrets = json.loads(raw)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f'{SECRETS_ENV} must be a JSON object {{"source-name": "secret"}}; it is not JSON'
-        ) from None
-    if not isinstance(secrets, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v for k, v in secrets.items()
-    ):
-        raise ImproperlyConfigured(
-            f'{SECRETS_ENV} must be a JSON object {{"source-name": "secret"}} of non-empty strings'
-        )
-    return secrets
 
 
 def signature_compute(secret: str, timestamp: int | str, body: bytes) -> str:

@@ -33,13 +33,8 @@ from reviews.api.auth import (
     signature_verify,
 )
 from reviews.models import Finding
-from reviews.services.ingest import (
-    IngestResult,
-    PayloadError,
-    finding_ingest,
-    finding_schema,
-    payload_parse,
-)
+from reviews.services.ingest import IngestResult, finding_ingest
+from reviews.services.ingest_validation import PayloadError, finding_schema, payload_parse
 
 
 class PayloadTooLarge(APIException):
@@ -142,7 +137,9 @@ class IngestErrorSerializer(serializers.Serializer):
     )
     field = serializers.CharField(help_text="Dotted path of the bad field, e.g. functions[0].file")
     error = serializers.CharField()
-    code = serializers.ChoiceField(choices=["invalid", "conflict"])
+    code = serializers.ChoiceField(
+        choices=["invalid", "invalid_text", "conflict", "source_refused"]
+    )
     finding = serializers.IntegerField(
         required=False, allow_null=True, help_text="On a conflict: the finding holding the key."
     )
@@ -468,6 +465,8 @@ class FindingListCreate(generics.ListAPIView):
 
     def _failure(self, result: IngestResult) -> Response:
         code = status.HTTP_409_CONFLICT if result.is_conflict else status.HTTP_400_BAD_REQUEST
+        if result.source_refused:
+            code = status.HTTP_403_FORBIDDEN
         return Response(
             {
                 "detail": _failure_detail(result),

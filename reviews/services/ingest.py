@@ -1,4 +1,4 @@
-"""Findings ingest: one finding or a batch, checked against finding.schema.json, idempotent.
+"""Findings ingest: one finding or a batch, checked by ingest_validation, idempotent.
 
 The REST API and `manage.py ingest` both call `finding_ingest`; neither validates on its own.
 A batch is all or nothing: one bad item and nothing of it is written. Re-sending the same
@@ -10,52 +10,39 @@ sources, services, repositories and assignees, then bulk inserts.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-import fastjsonschema
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
-from reviews.models import AuditEvent, Finding, Repository, Service, Source
+from reviews.models import AuditEvent, Finding, Repository, Service
 from reviews.services.audit import audit_record
+from reviews.services.ingest_validation import (
+    BAD_TEXT,
+    ValidItem,
+    ingest_error,
+    items_validate,
+    parse_datetime,
+)
+from reviews.services.sources import SourceRefused, sources_admit
 
 logger = logging.getLogger(__name__)
 
-# The product's own copy of shared/spec/finding.schema.json (a test keeps the two equal).
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "finding.schema.json"
-EVIDENCE_MAX_BYTES = 64 * 1024
-# Columns the schema leaves unbounded but the database does not.
-_MAX_LENGTHS = {
-    ("metric",): Finding._meta.get_field("metric").max_length,
-    ("pattern",): Finding._meta.get_field("pattern").max_length,
-    ("root_cause", "title"): Finding._meta.get_field("root_cause_title").max_length,
-    ("root_cause", "author"): Finding._meta.get_field("root_cause_author").max_length,
-    ("root_cause", "url"): Finding._meta.get_field("root_cause_url").max_length,
-}
 # Concurrent writers of the same key: the loser re-reads and sees the winner's row.
 _WRITE_ATTEMPTS = 5
 
 # Called with the ids of newly created findings after the ingest transaction commits (auto-solve
 # registers itself here). A failing hook is logged; the findings stay ingested.
 POST_INGEST_HOOKS: list[Callable[[list[int]], None]] = []
-
-
-class PayloadError(Exception):
-    """The body is not JSON a finding can be read from; the message says why."""
+# IngestResult error codes beyond "invalid" and "conflict" (the API maps each to a status).
+SOURCE_REFUSED = "source_refused"
 
 
 @dataclass
@@ -65,7 +52,8 @@ class IngestResult:
     created: list[int] = field(default_factory=list)
     existing: list[int] = field(default_factory=list)
     # {"index": item index (0 for a single finding, None for the whole payload), "field": dotted
-    #  path or "", "error": message, "code": "invalid" | "conflict", "finding": id on conflict}
+    #  path or "", "error": message, "code": "invalid" | "invalid_text" | "conflict" |
+    #  "source_refused", "finding": id on conflict}
     errors: list[dict[str, Any]] = field(default_factory=list)
     is_batch: bool = False
 
@@ -78,236 +66,18 @@ class IngestResult:
         """Every error is a key clash with a different body (the API's 409)."""
         return bool(self.errors) and all(e["code"] == "conflict" for e in self.errors)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "existing": self.existing, "errors": self.errors}
-
-
-# --- parsing ----------------------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> None:
-    raise PayloadError(f"invalid JSON: {name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float | int:
-    value = float(text)
-    if not math.isfinite(value):
-        raise PayloadError(f"invalid JSON: {text} is too large for a number")
-    # 5.0 is read as 5 (see _normalize_numbers): the canonical form then needs no second pass.
-    return int(value) if value.is_integer() else value
-
-
-def payload_parse(raw: bytes | str) -> Any:
-    """Parse an ingest body; NaN, Infinity and overflowing numbers are refused."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except UnicodeDecodeError:
-        raise PayloadError("invalid JSON: the body is not UTF-8") from None
-    except RecursionError:
-        raise PayloadError("invalid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise PayloadError(f"invalid JSON: {exc}") from None
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def finding_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-def _is_rfc3339(value: object) -> bool:
-    if not isinstance(value, str):
-        return True  # the type keyword reports non-strings
-    return _parse_datetime(value) is not None
-
-
-def _parse_datetime(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    # RFC 3339 needs an offset; a naive time would be read in whatever zone the server has.
-    return parsed if parsed.tzinfo is not None else None
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    # jsonschema only checks "date-time" when an optional package is installed; check it here.
-    checker = FormatChecker(formats=())
-    checker.checks("date-time")(_is_rfc3339)
-    return Draft202012Validator(finding_schema(), format_checker=checker)
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _describe(error: ValidationError) -> str:
-    """A message that names the rule without echoing a possibly huge value."""
-    rule, expected = error.validator, error.validator_value
-    if rule == "type":
-        return f"must be of type {expected}"
-    if rule == "enum":
-        return "must be one of: " + ", ".join(str(v) for v in expected)
-    if rule == "minLength":
-        return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
-    if rule == "maxLength":
-        return f"must be at most {expected} characters"
-    if rule == "minItems":
-        return f"must hold at least {expected} item{'s' if expected != 1 else ''}"
-    if rule == "maxItems":
-        return f"must hold at most {expected} items"
-    if rule == "minimum":
-        return f"must be at least {expected}"
-    if rule == "maximum":
-        return f"must be at most {expected}"
-    if rule == "exclusiveMinimum":
-        return f"must be greater than {expected}"
-    if rule == "pattern":
-        return f"must match {expected} (got {_short(error.instance)})"
-    if rule == "format" and expected == "date-time":
-        return "must be an RFC 3339 date-time with a timezone, e.g. 2026-01-31T12:00:00Z"
-    return error.message[:200]
-
-
-@lru_cache(maxsize=1)
-def _fast_check() -> Callable[[Any], Any]:
-    # Generated code, ~20x faster than jsonschema on a valid finding: batches of valid findings
-    # are the hot path. It only says yes or no; jsonschema words every error.
-    return fastjsonschema.compile(finding_schema(), formats={"date-time": _is_rfc3339})
-
-
-def _schema_errors(item: Any) -> list[tuple[str, str]]:
-    try:
-        _fast_check()(item)
-        return []
-    except fastjsonschema.JsonSchemaException:
-        pass
-    problems: list[tuple[str, str]] = []
-    for error in _validator().iter_errors(item):
-        path = list(error.absolute_path)
-        if error.validator == "required":
-            # jsonschema yields one error per missing property; name each exactly once.
-            missing = [p for p in error.validator_value if p not in error.instance]
-            for name in missing:
-                entry = (_dotted([*path, name]), "is required")
-                if entry not in problems:
-                    problems.append(entry)
-        elif error.validator == "additionalProperties":
-            known = error.schema.get("properties", {})
-            for name in error.instance:
-                if name not in known:
-                    problems.append((_dotted([*path, name]), "is not a field of a finding"))
-        else:
-            problems.append((_dotted(path) or "(finding)", _describe(error)))
-    return problems
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
-def _normalize_numbers(value: Any) -> Any:
-    """5.0 and 5 are the same number: a resend that reformats one is not a different body."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _normalize_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normalize_numbers(v) for v in value]
-    return value
-
-
-# Where json.dumps may have written an integral float: "5.0", "1e+16". Text inside strings can
-# match too; that only costs the exact (slower) path.
-_MAYBE_INTEGRAL_FLOAT = re.compile(r"\d\.0[,\]}]|\de\+")
-
-
-def _canonical(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if not _MAYBE_INTEGRAL_FLOAT.search(text):
-        return text
-    return json.dumps(
-        _normalize_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-
-
-def _extra_errors(item: dict[str, Any], canonical: str) -> list[tuple[str, str]]:
-    """Limits the schema cannot express: column sizes, evidence size, NUL characters."""
-    problems: list[tuple[str, str]] = []
-    for path, limit in _MAX_LENGTHS.items():
-        value: Any = item
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, str) and len(value) > limit:
-            problems.append((".".join(path), f"must be at most {limit} characters"))
-    commit = (item.get("root_cause") or {}).get("commit")
-    if isinstance(commit, str) and commit.endswith("\n"):
-        # The schema's "$" also matches before a final newline; git would not.
-        problems.append(("root_cause.commit", "must be a hex commit id without a newline"))
-    evidence = item.get("evidence")
-    if evidence is not None:
-        size = len(json.dumps(evidence, separators=(",", ":"), ensure_ascii=False).encode())
-        if size > EVIDENCE_MAX_BYTES:
-            problems.append(
-                ("evidence", f"is {size} bytes serialized; at most {EVIDENCE_MAX_BYTES} allowed")
-            )
-    # PostgreSQL text and jsonb cannot store U+0000; json.dumps always escapes it as \u0000.
-    if "\\u0000" in canonical and _contains_nul(item):
-        problems.append(("(finding)", "contains a NUL character (\\u0000), which is not stored"))
-    return problems
-
-
-@dataclass
-class _Item:
-    index: int
-    data: dict[str, Any]
-    sha256: str
+    @property
+    def source_refused(self) -> bool:
+        """The account may not post for a source of the body (the API's 403)."""
+        return any(e["code"] == SOURCE_REFUSED for e in self.errors)
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.data["source"], self.data["external_id"])
+    def has_bad_text(self) -> bool:
+        """Some field holds text that is not text (the CLI's exit 2)."""
+        return any(e["code"] == BAD_TEXT for e in self.errors)
 
-
-def _error(index: int | None, field_name: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"index": index, "field": field_name, "error": message, "code": "invalid", **extra}
-
-
-def _validate(items: list[Any], result: IngestResult) -> list[_Item]:
-    valid: list[_Item] = []
-    for index, data in enumerate(items):
-        if not isinstance(data, dict):
-            result.errors.append(_error(index, "", "must be a finding (a JSON object)"))
-            continue
-        problems = _schema_errors(data)
-        canonical = _canonical(data)
-        if not problems:
-            problems = _extra_errors(data, canonical)
-        for field_name, message in problems:
-            result.errors.append(_error(index, field_name, message))
-        if not problems:
-            valid.append(_Item(index, data, hashlib.sha256(canonical.encode()).hexdigest()))
-    return valid
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "existing": self.existing, "errors": self.errors}
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -326,11 +96,11 @@ def finding_ingest(
     result = IngestResult(is_batch=is_batch)
     if is_batch:
         if not payload:
-            result.errors.append(_error(None, "", "a batch must hold at least one finding"))
+            result.errors.append(ingest_error(None, "", "a batch must hold at least one finding"))
             return result
         if len(payload) > limit:
             result.errors.append(
-                _error(
+                ingest_error(
                     None,
                     "",
                     f"a batch holds at most {limit} findings, got {len(payload)}: "
@@ -343,11 +113,12 @@ def finding_ingest(
         items = [payload]
     else:
         result.errors.append(
-            _error(None, "", "expected a finding (JSON object) or a list of findings")
+            ingest_error(None, "", "expected a finding (JSON object) or a list of findings")
         )
         return result
 
-    valid = _validate(items, result)
+    valid, errors = items_validate(items)
+    result.errors.extend(errors)
     if result.errors:
         return result
 
@@ -387,11 +158,11 @@ def _existing_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[
     return {(s, e): (pk, sha) for s, e, pk, sha in rows}
 
 
-def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> None:
+def _write(valid: list[ValidItem], *, actor: Any | None, result: IngestResult) -> None:
     stored = _existing_by_key({item.key for item in valid})
     # Keys first seen earlier in this batch: index into `new`, and the body's hash.
     in_batch: dict[tuple[str, str], tuple[int, str]] = {}
-    new: list[_Item] = []
+    new: list[ValidItem] = []
     # Per valid item, in order: ("existing", stored id) | ("new", position in `new`) |
     # ("repeat", position in `new` of the identical earlier item of this batch).
     plan: list[tuple[str, int]] = []
@@ -419,7 +190,7 @@ def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> No
         name = item.data.get("repository")
         if name and name not in repositories:
             result.errors.append(
-                _error(
+                ingest_error(
                     item.index,
                     "repository",
                     f"no registered repository is named {name!r}: register it with "
@@ -432,11 +203,19 @@ def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> No
 
     # Concurrent writers take row locks in one global order (services, sources, findings,
     # each sorted by name or key), so two overlapping batches cannot deadlock.
+    try:
+        sources_admit(names={item.key[0] for item in valid}, actor=actor)
+    except SourceRefused as exc:
+        index = next(item.index for item in valid if item.key[0] == exc.source)
+        result.errors.append(ingest_error(index, "source", exc.message, code=SOURCE_REFUSED))
+        return
     services = _services_for(new, repositories, actor=actor)
-    _sources_ensure({item.data["source"] for item in new})
     assignees = _users_by_email({item.data.get("root_cause", {}).get("author", "") for item in new})
 
+    created_by = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     rows = [_finding_row(item, services, repositories, assignees) for item in new]
+    for row in rows:
+        row.created_by = created_by
     in_key_order = sorted(range(len(new)), key=lambda i: new[i].key)
     # bulk_create sets each object's pk in place, so `rows` keeps the caller's order.
     Finding.objects.bulk_create([rows[i] for i in in_key_order], batch_size=500)
@@ -451,7 +230,7 @@ def _write(valid: list[_Item], *, actor: Any | None, result: IngestResult) -> No
         transaction.on_commit(partial(on_findings_created, list(result.created)))
 
 
-def _conflict(item: _Item, pk: int | None) -> dict[str, Any]:
+def _conflict(item: ValidItem, pk: int | None) -> dict[str, Any]:
     source, external_id = item.key
     where = f"finding {pk}" if pk is not None else "an earlier item of this batch"
     return {
@@ -468,7 +247,7 @@ def _conflict(item: _Item, pk: int | None) -> dict[str, Any]:
 
 
 def _services_for(
-    new: list[_Item], repositories: dict[str, Repository], *, actor: Any | None
+    new: list[ValidItem], repositories: dict[str, Repository], *, actor: Any | None
 ) -> dict[str, Service]:
     names = {item.data["service"] for item in new}
     services = {
@@ -504,14 +283,8 @@ def _users_by_email(emails: set[str]) -> dict[str, Any]:
     return {user.email_lower: user for user in users}
 
 
-def _sources_ensure(names: set[str]) -> None:
-    known = set(Source.objects.filter(name__in=names).values_list("name", flat=True))
-    for name in sorted(names - known):
-        Source.objects.get_or_create(name=name)
-
-
 def _finding_row(
-    item: _Item,
+    item: ValidItem,
     services: dict[str, Service],
     repositories: dict[str, Repository],
     assignees: dict[str, Any],
@@ -535,7 +308,7 @@ def _finding_row(
         baseline=_optional_float(data.get("baseline")),
         current=_optional_float(data.get("current")),
         confidence=_optional_float(data.get("confidence")),
-        detected_at=_parse_datetime(detected_at) if detected_at else None,
+        detected_at=parse_datetime(detected_at) if detected_at else None,
         functions=data["functions"],
         root_cause_commit=root_cause.get("commit", ""),
         root_cause_title=root_cause.get("title", ""),

@@ -18,6 +18,7 @@ from reviews.api.findings import PayloadTooLarge, RawJSONParser
 from reviews.models import AuditEvent, Finding, Repository, Service, Source
 from reviews.roles import INGEST
 from reviews.services import ingest as ingest_service
+from reviews.services import ingest_validation
 from tests.conftest import SHARED_DIR
 
 URL = "/api/v1/findings/"
@@ -491,7 +492,7 @@ def test_schema_copy_matches_the_shared_spec():
     shared = SHARED_DIR / "spec" / "finding.schema.json"
     if not shared.exists():
         pytest.skip("shared/spec is not next to the project")
-    ours = Path(ingest_service.SCHEMA_PATH)
+    ours = Path(ingest_validation.SCHEMA_PATH)
     assert json.loads(ours.read_text()) == json.loads(shared.read_text())
 
 
@@ -508,7 +509,7 @@ def test_openapi_documents_the_findings_api(client_for, reviewer):
 def test_fast_schema_check_agrees_with_jsonschema():
     # The generated fast check only accepts; jsonschema is the reference. They must never
     # disagree, or a finding the schema forbids could slip through.
-    from reviews.services.ingest import _fast_check, _validator
+    from reviews.services.ingest_validation import _fast_check, _validator
 
     base = finding(
         root_cause={"commit": "0123abcd", "author": "a@example.com", "title": "t", "url": "u"},

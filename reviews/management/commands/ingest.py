@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.services.ingest import IngestResult, PayloadError, finding_ingest, payload_parse
+from reviews.services.ingest import IngestResult, finding_ingest
+from reviews.services.ingest_validation import PayloadError, payload_parse
 
 
 def _read(file: str) -> bytes:
@@ -72,6 +73,13 @@ class Command(BaseCommand):
                 )
             else:
                 summary = f"{_plural(len(bad), 'invalid finding')} in {file}"
+            if result.has_bad_text:
+                # Not a finding that failed a rule: input that is not text at all (bad usage).
+                raise CommandError(
+                    f"{file} holds text that is not valid Unicode (a lone surrogate such as "
+                    "\\ud800, named above); nothing was ingested",
+                    returncode=2,
+                )
             raise CommandError(f"{summary}; nothing was ingested", returncode=1)
         if not as_json:
             if result.created:
