@@ -3,7 +3,11 @@
 Rules, after Gerrit and GitHub branch protection (each has a test in tests/reviews/):
 - only reviewers and skill-admins decide (superusers hold every role); the solver's account never;
 - a decision is pinned to the revision and the sha256 of the exact diff the reviewer saw;
-- whoever requested the solve or edited the proposal cannot approve it;
+- whoever filed the finding, requested the solve or edited the proposal cannot approve it, and
+  ingest service accounts (detectors' tokens) never decide;
+- a decision is taken while the finding waits for one (in review, or after a re-solve failed or
+  found no fix); while a re-solve is under way, or once the finding is closed, it is refused
+  with a conflict that says why;
 - a rejection vetoes; a proposal whose validation failed needs a skill-admin's written override;
 - two reviewers at once: one conditional UPDATE wins, the other gets a conflict;
 - approval commits the patch to a new `wattson/<finding>-r<revision>` branch, never the default
@@ -23,7 +27,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from reviews import patches
-from reviews.models import Decision, Finding, Proposal, Repository
+from reviews.models import Decision, Finding, Proposal, Repository, SolveRun
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
@@ -77,6 +81,10 @@ class _LostRace(Exception):
     """The conditional UPDATE found the proposal no longer pending."""
 
 
+class _FindingMoved(Exception):
+    """The finding left a decidable state between the check and the decision's transaction."""
+
+
 class DecisionRefused(DecisionError):
     """The patch failed the safety checks; nothing was applied."""
 
@@ -128,7 +136,7 @@ def proposal_patch_text(proposal: Proposal) -> str:
 
 
 def _author_ids(proposal: Proposal) -> set[int]:
-    ids = {proposal.requested_by_id, proposal.edited_by_id}
+    ids = {proposal.requested_by_id, proposal.edited_by_id, proposal.finding.created_by_id}
     if proposal.solve_run is not None:
         ids.add(proposal.solve_run.requested_by_id)
     return {pk for pk in ids if pk is not None}
@@ -171,6 +179,50 @@ def _not_open_message(proposal: Proposal) -> str:
         f"This proposal was already decided{who}: it is now "
         f"{proposal.get_status_display().lower()}. Nothing was changed."
     )
+
+
+def _check_text(**fields: str) -> None:
+    """A lone surrogate ("\\ud800") cannot be stored or shown: refuse it, naming the field."""
+    for name, value in fields.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DecisionInvalid(
+                f"The {name.replace('_', ' ')} is not valid Unicode text (it holds a lone "
+                "surrogate such as \\ud800): send UTF-8 text."
+            ) from None
+
+
+# Finding statuses in which its current pending revision waits for a decision: in review, or
+# a later re-solve ended without a new revision (the pending one still stands).
+_DECIDABLE_FINDING = {Finding.Status.IN_REVIEW, Finding.Status.NO_FIX, Finding.Status.FAILED}
+
+
+def _check_finding_open(proposal: Proposal) -> None:
+    """Refuse, with a reason, a decision the finding's state would not let stand."""
+    finding = Finding.objects.get(pk=proposal.finding_id)
+    active = (
+        SolveRun.objects.filter(finding_id=finding.pk, status__in=SolveRun.ACTIVE)
+        .values_list("pk", "revision")
+        .first()
+    )
+    if active is not None:
+        raise DecisionConflict(
+            f"A new solve (run {active[0]}, for revision {active[1]}) is under way for this "
+            f"finding, and its revision will replace revision {proposal.revision}: wait for it "
+            "to finish, then decide on the revision it proposes (or on this one, if it finds "
+            "nothing)."
+        )
+    if finding.status == Finding.Status.CLOSED:
+        raise DecisionConflict(
+            "The finding was closed, so nothing is waiting for a decision. Request a fix to "
+            "reopen it."
+        )
+    if finding.status not in _DECIDABLE_FINDING:
+        raise DecisionConflict(
+            f"The finding is {finding.get_status_display().lower()}, not waiting for a "
+            "decision on this revision: reload the page to see where it stands."
+        )
 
 
 def _validate_input(*, verdict: str, reason: str, comment: str) -> None:
@@ -287,6 +339,14 @@ def proposal_decide(
         )
     if actor.get_username() == settings.WATTSON_BOT_USERNAME:
         raise DecisionForbidden("The solver's own account can never review its proposals.")
+    if roles.ingest and not actor.is_superuser:
+        # A detector's token posts findings; were it also a reviewer's, the poster could
+        # approve what they filed. Service accounts therefore never decide.
+        raise DecisionForbidden(
+            "This is an ingest service account: it posts findings and cannot decide on "
+            "proposals. Sign in with your own reviewer account."
+        )
+    _check_text(reason=reason, comment=comment, override_reason=override_reason)
     _validate_input(verdict=verdict, reason=reason, comment=comment)
 
     proposal = _reload(proposal)
@@ -297,12 +357,14 @@ def proposal_decide(
         decisions_dismiss_superseded(finding=proposal.finding, revision=proposal.revision)
     if not proposal.is_current or proposal.status != Proposal.Status.PENDING:
         raise DecisionConflict(_not_open_message(proposal))
+    _check_finding_open(proposal)
 
     is_override = False
     if verdict == Decision.Verdict.APPROVE:
         if actor.pk in _author_ids(proposal):
             raise DecisionForbidden(
-                "You requested or edited this proposal, so another reviewer must approve it."
+                "You filed this finding, or requested or edited this proposal, so another "
+                "reviewer must approve it."
             )
         if Decision.objects.filter(
             proposal=proposal, verdict=Decision.Verdict.REJECT, dismissed=False
@@ -394,7 +456,11 @@ def proposal_decide(
                     ),
                     decision_seconds=(decision.created_at - proposal.created_at).total_seconds(),
                 )
-            _move_finding(proposal, verdict=verdict, actor=actor, comment=comment)
+            try:
+                _move_finding(proposal, verdict=verdict, actor=actor, comment=comment)
+            except TransitionError:
+                # The finding moved since _check_finding_open (a fix was requested meanwhile).
+                raise _FindingMoved from None
             if branch:
                 # Last inside the transaction: only the winner names its commit, and a failure
                 # here rolls the decision back.
@@ -403,6 +469,11 @@ def proposal_decide(
     except _LostRace:
         raise DecisionConflict(
             "Someone else decided first. " + _not_open_message(_reload(proposal))
+        ) from None
+    except _FindingMoved:
+        _check_finding_open(proposal)
+        raise DecisionConflict(
+            "The finding changed while you decided; nothing was recorded. Reload the page."
         ) from None
     except GitError as exc:
         raise DecisionConflict(f"Could not create the fix branch {branch}: {exc}") from None

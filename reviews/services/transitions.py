@@ -14,8 +14,10 @@ FINDING_TRANSITIONS: dict[str, set[str]] = {
     F.NEW: {F.SOLVING, F.CLOSED},
     F.SOLVING: {F.IN_REVIEW, F.NO_FIX, F.FAILED},
     F.IN_REVIEW: {F.FIXED, F.REJECTED, F.SOLVING, F.CLOSED},
-    F.NO_FIX: {F.SOLVING, F.CLOSED},
-    F.FAILED: {F.SOLVING, F.CLOSED},
+    # A re-solve that failed or found nothing leaves the pending revision standing: deciding
+    # on it moves the finding (reviews.services.decisions).
+    F.NO_FIX: {F.SOLVING, F.CLOSED, F.FIXED, F.REJECTED},
+    F.FAILED: {F.SOLVING, F.CLOSED, F.FIXED, F.REJECTED},
     F.FIXED: {F.CLOSED, F.SOLVING},
     F.REJECTED: {F.SOLVING, F.CLOSED},
     F.CLOSED: {F.SOLVING},
