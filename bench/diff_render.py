@@ -54,6 +54,7 @@ from pygments import highlight  # noqa: E402
 from pygments.formatters import HtmlFormatter  # noqa: E402
 
 from reviews import diffs  # noqa: E402
+from reviews.diffs.highlight import clear_lexer_cache  # noqa: E402
 from reviews.models import Finding, Proposal, Repository  # noqa: E402
 from reviews.selectors.proposals import proposal_diff  # noqa: E402
 
@@ -205,7 +206,7 @@ def main() -> None:
     rendered = None
     for _ in range(args.repeats):
         cache.clear()
-        diffs._lexer_for.cache_clear()
+        clear_lexer_cache()
         started, cpu_started = time.perf_counter(), cpu_seconds()
         rendered = proposal_diff(proposal=proposal, context_url=context_url)
         firsts.append(time.perf_counter() - started)

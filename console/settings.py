@@ -336,6 +336,18 @@ WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum
 WATTSON_ATTENTION_MIN_DECISIONS = envint("WATTSON_ATTENTION_MIN_DECISIONS", 5, minimum=1)
 WATTSON_ATTENTION_MAX_LOWER_BOUND = envfloat("WATTSON_ATTENTION_MAX_LOWER_BOUND", 0.2, minimum=0.0)
 
+# The proposal page's diff viewer (reviews.diffs.limits), read each time a diff is rendered. A
+# diff past WATTSON_DIFF_MAX_BYTES is not parsed; past WATTSON_DIFF_PAGE_MAX_LINES diff lines
+# in one change the remaining files are only described, as is a file past
+# WATTSON_DIFF_FILE_MAX_LINES; a file past WATTSON_DIFF_COLLAPSE_LINES starts collapsed; past
+# the two HIGHLIGHT values a file is shown without syntax highlighting.
+WATTSON_DIFF_MAX_BYTES = envint("WATTSON_DIFF_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+WATTSON_DIFF_PAGE_MAX_LINES = envint("WATTSON_DIFF_PAGE_MAX_LINES", 30_000, minimum=1)
+WATTSON_DIFF_FILE_MAX_LINES = envint("WATTSON_DIFF_FILE_MAX_LINES", 10_000, minimum=1)
+WATTSON_DIFF_COLLAPSE_LINES = envint("WATTSON_DIFF_COLLAPSE_LINES", 400, minimum=1)
+WATTSON_DIFF_HIGHLIGHT_MAX_BYTES = envint("WATTSON_DIFF_HIGHLIGHT_MAX_BYTES", 200_000, minimum=0)
+WATTSON_DIFF_HIGHLIGHT_MAX_LINES = envint("WATTSON_DIFF_HIGHLIGHT_MAX_LINES", 2_000, minimum=0)
+
 # Rendered diffs and other derived views. Per process, which is right for what it holds: a cache
 # miss only costs a re-render (reviews.selectors.proposals).
 CACHES = {

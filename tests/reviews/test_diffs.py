@@ -5,13 +5,15 @@ from __future__ import annotations
 import difflib
 import re
 
+from pygments.lexers.python import PythonLexer
+
 from reviews import diffs
 
 
 def make_diff(path: str, old: str, new: str, *, n: int = 3) -> str:
     """A git-style diff of one file, built with difflib (keeps "\\r" and missing newlines)."""
-    old_lines = diffs._split_keepends(old)
-    new_lines = diffs._split_keepends(new)
+    old_lines = diffs.split_keepends(old)
+    new_lines = diffs.split_keepends(new)
     body = []
     for line in difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}", n=n):
         body.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
@@ -206,8 +208,8 @@ def test_diff_that_does_not_match_the_base_says_so():
     assert not file.expandable
 
 
-def test_oversized_file_is_shown_without_highlighting(monkeypatch):
-    monkeypatch.setattr(diffs, "HIGHLIGHT_MAX_LINES", 10)
+def test_oversized_file_is_shown_without_highlighting(settings):
+    settings.WATTSON_DIFF_HIGHLIGHT_MAX_LINES = 10
     old = "".join(f"v{i} = {i}\n" for i in range(30))
     new = "".join(f"v{i} = {i * 2}\n" for i in range(30))
     view = diffs.render_diff(make_diff("big.py", old, new), read_old=reader({"big.py": old}))
@@ -218,20 +220,20 @@ def test_oversized_file_is_shown_without_highlighting(monkeypatch):
     assert all(not re.search(r'<span class="(?!x")', r.html) for r in rows_of(view))
 
 
-def test_very_long_file_is_collapsed_and_huge_one_not_rendered(monkeypatch):
-    monkeypatch.setattr(diffs, "COLLAPSE_LINES", 20)
+def test_very_long_file_is_collapsed_and_huge_one_not_rendered(settings):
+    settings.WATTSON_DIFF_COLLAPSE_LINES = 20
     old = "".join(f"v{i} = {i}\n" for i in range(30))
     new = "".join(f"v{i} = {i * 2}\n" for i in range(30))
     diff = make_diff("big.py", old, new)
     assert diffs.render_diff(diff).files[0].collapsed
-    monkeypatch.setattr(diffs, "RENDER_MAX_LINES", 40)
+    settings.WATTSON_DIFF_FILE_MAX_LINES = 40
     file = diffs.render_diff(diff).files[0]
     assert file.too_large and not file.hunks
     assert "too many to show" in file.notices[0]
 
 
-def test_diff_past_the_size_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(diffs, "DIFF_MAX_BYTES", 100)
+def test_diff_past_the_size_limit_is_refused(settings):
+    settings.WATTSON_DIFF_MAX_BYTES = 100
     view = diffs.render_diff(make_diff("x.py", "a\n" * 50, "b\n" * 50))
     assert not view.files and "too large" in view.error
 
@@ -361,8 +363,8 @@ def test_an_added_line_that_opens_a_string_recolours_the_lines_after_it():
     assert '<span class="k">return</span>' in context[6]
 
 
-def test_files_past_the_page_budget_are_only_described(monkeypatch):
-    monkeypatch.setattr(diffs, "PAGE_MAX_LINES", 12)
+def test_files_past_the_page_budget_are_only_described(settings):
+    settings.WATTSON_DIFF_PAGE_MAX_LINES = 12
     one = make_diff("a.py", "a = 1\nb = 2\n", "a = 1\nb = 3\n")
     two = make_diff("b.py", "".join(f"x{i}\n" for i in range(10)), "y\n")
     view = diffs.render_diff(one + two)
@@ -416,7 +418,8 @@ def test_a_file_the_highlighter_fails_on_is_shown_plain(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("lexer bug")
 
-    monkeypatch.setattr(diffs, "highlight_needed", broken)
+    # Pygments is the outside system here: its Python lexer fails on this file.
+    monkeypatch.setattr(PythonLexer, "get_tokens_unprocessed", broken)
     old = "a = 1\n"
     view = diffs.render_diff(make_diff("a.py", old, "a = 2\n"), read_old=reader({"a.py": old}))
     file = view.files[0]
@@ -433,8 +436,8 @@ def test_trailing_whitespace_on_added_lines_is_marked():
     assert text_of(added[1].html) == "b = 2\t"
 
 
-def test_huge_hunk_without_the_repository_is_not_lexed(monkeypatch):
-    monkeypatch.setattr(diffs, "HIGHLIGHT_MAX_BYTES", 1000)
+def test_huge_hunk_without_the_repository_is_not_lexed(settings):
+    settings.WATTSON_DIFF_HIGHLIGHT_MAX_BYTES = 1000
     minified = "var a=" + "1+" * 2000 + "1;\n"
     view = diffs.render_diff(make_diff("app.min.js", "var a=1;\n", minified))
     assert view.files[0].highlight == "off"
