@@ -14,12 +14,21 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 
 from reviews.roles import MANAGER, REVIEWER, SKILL_ADMIN
+from tests.scenarios import build_scenario
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# ../shared (the team's scenario collection and spec) is an optional extra check: a clone on its
+# own builds its test repositories from tests/scenarios/ and skips, visibly, what needs ../shared.
 SHARED_DIR = Path(os.environ.get("WATTSON_SHARED_DIR", PROJECT_DIR.parent / "shared"))
-SCENARIOS_DIR = SHARED_DIR / "scenarios"
-SCENARIO_NAMES = sorted(p.name for p in SCENARIOS_DIR.glob("*") if (p / "build.py").is_file())
+SHARED_SCENARIOS_DIR = SHARED_DIR / "scenarios"
+SHARED_SCENARIO_NAMES = sorted(
+    p.name for p in SHARED_SCENARIOS_DIR.glob("*") if (p / "build.py").is_file()
+)
+SHARED_MISSING = f"{SHARED_SCENARIOS_DIR} not found: optional extra check skipped"
 PASSWORD = "correct-horse-battery-staple"
+
+# The scenario fixture trees hold their own tests/ folders: they are data, not our tests.
+collect_ignore_glob = ["scenarios/*/*"]
 
 
 _SEEDS = (
@@ -96,25 +105,46 @@ def client_for(client):
     return login
 
 
-def build_scenario(name: str, dest: Path) -> dict:
-    """Build a shared scenario repository into dest; returns its finding and scenario.json."""
+def build_shared_scenario(name: str, dest: Path) -> dict:
+    """Build a ../shared scenario repository into dest; returns its finding and scenario.json."""
     out = subprocess.run(
-        [sys.executable, str(SCENARIOS_DIR / name / "build.py"), str(dest)],
+        [sys.executable, str(SHARED_SCENARIOS_DIR / name / "build.py"), str(dest)],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
     )
     finding = json.loads(out.stdout.strip().splitlines()[-1])
-    meta = json.loads((SCENARIOS_DIR / name / "scenario.json").read_text())
+    meta = json.loads((SHARED_SCENARIOS_DIR / name / "scenario.json").read_text())
     return {"finding": finding, "meta": meta, "path": dest}
+
+
+def shared_scenario_params() -> list:
+    """Parameters for a suite over ../shared's scenarios, marked `shared_scenarios`.
+
+    Without ../shared the suite is one visibly skipped test, never an empty parametrisation.
+    """
+    marks = [pytest.mark.shared_scenarios]
+    if not SHARED_SCENARIO_NAMES:
+        return [pytest.param("absent", marks=[*marks, pytest.mark.skip(reason=SHARED_MISSING)])]
+    return [pytest.param(name, marks=marks) for name in SHARED_SCENARIO_NAMES]
 
 
 @pytest.fixture
 def scenario(tmp_path):
-    """scenario(name) -> {"finding", "meta", "path"} built in a temp dir."""
+    """scenario(name) -> {"finding", "meta", "path"}: a tests/scenarios repository in a temp dir."""
 
     def make(name: str) -> dict:
         return build_scenario(name, tmp_path / name)
+
+    return make
+
+
+@pytest.fixture
+def shared_scenario(tmp_path):
+    """shared_scenario(name) -> the same, built by ../shared/scenarios/<name>/build.py."""
+
+    def make(name: str) -> dict:
+        return build_shared_scenario(name, tmp_path / "shared" / name)
 
     return make

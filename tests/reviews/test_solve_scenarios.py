@@ -1,4 +1,7 @@
-"""Every shared scenario, end to end: register, ingest, solve with the real skills and codemods.
+"""Every scenario, end to end: register, ingest, solve with the real skills and codemods.
+
+tests/scenarios/ has one repository per codemod skill; ../shared/scenarios, when present, is an
+optional extra check (marker `shared_scenarios`).
 
 Asserts what a reviewer relies on: the expected skill was chosen, the diff applies to a fresh
 clone, the repository's tests pass with it there, and the benchmark measured at least 1.3x faster.
@@ -15,13 +18,24 @@ from reviews.models import Finding, Proposal, SolveRun
 from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
 from reviews.services.solving import solve_request, solve_run_execute
-from tests.conftest import SCENARIO_NAMES
+from tests.conftest import shared_scenario_params
+from tests.scenarios import SCENARIO_NAMES
 
 
 @pytest.mark.parametrize("name", SCENARIO_NAMES)
 def test_scenario_is_solved_with_its_expected_skill(name, scenario, db, settings, tmp_path):
+    assert_solved_with_expected_skill(name, scenario(name), settings, tmp_path)
+
+
+@pytest.mark.parametrize("name", shared_scenario_params())
+def test_shared_scenario_is_solved_with_its_expected_skill(
+    name, shared_scenario, db, settings, tmp_path
+):
+    assert_solved_with_expected_skill(name, shared_scenario(name), settings, tmp_path)
+
+
+def assert_solved_with_expected_skill(name: str, built: dict, settings, tmp_path) -> None:
     settings.WATTSON_WORK_DIR = tmp_path / "work"
-    built = scenario(name)
     meta, payload = built["meta"], dict(built["finding"])
     repository_register(
         name=name,

@@ -10,7 +10,8 @@ import pytest
 
 from skills.codemods import CodemodInput, CodemodRefused, run_codemod
 from skills.gitio import run_git
-from tests.conftest import SCENARIO_NAMES
+from tests.conftest import shared_scenario_params
+from tests.scenarios import SCENARIO_NAMES
 
 MIN_SPEEDUP = 1.3
 
@@ -51,7 +52,15 @@ def _codemod_input(built: dict) -> CodemodInput:
 
 @pytest.mark.parametrize("name", SCENARIO_NAMES)
 def test_expected_skill_fixes_the_scenario(scenario, name):
-    built = scenario(name)
+    assert_expected_skill_fixes(name, scenario(name))
+
+
+@pytest.mark.parametrize("name", shared_scenario_params())
+def test_expected_skill_fixes_the_shared_scenario(shared_scenario, name):
+    assert_expected_skill_fixes(name, shared_scenario(name))
+
+
+def assert_expected_skill_fixes(name: str, built: dict) -> None:
     meta = built["meta"]
     repo = built["path"]
     data = _codemod_input(built)
@@ -78,8 +87,8 @@ def test_expected_skill_fixes_the_scenario(scenario, name):
 
 
 def test_memoize_refuses_the_function_whose_arguments_are_lists(scenario):
-    data = _codemod_input(scenario("slo_percentile_rank"))
-    with pytest.raises(CodemodRefused, match="sorted"):
+    data = _codemod_input(scenario("rank_revert"))
+    with pytest.raises(CodemodRefused, match="list"):
         run_codemod("memoize", data)
 
 

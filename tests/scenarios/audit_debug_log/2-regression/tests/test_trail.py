@@ -1,0 +1,20 @@
+import unittest
+
+from audit.trail import actions_per_actor
+
+
+class ActionsPerActorTest(unittest.TestCase):
+    def test_counts_each_action_of_each_actor(self):
+        events = [
+            {"actor": "ann", "action": "login"},
+            {"actor": "ann", "action": "login"},
+            {"actor": "bob", "action": "export"},
+            {"actor": None, "action": "rotate-keys"},
+        ]
+        self.assertEqual(actions_per_actor(events), {"ann": {"login": 2}, "bob": {"export": 1}})
+
+    def test_each_event_is_logged_when_debug_is_on(self):
+        event = {"actor": "ann", "action": "login"}
+        with self.assertLogs("audit.trail", level="DEBUG") as logs:
+            actions_per_actor([event])
+        self.assertEqual(logs.records[0].getMessage(), f"audit event {event!r}")
