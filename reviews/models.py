@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from skills import savings
 from skills.solver.types import Validation
 
 
@@ -68,9 +69,13 @@ class Service(models.Model):
         return self.name
 
     def watts_for_share(self, share_pct: float, recovery: float = 1.0) -> float:
-        """Fleet × watts per server × PUE × share × recovery (DESIGN.md savings model)."""
-        return (
-            self.fleet_servers * self.watts_per_server * self.pue * (share_pct / 100.0) * recovery
+        """skills.savings.fleet_watts for this service's fleet."""
+        return savings.fleet_watts(
+            servers=self.fleet_servers,
+            watts_per_server=self.watts_per_server,
+            pue=self.pue,
+            share_pct=share_pct,
+            recovery=recovery,
         )
 
 

@@ -480,8 +480,9 @@ that should replace polling. Concurrency changes need a human review of every in
     },
 ]
 
-# The fields of a seed that make its SkillVersion (models.VERSIONED_FIELDS).
-VERSIONED_SEED_FIELDS = (
+# The fields whose change makes a new SkillVersion (proposals pin the version they used): the
+# one list, here because this module is Django-free and the seed migration reads it too.
+VERSIONED_FIELDS = (
     "name",
     "side",
     "description",

@@ -5,17 +5,9 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 
-# Fields whose change makes a new SkillVersion; proposals pin the version they used.
-VERSIONED_FIELDS = (
-    "name",
-    "side",
-    "description",
-    "trigger",
-    "instructions",
-    "mitigation",
-    "codemod",
-    "expected_recovery",
-)
+from skills.catalog import VERSIONED_FIELDS
+
+__all__ = ["VERSIONED_FIELDS", "Skill", "SkillStats", "SkillVersion"]
 
 
 class Skill(models.Model):

@@ -6,7 +6,7 @@ Existing skills with the same slug are left alone: an admin's edits win over the
 
 from django.db import migrations
 
-from skills.catalog import SEED_SKILLS, VERSIONED_SEED_FIELDS
+from skills.catalog import SEED_SKILLS, VERSIONED_FIELDS
 
 
 def seed_skills(apps, schema_editor):
@@ -19,7 +19,7 @@ def seed_skills(apps, schema_editor):
         # The current model's save() makes version 1 itself; the historical one does not.
         if not SkillVersion.objects.filter(skill=skill).exists():
             SkillVersion.objects.create(
-                skill=skill, number=1, **{field: seed[field] for field in VERSIONED_SEED_FIELDS}
+                skill=skill, number=1, **{field: seed[field] for field in VERSIONED_FIELDS}
             )
 
 
