@@ -1,10 +1,20 @@
-"""The one seam to git: every git subprocess in Wattson goes through run_git."""
+"""The one seam to git: every git subprocess in Wattson goes through run_git.
+
+A registered repository is not trusted, and neither is its `.git/config`: git runs commands
+named there (hooks, fsmonitor, filters, diff and merge drivers, ssh and credential helpers,
+upload-pack/receive-pack programs, signing programs). run_git turns every one of them off on
+every call, so no caller can forget, and hands git only a minimal environment with an empty
+HOME: whatever git might still start never sees the worker's secrets.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 GIT_TIMEOUT_S = 30
@@ -16,8 +26,43 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
     "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
     "LC_ALL": "C",
 }
+# All git may keep of our environment; everything else (API keys, database URLs) stays ours.
+_KEPT_ENV = ("PATH", "TZ", "TMPDIR")
+
+# Passed as `-c` on every call: command-line config outranks the repository's own.
+SAFE_CONFIG = (
+    ("core.hooksPath", os.devnull),
+    ("core.fsmonitor", "false"),
+    ("core.sshCommand", "ssh"),
+    ("core.pager", "cat"),
+    ("core.editor", "false"),
+    ("core.askPass", ""),
+    ("core.alternateRefsCommand", ""),
+    ("sequence.editor", "false"),
+    ("diff.external", ""),
+    ("credential.helper", ""),
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+    ("log.showSignature", "false"),
+    ("submodule.recurse", "false"),
+    ("protocol.ext.allow", "never"),
+)
+# Per-name settings a repository can define (filter.<name>.clean, remote.<name>.uploadpack...):
+# each one found in its config is overridden with the harmless value on the right.
+_NAMED_COMMANDS = {
+    "filter": {"clean": "", "smudge": "", "process": "", "required": "false"},
+    "diff": {"command": "", "textconv": "cat"},
+    "merge": {"driver": ""},
+    "remote": {"uploadpack": "git-upload-pack", "receivepack": "git-receive-pack"},
+}
+_NAMED_KEY_RE = re.compile(r"^(filter|diff|merge|remote)\.(.+)\.([a-z]+)$", re.S)
+# Subcommands that can run a diff driver or textconv; they are told not to.
+_NO_EXTERNAL_DIFF = {"diff", "show", "log", "format-patch", "whatchanged"}
+_NO_TEXTCONV = _NO_EXTERNAL_DIFF | {"blame"}
 
 
 # For inspecting a repository whose own config we do not trust (tools, MCP): no transport at all
@@ -56,10 +101,112 @@ def _subcommand(args: tuple[str, ...]) -> str:
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    """A minimal environment for git: no secrets of ours, an empty HOME, no user config."""
+    env = {name: os.environ[name] for name in _KEPT_ENV if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["HOME"] = _empty_home()
     env.update(_GIT_ENV)
     env.update(extra or {})
     return env
+
+
+@lru_cache(maxsize=1)
+def _empty_home() -> str:
+    """An empty directory for HOME, so nothing under the worker's home configures git."""
+    return tempfile.mkdtemp(prefix="wattson-git-home-")
+
+
+def _config_stamp(repo: Path) -> tuple[object, ...] | None:
+    """Size and mtime of the repository's config files, or None when they cannot be found."""
+    dot_git = repo / ".git"
+    if dot_git.is_file():  # a worktree: `.git` names its private dir, `commondir` the shared one
+        text = dot_git.read_text(errors="replace").strip()
+        if not text.startswith("gitdir:"):
+            return None
+        private = (repo / text.removeprefix("gitdir:").strip()).resolve()
+        common_file = private / "commondir"
+        common = (
+            (private / common_file.read_text().strip()).resolve()
+            if common_file.is_file()
+            else private
+        )
+        files = (common / "config", private / "config.worktree")
+    elif dot_git.is_dir():
+        files = (dot_git / "config", dot_git / "config.worktree")
+    elif (repo / "HEAD").is_file():  # a bare repository
+        files = (repo / "config",)
+    else:
+        return None
+    stamp: list[object] = []
+    for path in files:
+        try:
+            info = path.stat()
+        except OSError:
+            stamp.append((str(path), None))
+            continue
+        stamp.append((str(path), info.st_mtime_ns, info.st_size, info.st_ino))
+    return tuple(stamp)
+
+
+@lru_cache(maxsize=256)
+def _named_overrides_cached(repo: str, stamp: tuple[object, ...]) -> tuple[tuple[str, str], ...]:
+    return _named_overrides(repo)
+
+
+def _named_overrides(repo: str) -> tuple[tuple[str, str], ...]:
+    """Overrides for every filter/diff/merge driver and remote the repository's config names.
+
+    `git config --list` only reads config (it runs nothing); keys it prints as they are, so a
+    name with dots or `=` in it is overridden exactly (passed as GIT_CONFIG_KEY_n, not `-c`).
+    """
+    listed = subprocess.run(
+        ["git", "-C", repo, "config", "--list", "--name-only", "-z"],
+        capture_output=True,
+        timeout=GIT_TIMEOUT_S,
+        env=git_env(),
+    )
+    overrides: dict[str, str] = {}
+    for raw in listed.stdout.split(b"\0"):
+        key = raw.decode(errors="surrogateescape")
+        match = _NAMED_KEY_RE.match(key)
+        if not match:
+            continue
+        section, name, _variable = match.groups()
+        for variable, value in _NAMED_COMMANDS[section].items():
+            overrides[f"{section}.{name}.{variable}"] = value
+    return tuple(sorted(overrides.items()))
+
+
+def safe_config_env(repo: str | Path, extra: dict[str, str] | None) -> dict[str, str]:
+    """The caller's environment config followed by overrides for the repository's own drivers."""
+    env = dict(extra or {})
+    path = Path(repo)
+    stamp = _config_stamp(path) if path.is_dir() else None
+    if stamp is None:
+        named = _named_overrides(str(repo)) if path.is_dir() else ()
+    else:
+        named = _named_overrides_cached(str(repo), stamp)
+    if not named:
+        return env
+    count = int(env.get("GIT_CONFIG_COUNT") or 0)
+    for offset, (key, value) in enumerate(named):
+        env[f"GIT_CONFIG_KEY_{count + offset}"] = key
+        env[f"GIT_CONFIG_VALUE_{count + offset}"] = value
+    env["GIT_CONFIG_COUNT"] = str(count + len(named))
+    return env
+
+
+def safe_args(args: tuple[str, ...]) -> list[str]:
+    """`-c` overrides first, and no external diff or textconv for the commands that run them."""
+    config = [part for key, value in SAFE_CONFIG for part in ("-c", f"{key}={value}")]
+    subcommand = _subcommand(args)
+    if subcommand not in _NO_TEXTCONV or subcommand not in args:
+        return [*config, *args]
+    index = args.index(subcommand) + 1
+    flags = ["--no-textconv"]
+    if subcommand in _NO_EXTERNAL_DIFF:
+        flags.insert(0, "--no-ext-diff")
+    return [*config, *args[:index], *flags, *args[index:]]
 
 
 def run_git(
@@ -70,14 +217,15 @@ def run_git(
     input_text: str | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run `git -C repo args...` with the repository's command-running config turned off."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(repo), *args],
+            ["git", "-C", str(repo), *safe_args(args)],
             capture_output=True,
             text=True,
             timeout=timeout,
             input=input_text,
-            env=git_env(env),
+            env=git_env(safe_config_env(repo, env)),
             errors="replace",
         )
     except subprocess.TimeoutExpired:
