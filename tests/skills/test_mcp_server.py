@@ -12,7 +12,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from skills.tools import REGISTRY
-from tests.conftest import PROJECT_DIR, build_scenario
+from tests.conftest import PROJECT_DIR
+from tests.scenarios import build_scenario
 
 # The whole module runs in a few seconds; this bounds a hung server instead of the suite. It is
 # generous on purpose: on a busy 2-core host starting Python, Django and mcp alone takes seconds,
@@ -24,14 +25,15 @@ SESSION_TIMEOUT_S = 120
 def served(tmp_path_factory):
     """A scratch database (its own WATTSON_VAR_DIR) with one registered scenario repository."""
     base = tmp_path_factory.mktemp("mcp")
-    repo = build_scenario("feed_sku_regex", base / "feed")["path"]
+    repo = build_scenario("label_regex", base / "labels")["path"]
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env["WATTSON_VAR_DIR"] = str(base / "var")
     setup = (
         "from django.core.management import call_command\n"
         "from django.apps import apps\n"
         "call_command('migrate', verbosity=0)\n"
-        f"apps.get_model('reviews', 'Repository').objects.create(name='feed', path={str(repo)!r})\n"
+        "Repository = apps.get_model('reviews', 'Repository')\n"
+        f"Repository.objects.create(name='labels', path={str(repo)!r})\n"
         # Migrations may seed the catalogue: update rather than create.
         "Skill = apps.get_model('skills', 'Skill')\n"
         "Skill.objects.update_or_create(slug='precompile-regex', defaults=dict(\n"
@@ -56,7 +58,7 @@ def served(tmp_path_factory):
 def _session(served, script):
     params = StdioServerParameters(
         command=sys.executable,
-        args=["manage.py", "mcp_serve", "feed"],
+        args=["manage.py", "mcp_serve", "labels"],
         cwd=PROJECT_DIR,
         env={"WATTSON_VAR_DIR": served["env"]["WATTSON_VAR_DIR"], "WATTSON_LOG_LEVEL": "WARNING"},
     )
@@ -76,13 +78,15 @@ def _text(result) -> str:
 def test_mcp_serves_the_registry_read_only_and_confined(served):
     async def script(client):
         listed = await client.list_tools()
-        read = await client.call_tool("read_file", {"path": "feed/skus.py", "end_line": 6})
-        found = await client.call_tool("search_code", {"pattern": r"re\.fullmatch", "path": "feed"})
+        labels = "shipping/labels.py"
+        read = await client.call_tool("read_file", {"path": labels, "end_line": 6})
+        search = {"pattern": r"re\.fullmatch", "path": "shipping"}
+        found = await client.call_tool("search_code", search)
         escape = await client.call_tool("read_file", {"path": "../../etc/passwd"})
         absolute = await client.call_tool("read_file", {"path": "/etc/passwd"})
-        bad_type = await client.call_tool("read_file", {"path": "feed/skus.py", "start_line": 0})
-        extra = await client.call_tool("read_file", {"path": "feed/skus.py", "mode": "w"})
-        after = await client.call_tool("get_function", {"symbol": "feed.skus.parse_sku"})
+        bad_type = await client.call_tool("read_file", {"path": labels, "start_line": 0})
+        extra = await client.call_tool("read_file", {"path": labels, "mode": "w"})
+        after = await client.call_tool("get_function", {"symbol": "shipping.labels.parse_tracking"})
         docs = await client.call_tool("skill_docs", {})
         return listed, read, found, escape, absolute, bad_type, extra, after, docs
 
@@ -95,9 +99,9 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
     assert all(tool.annotations.read_only_hint for tool in tools.values())
 
     assert not read.is_error
-    assert _text(read).splitlines()[-1] == "6  def parse_sku(raw):"
+    assert _text(read).splitlines()[-1] == "6  def parse_tracking(raw):"
     assert not found.is_error
-    assert "feed/skus.py:11:    match = re.fullmatch(" in _text(found)
+    assert "shipping/labels.py:11:    match = re.fullmatch(" in _text(found)
 
     assert escape.is_error
     assert "contains '..' and is refused" in _text(escape)
@@ -106,7 +110,7 @@ def test_mcp_serves_the_registry_read_only_and_confined(served):
     assert bad_type.is_error and "start_line" in _text(bad_type)
     assert extra.is_error and "mode" in _text(extra)
     # A refused call does not take the server down.
-    assert not after.is_error and "def parse_sku(raw):" in _text(after)
+    assert not after.is_error and "def parse_tracking(raw):" in _text(after)
     # skill_docs is fed from the enabled skills of the database.
     assert "precompile-regex: Precompile regex" in _text(docs)
     assert "retired:" not in _text(docs)
@@ -123,6 +127,6 @@ def test_mcp_serve_an_unknown_repository_exits_1(served):
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 1
-    assert "unknown repository 'no-such-repo' (registered: feed)" in result.stderr
+    assert "unknown repository 'no-such-repo' (registered: labels)" in result.stderr
     assert "manage.py add_repo" in result.stderr
     assert result.stdout == ""
