@@ -39,7 +39,7 @@ from django.urls.resolvers import RoutePattern
 
 from reviews.models import AuditEvent, Decision, Finding, Proposal, Repository, Service, SolveRun
 from skills.models import Skill
-from tests.conftest import build_scenario
+from tests.scenarios import build_scenario
 
 # Reachable without logging in, by URL name.
 PUBLIC = {"login", "logout"}
@@ -49,10 +49,6 @@ SKIPPED_PREFIXES = ("admin/", "static/", "media/")
 # Exceptions to the table above, by URL name and persona: the statuses allowed instead, and why.
 # Keep this short; each entry is a decision someone made on purpose.
 OVERRIDES: dict[str, dict[str, set[int]]] = {
-    # Documentation only. Detector service accounts hold the "ingest" role, not a reader role,
-    # and need the schema to integrate; any logged-in account may read it.
-    "api-schema": {"outsider": {200}},
-    "api-docs": {"outsider": {200}},
     # Picking a revision to compare with redirects to that interdiff.
     "proposal_interdiff_pick": {"manager": {302}, "reviewer": {302}},
 }
@@ -216,7 +212,7 @@ def _fast_passwords(settings):
 @pytest.fixture(scope="session")
 def scenario_repo(tmp_path_factory):
     """A real scenario repository plus a diff that applies to its HEAD."""
-    built = build_scenario("feed_sku_regex", tmp_path_factory.mktemp("matrix") / "feed")
+    built = build_scenario("label_regex", tmp_path_factory.mktemp("matrix") / "labels")
     path = built["path"]
     target = path / built["finding"]["functions"][0]["file"]
     original = target.read_text()
@@ -236,7 +232,7 @@ def scenario_repo(tmp_path_factory):
 def world(db, scenario_repo, reviewer, manager) -> dict[str, list]:
     built, diffs = scenario_repo
     sent = built["finding"]
-    repository = Repository.objects.create(name="feed", path=str(built["path"]))
+    repository = Repository.objects.create(name="labels", path=str(built["path"]))
     service = Service.objects.create(name=sent["service"], repository=repository)
     skill, _ = Skill.objects.get_or_create(
         slug="precompile-regex", defaults={"name": "Precompile regex", "codemod": "x"}
