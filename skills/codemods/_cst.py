@@ -511,33 +511,3 @@ def global_declared(func: cst.FunctionDef) -> set[str]:
         if isinstance(node, cst.Global | cst.Nonlocal):
             names.update(item.name.value for item in node.names)
     return names
-
-
-# Methods that change the object they are called on (lists, dicts, sets, files, generators).
-# One conservative set for every codemod: a name any of these is called on is not treated as
-# constant, loop-invariant or pure.
-MUTATING_METHODS = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "remove",
-        "pop",
-        "clear",
-        "sort",
-        "reverse",
-        "update",
-        "add",
-        "discard",
-        "setdefault",
-        "popitem",
-        "difference_update",
-        "intersection_update",
-        "symmetric_difference_update",
-        "__setitem__",
-        "__delitem__",
-        "__iadd__",
-        "write",
-        "send",
-    }
-)

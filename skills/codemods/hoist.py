@@ -21,7 +21,6 @@ import libcst as cst
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
-    MUTATING_METHODS,
     Parsed,
     code,
     finish,
@@ -31,84 +30,15 @@ from skills.codemods._cst import (
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
-
-SAFE_BUILTINS = {
-    "len",
-    "abs",
-    "sum",
-    "sorted",
-    "tuple",
-    "frozenset",
-    "any",
-    "all",
-    "round",
-    "repr",
-    "bool",
-    "set",
-    "list",
-    "dict",
-}
-RAISE_ON_EMPTY = {"max", "min"}
-STATISTICS = {
-    "mean",
-    "fmean",
-    "median",
-    "median_low",
-    "median_high",
-    "median_grouped",
-    "mode",
-    "stdev",
-    "pstdev",
-    "variance",
-    "pvariance",
-    "geometric_mean",
-    "harmonic_mean",
-}
-STR_METHODS = {
-    "lower",
-    "upper",
-    "strip",
-    "lstrip",
-    "rstrip",
-    "casefold",
-    "title",
-    "split",
-    "rsplit",
-    "splitlines",
-    "encode",
-    "partition",
-    "rpartition",
-    "replace",
-    "join",
-    "capitalize",
-    "swapcase",
-    "expandtabs",
-    "zfill",
-}
-# A fresh mutable result: hoisting shares one object across iterations, so only read-only uses.
-FRESH_MUTABLE = {"sorted", "list", "set", "dict", "split", "rsplit", "splitlines"}
-READ_ONLY_CONSUMERS = {
-    "len",
-    "sum",
-    "min",
-    "max",
-    "any",
-    "all",
-    "tuple",
-    "frozenset",
-    "set",
-    "sorted",
-    "list",
-    "enumerate",
-    "zip",
-    "reversed",
-    "iter",
-    "bisect_left",
-    "bisect_right",
-    "bisect",
-    "median",
-    "mean",
-}
+from skills.codemods.purity import (
+    HOISTABLE_BUILTINS,
+    MUTABLE_FACTORIES,
+    MUTATING_METHODS,
+    RAISE_ON_EMPTY,
+    READ_ONLY_CALLEES,
+    STATISTICS_RAISE_ON_EMPTY,
+    STR_METHODS,
+)
 
 
 class _Plan:
@@ -237,18 +167,18 @@ def _call_kind(parsed: Parsed, call: cst.Call) -> str | None:
         return None
     for qualified in parsed.qualified_names(call.func):
         module, _, attr = qualified.rpartition(".")
-        if module == "builtins" and attr in SAFE_BUILTINS:
+        if module == "builtins" and attr in HOISTABLE_BUILTINS:
             return "safe"
         if module == "builtins" and attr in RAISE_ON_EMPTY:
             return "raises-on-empty"
-        if module == "statistics" and attr in STATISTICS:
+        if module == "statistics" and attr in STATISTICS_RAISE_ON_EMPTY:
             return "raises-on-empty"
     if (
         isinstance(call.func, cst.Name)
-        and call.func.value in SAFE_BUILTINS | RAISE_ON_EMPTY
+        and call.func.value in HOISTABLE_BUILTINS | RAISE_ON_EMPTY
         and not parsed.qualified_names(call.func)
     ):
-        return "safe" if call.func.value in SAFE_BUILTINS else "raises-on-empty"
+        return "safe" if call.func.value in HOISTABLE_BUILTINS else "raises-on-empty"
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in STR_METHODS:
         receiver = call.func.value
         if isinstance(receiver, cst.SimpleString | cst.Name | cst.Attribute):
@@ -260,8 +190,8 @@ def _call_kind(parsed: Parsed, call: cst.Call) -> str | None:
 
 def _fresh_mutable(call: cst.Call) -> bool:
     if isinstance(call.func, cst.Name):
-        return call.func.value in FRESH_MUTABLE
-    return isinstance(call.func, cst.Attribute) and call.func.attr.value in FRESH_MUTABLE
+        return call.func.value in MUTABLE_FACTORIES
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in MUTABLE_FACTORIES
 
 
 def _read_only_use(parsed: Parsed, call: cst.Call) -> bool:
@@ -277,7 +207,7 @@ def _read_only_use(parsed: Parsed, call: cst.Call) -> bool:
         if isinstance(consumer, cst.Call):
             callee = consumer.func
             callee_name = callee.attr.value if isinstance(callee, cst.Attribute) else code(callee)
-            return callee_name in READ_ONLY_CONSUMERS
+            return callee_name in READ_ONLY_CALLEES
     return False
 
 

@@ -12,7 +12,6 @@ import libcst as cst
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
-    MUTATING_METHODS,
     Parsed,
     code,
     finish,
@@ -22,6 +21,7 @@ from skills.codemods._cst import (
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.purity import MUTATING_METHODS, READ_ONLY_CALLEES
 
 MIN_INLINE_ITEMS = 4  # below this a tuple scan is as fast as hashing
 
@@ -209,36 +209,6 @@ def _mutation(scope_node: cst.CSTNode, name: str, skip: cst.CSTNode | None = Non
             if isinstance(target, cst.Subscript | cst.Attribute) and _root_name(target) == name:
                 return f"assignment to {code(target)}"
     return ""
-
-
-READ_ONLY_CALLEES = frozenset(
-    {
-        "len",
-        "sorted",
-        "set",
-        "frozenset",
-        "tuple",
-        "list",
-        "iter",
-        "enumerate",
-        "any",
-        "all",
-        "sum",
-        "min",
-        "max",
-        "print",
-        "str",
-        "repr",
-        "join",
-        "reversed",
-        "zip",
-        "map",
-        "filter",
-        "isinstance",
-        "dict",
-        "Counter",
-    }
-)
 
 
 def _callee_name(call: cst.Call) -> str:
