@@ -26,10 +26,10 @@ from skills.codemods._cst import (
     finish,
     function_locals,
     target_names,
-    unique_name,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import unique_name
 from skills.codemods.purity import (
     HOISTABLE_BUILTINS,
     MUTABLE_FACTORIES,

@@ -16,15 +16,17 @@ import libcst as cst
 from skills.codemods._cst import (
     Parsed,
     code,
-    ensure_module_alias,
     finish,
-    import_insert_index,
-    insert_module_statements,
     is_string_literal,
-    unique_name,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import (
+    ensure_module_alias,
+    import_insert_index,
+    insert_module_statements,
+    unique_name,
+)
 
 LEVELS = {"debug": "DEBUG", "info": "INFO"}
 _LOGGER_NAME = re.compile(r"(?i)^_*(\w*_)?(log|logger)$")

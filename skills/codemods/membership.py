@@ -17,10 +17,10 @@ from skills.codemods._cst import (
     finish,
     function_locals,
     is_hashable_constant,
-    unique_name,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import unique_name
 from skills.codemods.purity import MUTATING_METHODS, READ_ONLY_CALLEES
 
 MIN_INLINE_ITEMS = 4  # below this a tuple scan is as fast as hashing

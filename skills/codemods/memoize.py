@@ -15,10 +15,10 @@ import libcst as cst
 from skills.codemods._cst import (
     Parsed,
     code,
-    ensure_module_alias,
     finish,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import ensure_module_alias
 from skills.codemods.memoize_arguments import (
     check_call_sites,
     check_parameters,

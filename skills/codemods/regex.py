@@ -12,15 +12,13 @@ import libcst as cst
 from skills.codemods._cst import (
     Parsed,
     code,
-    ensure_module_alias,
     finish,
-    insert_module_statements,
     is_string_literal,
     literal_value,
-    unique_name,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import ensure_module_alias, insert_module_statements, unique_name
 
 # Parameters of the module-level functions; a compiled pattern's method takes the same list minus
 # `pattern` and `flags` (flags go to re.compile).

@@ -13,7 +13,6 @@ import libcst as cst
 from skills.codemods._cst import (
     BUILTIN_NAMES,
     Parsed,
-    add_import,
     bound_names,
     code,
     finish,
@@ -21,6 +20,7 @@ from skills.codemods._cst import (
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import add_import
 
 
 def apply(data: CodemodInput) -> CodemodResult:

@@ -15,11 +15,11 @@ from skills.codemods._cst import (
     finish,
     function_locals,
     global_declared,
-    unique_name,
     walk,
     walk_own,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.edits import unique_name
 
 
 def apply(data: CodemodInput) -> CodemodResult:
