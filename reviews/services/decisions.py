@@ -31,6 +31,8 @@ from reviews.models import Decision, Finding, Proposal, Repository, SolveRun
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
+from reviews.services.proposals import decisions_dismiss_superseded
+from reviews.services.solving import solve_request
 from reviews.services.transitions import (
     TransitionError,
     finding_transition,
@@ -487,9 +489,6 @@ def proposal_decide(
 def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str) -> None:
     finding = Finding.objects.get(pk=proposal.finding_id)
     if verdict == Decision.Verdict.REQUEST_CHANGES:
-        # Written by the solving engineer; imported lazily so the gate loads without it.
-        from reviews.services.solving import solve_request
-
         solve_request(finding=finding, actor=actor, comment=comment)
         finding.refresh_from_db(fields=["status"])
         if finding.status == Finding.Status.IN_REVIEW:
@@ -502,32 +501,3 @@ def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str)
         finding_transition(
             finding, target, actor=actor, reason=f"proposal r{proposal.revision} {verdict}"
         )
-
-
-def decisions_dismiss_superseded(*, finding: Finding, revision: int, actor: Any = None) -> int:
-    """A new revision dismisses approvals of earlier ones (GitHub: dismiss stale approvals).
-
-    Called when revision `revision` of the finding is created; returns how many were dismissed.
-    """
-    with transaction.atomic():
-        stale = list(
-            Decision.objects.select_for_update()
-            .filter(
-                proposal__finding=finding,
-                revision__lt=revision,
-                verdict=Decision.Verdict.APPROVE,
-                dismissed=False,
-            )
-            .values_list("pk", "proposal_id", "revision")
-        )
-        if not stale:
-            return 0
-        Decision.objects.filter(pk__in=[pk for pk, _, _ in stale]).update(dismissed=True)
-        for pk, proposal_id, old_revision in stale:
-            audit_record(
-                actor=actor,
-                verb="decision.dismissed",
-                target=Proposal(pk=proposal_id),
-                data={"decision": pk, "revision": old_revision, "new_revision": revision},
-            )
-    return len(stale)

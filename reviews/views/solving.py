@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST, require_safe
 from reviews.roles import role_required, user_roles
 from reviews.selectors.findings import finding_get_for_user
 from reviews.selectors.solving import solve_status
-from reviews.services.solving import BACKENDS, solve_request
+from reviews.services.solve_backends import BACKENDS
+from reviews.services.solving import solve_request
 
 MAX_COMMENT_CHARS = 4000
 

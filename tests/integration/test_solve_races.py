@@ -9,6 +9,7 @@ from django.db import connection
 
 from reviews.models import Finding, Service, SolveRun
 from reviews.services import solving
+from reviews.services.solve_runs import solve_run_claim
 
 pytestmark = pytest.mark.integration
 
@@ -67,10 +68,10 @@ def test_concurrent_claims_let_exactly_one_worker_run_it(finding, monkeypatch):
     started: list[int] = []
 
     def fake_execute_body(run_id: int) -> int | None:
-        attempt = solving._claim(run_id)
-        if attempt is not None:
-            started.append(attempt)
-        return attempt
+        claimed = solve_run_claim(run_id=run_id)
+        if claimed is not None:
+            started.append(claimed.attempts)
+        return claimed
 
     results = in_threads(4, lambda: fake_execute_body(run.pk))
     assert not [r for r in results if isinstance(r, Exception)], results

@@ -495,7 +495,7 @@ def test_decide_command_bad_usage_exits_2(tmp_path):
 
 @pytest.mark.django_db
 def test_storing_a_new_revision_dismisses_the_old_approval(reviewer, proposal, repo):
-    from reviews.services.solving import _proposal_store
+    from reviews.services.proposals import proposal_store_revision
     from skills.solver.types import Candidate, Validation
 
     approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
@@ -510,7 +510,7 @@ def test_storing_a_new_revision_dismisses_the_old_approval(reviewer, proposal, r
         rationale="again",
         validation=Validation(applies=True, tests_passed=True),
     )
-    second = _proposal_store(run, candidate)
+    second = proposal_store_revision(run=run, candidate=candidate)
     assert second.revision == 2 and second.is_current
     approval.refresh_from_db()
     assert approval.dismissed

@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from reviews.models import Finding, Proposal, SolveRun, Source
 from reviews.services import solving
+from reviews.services.bot import bot_user
 from reviews.services.decisions import DecisionForbidden, proposal_decide
 from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
-from reviews.services.solving import bot_user, solve_request, solve_run_execute
+from reviews.services.solving import solve_request, solve_run_execute
 from skills.solver import anthropic_backend, offline
 from tests.fakes.anthropic_api import FakeAnthropicAPI, reply, tool_use
 from tests.fakes.llm_scripts import investigate, precompile_diff, propose

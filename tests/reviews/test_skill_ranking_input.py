@@ -2,7 +2,7 @@
 
 import pytest
 
-from reviews.services.solving import skill_specs
+from reviews.services.solve_context import skill_specs
 from skills.models import Skill, SkillStats
 from skills.solver.types import SkillSpec
 

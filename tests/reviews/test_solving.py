@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from reviews.models import AuditEvent, Finding, Proposal, Repository, Service, SolveRun, Source
 from reviews.services import solving
+from reviews.services.bot import bot_user
+from reviews.services.solve_context import skill_specs
 from reviews.services.solving import (
     auto_solve_findings,
-    bot_user,
     solve_request,
     solve_run_execute,
     sweep_solve_runs,
@@ -278,7 +279,7 @@ def test_quality_bound_and_attention_reach_the_solver(world):
     skill = world["add_skill"]("memoize", "fake-memoize")
     world["add_skill"]("flagged", "fake-refuser", needs_attention=True)
     SkillStats.objects.create(skill=skill, approved=10, rejected=1, wilson_lower=0.8)
-    specs = {spec.slug: spec for spec in solving.skill_specs()}
+    specs = {spec.slug: spec for spec in skill_specs()}
     assert specs["memoize"].quality_lower_bound == 0.8
     assert specs["memoize"].version_id == skill.current_version.pk
     assert specs["flagged"].needs_attention and specs["flagged"].quality_lower_bound is None

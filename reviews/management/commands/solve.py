@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from reviews.models import Finding, SolveRun
-from reviews.services.solving import BACKENDS, solve_request, solve_run_execute
+from reviews.services.solve_backends import BACKENDS
+from reviews.services.solving import solve_request, solve_run_execute
 
 POLL_S = 0.5
 
