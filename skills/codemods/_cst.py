@@ -342,6 +342,20 @@ def enclosing_statement(parsed: Parsed, node: cst.CSTNode) -> cst.BaseStatement:
     raise CodemodRefused("could not find the statement around the change")
 
 
+def bound_by(node: cst.CSTNode) -> list[str]:
+    """Names one node binds: assignment, loop, with/except and walrus targets, def and class."""
+    if isinstance(node, cst.FunctionDef | cst.ClassDef):
+        return [node.name.value]
+    if isinstance(
+        node,
+        cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For | cst.CompFor | cst.NamedExpr,
+    ):
+        return target_names(node.target)
+    if isinstance(node, cst.AsName):
+        return target_names(node.name)
+    return []
+
+
 def function_locals(func: cst.FunctionDef) -> set[str]:
     """Names bound inside a function (params, targets, imports, nested defs), not descending."""
     names: set[str] = set()
@@ -352,17 +366,8 @@ def function_locals(func: cst.FunctionDef) -> set[str]:
         if isinstance(star, cst.Param):
             names.add(star.name.value)
     for node in walk_own(func.body):
-        if isinstance(node, cst.FunctionDef | cst.ClassDef):
-            names.add(node.name.value)
-        elif isinstance(
-            node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For | cst.CompFor
-        ):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.AsName):
-            names.update(target_names(node.name))
-        elif isinstance(node, cst.NamedExpr):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.Import):
+        names.update(bound_by(node))
+        if isinstance(node, cst.Import):
             for alias in node.names:
                 names.add(
                     code(alias.asname.name) if alias.asname else code(alias.name).split(".")[0]

@@ -22,6 +22,7 @@ from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
     Parsed,
+    bound_by,
     code,
     finish,
     function_locals,
@@ -249,17 +250,8 @@ def _within(parsed: Parsed, node: cst.CSTNode, container: cst.CSTNode) -> bool:
 def _loop_bound_names(loop: cst.CSTNode) -> set[str]:
     names: set[str] = set()
     for node in walk(loop):
-        if isinstance(
-            node, cst.For | cst.CompFor | cst.AssignTarget | cst.AnnAssign | cst.AugAssign
-        ):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.AsName):
-            names.update(target_names(node.name))
-        elif isinstance(node, cst.NamedExpr):
-            names.update(target_names(node.target))
-        elif isinstance(node, cst.FunctionDef | cst.ClassDef):
-            names.add(node.name.value)
-        elif isinstance(node, cst.Del):
+        names.update(bound_by(node))
+        if isinstance(node, cst.Del):
             names.update(target_names(node.target))
         elif isinstance(node, cst.Global | cst.Nonlocal):
             names.update(n.name.value for n in node.names)
