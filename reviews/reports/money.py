@@ -1,0 +1,170 @@
+"""Watts and dollars: banked, at stake and lost, in total, by breakdown and by week.
+
+A proposal's savings count as **banked** once approved, **at stake** while in review (or stale,
+waiting for a re-solve) and **lost** when rejected. Only a finding's current proposal counts, so
+revisions are never double-counted; a proposal is dated by its decision, or by its creation
+while it waits. Dollars come from skills.savings at each service's price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce, TruncWeek
+
+from reviews.models import Proposal, SavingsWeek, Service
+from reviews.reports.scope import Scope, edges, rollup
+from skills.savings import dollars_per_year
+
+P = Proposal.Status
+BUCKETS = {
+    "banked": [P.APPROVED],
+    "at_stake": [P.PENDING, P.STALE],
+    "lost": [P.REJECTED],
+}
+BREAKDOWNS = ("service", "team", "skill", "source", "kind")
+_KEYS = ("service_id", "skill_slug", "source", "kind", "status")
+
+
+@dataclass
+class Totals:
+    watts: float = 0.0
+    dollars: float = 0.0
+    measured_watts: float | None = None
+    count: int = 0
+
+    def add(self, watts: float, dollars: float, measured: float | None, count: int) -> None:
+        self.watts += watts
+        self.dollars += dollars
+        self.count += count
+        if measured is not None:
+            self.measured_watts = (self.measured_watts or 0.0) + measured
+
+
+@dataclass
+class Savings:
+    """The totals per bucket and the same split by each breakdown key."""
+
+    banked: Totals
+    at_stake: Totals
+    lost: Totals
+    breakdowns: dict[str, list[dict]]
+
+
+def bucket_of(status: str) -> str | None:
+    for bucket, statuses in BUCKETS.items():
+        if status in statuses:
+            return bucket
+    return None
+
+
+def _price(services: dict[int, Service], service_id: int) -> float:
+    service = services.get(service_id)
+    return service.price_per_kwh if service else 0.0
+
+
+def _savings_rows(scope: Scope) -> Iterable[dict]:
+    """(service, skill, source, kind, status) groups with count, watts and measured watts."""
+    weeks = rollup(SavingsWeek.objects.all(), scope)
+    if weeks is not None:
+        yield from (
+            weeks.values(*_KEYS)
+            .annotate(
+                n=Sum("proposals"),
+                watts=Sum("watts"),
+                measured=Sum("measured_watts"),
+                measured_n=Sum("measured_count"),
+            )
+            .order_by()
+        )
+    for part in edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+        yield from (
+            part.values(*_KEYS)
+            .annotate(
+                n=Count("id"),
+                watts=Coalesce(Sum("estimated_watts"), 0.0),
+                measured=Coalesce(Sum("measured_watts"), 0.0),
+                measured_n=Count("measured_watts"),
+            )
+            .order_by()
+        )
+
+
+def _breakdown_keys(service: Service | None, row: dict) -> dict[str, str]:
+    return {
+        "service": service.name if service else "—",
+        "team": (service.team if service else "") or "—",
+        "skill": row["skill_slug"] or "—",
+        "source": row["source"] or "—",
+        "kind": row["kind"] or "—",
+    }
+
+
+def savings_totals(scope: Scope, services: dict[int, Service]) -> Savings:
+    totals = {bucket: Totals() for bucket in BUCKETS}
+    groups: dict[str, dict[str, dict[str, Totals]]] = {name: {} for name in BREAKDOWNS}
+    for row in _savings_rows(scope):
+        bucket = bucket_of(row["status"])
+        if bucket is None or not row["n"]:
+            continue
+        dollars = dollars_per_year(row["watts"], _price(services, row["service_id"]))
+        measured = row["measured"] if row["measured_n"] else None
+        values = (row["watts"], dollars, measured, row["n"])
+        totals[bucket].add(*values)
+        keys = _breakdown_keys(services.get(row["service_id"]), row)
+        for name, key in keys.items():
+            per_bucket = groups[name].setdefault(key, {b: Totals() for b in BUCKETS})
+            per_bucket[bucket].add(*values)
+    breakdowns = {
+        name: sorted(
+            (
+                {"key": key, **{b: asdict(t) for b, t in per_bucket.items()}}
+                for key, per_bucket in by_key.items()
+            ),
+            key=lambda r: (-r["banked"]["watts"], r["key"]),
+        )
+        for name, by_key in groups.items()
+    }
+    return Savings(totals["banked"], totals["at_stake"], totals["lost"], breakdowns)
+
+
+def _weekly_rows(scope: Scope) -> list[dict]:
+    rows: list[dict] = []
+    weeks = rollup(SavingsWeek.objects.all(), scope)
+    if weeks is not None:
+        rows += list(
+            weeks.values("week", "status", "service_id")
+            .annotate(watts=Sum("watts"), n=Sum("proposals"))
+            .order_by()
+        )
+    for part in edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+        rows += [
+            {**row, "week": row["week"].date()}
+            for row in part.annotate(week=TruncWeek("activity_at", tzinfo=dt.UTC))
+            .values("week", "status", "service_id")
+            .annotate(watts=Coalesce(Sum("estimated_watts"), 0.0), n=Count("id"))
+            .order_by()
+        ]
+    return rows
+
+
+def savings_weekly(scope: Scope, services: dict[int, Service]) -> list[dict]:
+    """Watts and dollars per bucket for each week (Monday, UTC), oldest first."""
+    weekly: dict[str, dict] = {}
+    for row in _weekly_rows(scope):
+        bucket = bucket_of(row["status"])
+        if bucket is None or not row["n"]:
+            continue
+        key = row["week"].isoformat()
+        week = weekly.setdefault(
+            key,
+            {"week": key, **{b: 0.0 for b in BUCKETS}, **{f"{b}_dollars": 0.0 for b in BUCKETS}},
+        )
+        week[bucket] += row["watts"]
+        week[f"{bucket}_dollars"] += dollars_per_year(
+            row["watts"], _price(services, row["service_id"])
+        )
+    return [weekly[k] for k in sorted(weekly)]
