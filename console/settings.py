@@ -8,6 +8,7 @@ Bad values raise ImproperlyConfigured naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -197,6 +198,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WATTSON_INGEST_MAX_BYTES = 5 * 1024 * 1024
 WATTSON_INGEST_MAX_BATCH = 1000
 WATTSON_SIGNATURE_TOLERANCE_S = 300
+# Ingest posts per account (reviews.api.findings.IngestRateThrottle), counted in the database
+# cache so every web process shares the count; over it: 429 with Retry-After.
+WATTSON_INGEST_RATE = env("WATTSON_INGEST_RATE", "120/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", WATTSON_INGEST_RATE):
+    raise ImproperlyConfigured(
+        f"WATTSON_INGEST_RATE must look like 120/min (per s, min, hour or day), "
+        f"got {WATTSON_INGEST_RATE!r}"
+    )
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -231,7 +240,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Ingest findings, read proposals and savings.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Like every other page: a Wattson role (the ingest accounts' included, they integrate
+    # against it).
+    "SERVE_PERMISSIONS": ["reviews.api.auth.CanReadFindings"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -290,6 +301,14 @@ if WATTSON_SOLVER_BACKEND not in ("offline", "anthropic"):
         f"WATTSON_SOLVER_BACKEND must be 'offline' or 'anthropic', got {WATTSON_SOLVER_BACKEND!r}"
     )
 WATTSON_AUTO_SOLVE = envbool("WATTSON_AUTO_SOLVE", True)
+# Auto-solve queues at most this many solves per source, and in total; the rest wait ("waiting:
+# cap" on the finding) until the sweeper finds room (reviews.services.solve_admission).
+WATTSON_AUTO_SOLVE_MAX_PER_SOURCE = envint("WATTSON_AUTO_SOLVE_MAX_PER_SOURCE", 20, minimum=1)
+WATTSON_AUTO_SOLVE_MAX_QUEUED = envint("WATTSON_AUTO_SOLVE_MAX_QUEUED", 100, minimum=1)
+# Failed logins allowed per username and per address within the window, then refused until it
+# passes (console.login).
+WATTSON_LOGIN_MAX_FAILURES = envint("WATTSON_LOGIN_MAX_FAILURES", 5, minimum=1)
+WATTSON_LOGIN_WINDOW_S = envint("WATTSON_LOGIN_WINDOW_S", 900, minimum=1)
 
 # The Anthropic backend (skills.solver.anthropic_backend), read when a solve runs. The key,
 # ANTHROPIC_API_KEY, is taken from the environment at that moment and never stored or logged.
@@ -361,7 +380,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "wattson-default",
         "OPTIONS": {"MAX_ENTRIES": 500},
-    }
+    },
+    # Counters that must hold across processes: ingest rate limits and failed logins. The
+    # table is made by a migration (reviews 0014).
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "wattson_throttle_cache",
+    },
 }
 
 LOGGING = {

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reviews.services.solving import solve_run_execute
+from reviews.services.solve_admission import auto_solve_release_waiting
+from reviews.services.solving import solve_request, solve_run_execute
 from reviews.services.solving import sweep_solve_runs as _sweep
 
 
@@ -13,5 +14,12 @@ def solve_run_task(run_id: int) -> str:
 
 
 def sweep_solve_runs() -> dict[str, list[int]]:
-    """Scheduled every minute: re-enqueue runs a lost message or a killed worker left behind."""
-    return _sweep()
+    """Scheduled every minute: re-enqueue runs a lost message or a killed worker left behind.
+
+    Then queue the findings auto-solve left waiting for a cap, while there is room.
+    """
+    swept = _sweep()
+    swept["released"] = auto_solve_release_waiting(
+        queue=lambda finding: solve_request(finding=finding, actor=None, backend=None)
+    )
+    return swept

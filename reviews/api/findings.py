@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -22,8 +23,10 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.parsers import BaseParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from reviews.api.auth import (
     SIGNATURE_HEADER,
@@ -33,6 +36,7 @@ from reviews.api.auth import (
     signature_verify,
 )
 from reviews.models import Finding
+from reviews.selectors.sources import findings_for_api
 from reviews.services.ingest import IngestResult, finding_ingest
 from reviews.services.ingest_validation import PayloadError, finding_schema, payload_parse
 
@@ -327,15 +331,35 @@ def _failure_detail(result: IngestResult) -> str:
     return f"invalid finding: {fields}"
 
 
+class IngestRateThrottle(ScopedRateThrottle):
+    """Posts per account (its token), at most WATTSON_INGEST_RATE; reads are not counted.
+
+    Counted in the database cache, so every web process shares one count; over the rate the
+    answer is 429 with Retry-After.
+    """
+
+    cache = caches["throttle"]
+
+    def get_rate(self) -> str:
+        return settings.WATTSON_INGEST_RATE  # read per request, like every setting
+
+    def allow_request(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
 class FindingListCreate(generics.ListAPIView):
     permission_classes = [CanIngestOrRead]
     serializer_class = FindingSerializer
     parser_classes = [RawJSONParser]
+    throttle_classes = [IngestRateThrottle]
+    throttle_scope = "ingest"
 
     def get_queryset(self):
         filters = FindingFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = Finding.objects.select_related("service", "repository", "assignee")
+        queryset = findings_for_api(self.request.user)
         values = filters.validated_data
         if "kind" in values:
             queryset = queryset.filter(kind=values["kind"])
@@ -490,4 +514,6 @@ class FindingListCreate(generics.ListAPIView):
 class FindingDetail(generics.RetrieveAPIView):
     permission_classes = [CanReadFindings]
     serializer_class = FindingSerializer
-    queryset = Finding.objects.select_related("service", "repository", "assignee")
+
+    def get_queryset(self):
+        return findings_for_api(self.request.user)

@@ -30,6 +30,33 @@ def _check_length(label: str, value: str, model: type, field_name: str) -> None:
         raise RepositoryError(f"{label} is {len(value)} characters; at most {limit} allowed")
 
 
+def _check_text(label: str, value: str) -> None:
+    # Undecodable bytes in an argument arrive as lone surrogates (Python's surrogateescape): no
+    # database, log or page can hold them.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RepositoryError(
+            f"{label} is not valid UTF-8 text: pass it in the locale's UTF-8 encoding"
+        ) from None
+
+
+def _check_branch(root: Path, branch: str) -> None:
+    """git's own rules for a branch name (check-ref-format), checked when it is registered."""
+    # "-x" would read as an option to the git commands that later name the branch; "HEAD" is
+    # not a branch. check-ref-format takes the full ref name, so "@{-1}" is not expanded.
+    valid = not branch.startswith("-") and branch != "HEAD"
+    if valid:
+        result = run_git(root, "check-ref-format", f"refs/heads/{branch}", check=False)
+        valid = result.returncode == 0
+    if not valid:
+        raise RepositoryError(
+            f"--branch {branch!r} is not a valid git branch name (see `git help "
+            "check-ref-format`: no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no "
+            "leading '-' or trailing '.lock' or '/')"
+        )
+
+
 def _work_tree_root(path: Path) -> Path:
     if not is_work_tree(path):
         raise RepositoryError(
@@ -62,6 +89,16 @@ def repository_register(
     Options left as None keep their stored value. `service_name` points that service (created
     with the default fleet figures when unknown) at this repository.
     """
+    for label, value in (
+        ("NAME", name),
+        ("PATH", str(path)),
+        ("--service", service_name),
+        ("--test-cmd", test_cmd),
+        ("--bench-cmd", bench_cmd),
+        ("--branch", branch),
+    ):
+        if value is not None:
+            _check_text(label, value)
     name = name.strip()
     if not name:
         raise RepositoryError("NAME must not be empty")
@@ -70,6 +107,8 @@ def repository_register(
     _check_length("NAME", name, Repository, "name")
     root = _work_tree_root(Path(path).expanduser().resolve())
     _check_length("PATH", str(root), Repository, "path")
+    if branch is not None:
+        _check_branch(root, branch)
     updates: dict[str, str] = {"path": str(root)}
     for label, value, field_name in (
         ("--test-cmd", test_cmd, "test_cmd"),

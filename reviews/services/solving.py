@@ -29,6 +29,7 @@ from django_q.tasks import async_task
 from reviews.models import Finding, SolveRun, Source
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
+from reviews.services.solve_admission import auto_solve_admit
 from reviews.services.bot import bot_user
 from reviews.services.proposals import proposal_store_revision
 from reviews.services.solve_backends import resolve_backend, run_backend, settle_backend
@@ -305,6 +306,8 @@ def auto_solve_findings(finding_ids: list[int]) -> list[int]:
         if finding_repository(finding) is None:
             # Nothing to solve against yet; a person can request the fix once one is registered.
             continue
+        if not auto_solve_admit(finding):
+            continue  # a duplicate, or over a cap: the finding says which
         run = solve_request(finding=finding, actor=None, backend=None)
         queued.append(run.pk)
     return queued
