@@ -18,7 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.conftest import PROJECT_DIR, build_scenario
+from tests.conftest import PROJECT_DIR
+from tests.scenarios import build_scenario
 
 TERMINAL = ("succeeded", "no_fix", "failed")
 
@@ -29,6 +30,7 @@ class Deployment:
     def __init__(self, tmp: Path, *, database_url: str = "", broker: str = "orm", **env) -> None:
         self.tmp = tmp
         self.database_url = database_url
+        self.broker = broker
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -141,6 +143,24 @@ class Deployment:
         logs = "\n".join(p.read_text()[-3000:] for p in sorted(self.tmp.glob("cluster-*.log")))
         raise AssertionError(f"run never reached {statuses}: {row}\n{logs}")
 
+    def wait_for_drained_queue(self, timeout: float) -> None:
+        """ORM broker: every queued message, a killed worker's re-delivery included, was handled.
+
+        The broker deletes a message when a worker acknowledges it, and re-delivers one whose
+        worker died once its lock (the retry time) runs out. Redis pops without a receipt: a
+        killed worker's message is gone, so there is nothing to wait for.
+        """
+        if self.broker != "orm":
+            return
+        end = time.monotonic() + timeout
+        left = None
+        while time.monotonic() < end:
+            left = self.query("SELECT id, lock FROM django_q_ormq")
+            if not left:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"queued messages never handled: {left}")
+
     def proposals(self, finding_id: int) -> list[tuple]:
         return self.query(
             "SELECT id, revision, is_current, skill_slug FROM reviews_proposal "
@@ -151,7 +171,7 @@ class Deployment:
 
 def kill_mid_solve_and_recover(deployment: Deployment) -> None:
     """The shared scenario of both kill tests."""
-    finding_id = deployment.setup_scenario("feed_sku_regex")
+    finding_id = deployment.setup_scenario("label_regex")
     queued = json.loads(deployment.manage("solve", str(finding_id), "--json").stdout)
     assert queued["status"] == "queued"
 
@@ -175,7 +195,7 @@ def kill_mid_solve_and_recover(deployment: Deployment) -> None:
     assert proposals[0][1] == 1 and proposals[0][2] in (True, 1)
     assert proposals[0][3] == "precompile-regex"
     # The killed worker's leftover message (ORM broker re-delivery) must not add a second one.
-    time.sleep(1.0)
+    deployment.wait_for_drained_queue(timeout=60)
     assert len(deployment.proposals(finding_id)) == 1
 
 

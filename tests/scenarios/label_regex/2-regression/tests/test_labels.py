@@ -7,11 +7,11 @@ class ParseTrackingTest(unittest.TestCase):
     def test_reads_the_three_parts(self):
         self.assertEqual(parse_tracking("RR123456785DE"), ("RR", 123456785, "DE"))
 
-    def test_surrounding_whitespace_is_ignored(self):
-        self.assertEqual(parse_tracking("  CP000000042FR\n"), ("CP", 42, "FR"))
-
     def test_lowercase_and_spaced_numbers_are_read(self):
         self.assertEqual(parse_tracking("rr 123456785 de"), ("RR", 123456785, "DE"))
+
+    def test_surrounding_whitespace_is_ignored(self):
+        self.assertEqual(parse_tracking("  CP000000042FR\n"), ("CP", 42, "FR"))
 
     def test_other_text_is_not_a_tracking_number(self):
         for raw in ("", "RR12345DE", "RR123456785", "hello world", "RR1234567850DE"):
