@@ -7,7 +7,6 @@ override, race) with the same messages.
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 
 from reviews.models import Decision, Proposal
 from reviews.roles import user_roles
+from reviews.selectors.proposals import proposal_get_for_user, proposal_get_with_decisions
 from reviews.services.decisions import DecisionError, proposal_decide, proposal_diff_sha256
 
 
@@ -139,13 +139,6 @@ class DecisionInputSerializer(serializers.Serializer):
     )
 
 
-def _proposal(pk: int) -> Proposal:
-    return get_object_or_404(
-        Proposal.objects.select_related("skill_version").prefetch_related("decisions__reviewer"),
-        pk=pk,
-    )
-
-
 class ProposalDetail(APIView):
     permission_classes = [CanReadOrDecide]
 
@@ -157,7 +150,8 @@ class ProposalDetail(APIView):
         }
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ProposalSerializer(_proposal(pk)).data)
+        proposal = proposal_get_with_decisions(user=request.user, proposal_id=pk)
+        return Response(ProposalSerializer(proposal).data)
 
 
 DecisionResult = inline_serializer(
@@ -185,7 +179,7 @@ class ProposalDecisions(APIView):
         }
     )
     def get(self, request: Request, pk: int) -> Response:
-        proposal = _proposal(pk)
+        proposal = proposal_get_with_decisions(user=request.user, proposal_id=pk)
         return Response(DecisionSerializer(proposal.decisions.all(), many=True).data)
 
     @extend_schema(
@@ -200,7 +194,7 @@ class ProposalDecisions(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        proposal = get_object_or_404(Proposal, pk=pk)
+        proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
         payload = DecisionInputSerializer(data=request.data)
         if not payload.is_valid():
             return Response(

@@ -9,13 +9,13 @@ lexing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -25,6 +25,7 @@ from reviews.models import Proposal, Repository
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from skills import gitio
+from skills.hashing import diff_sha256, text_sha256
 
 # An old file larger than this is not read at all: it would be shown without highlighting anyway.
 READ_MAX_BYTES = 2 * 1024 * 1024
@@ -59,6 +60,13 @@ def proposal_get_for_user(*, user, proposal_id: int) -> Proposal:
     )
     if proposal is None:
         raise Http404("No such proposal.")
+    return proposal
+
+
+def proposal_get_with_decisions(*, user, proposal_id: int) -> Proposal:
+    """proposal_get_for_user, with its decisions and their reviewers loaded (for the API)."""
+    proposal = proposal_get_for_user(user=user, proposal_id=proposal_id)
+    prefetch_related_objects([proposal], "decisions__reviewer")
     return proposal
 
 
@@ -268,13 +276,8 @@ class RenderedDiff:
 
 
 def _cache_key(kind: str, *parts: object) -> str:
-    raw = "\x1f".join(str(p) for p in parts)
-    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = text_sha256("\x1f".join(str(p) for p in parts))
     return f"wattson:diff:{diffs.RENDER_VERSION}:{kind}:{digest}"
-
-
-def _diff_sha(diff_text: str) -> str:
-    return hashlib.sha256(diff_text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _render(view: diffs.DiffView, *, context_url: str, note: str) -> RenderedDiff:
@@ -299,7 +302,7 @@ def proposal_diff(
     key = _cache_key(
         "proposal",
         proposal.pk,
-        _diff_sha(proposal.diff),
+        diff_sha256(proposal.diff),
         proposal.base_commit,
         f"highlight={int(highlight)}",
         context_url,
@@ -409,8 +412,8 @@ def proposal_interdiff(*, proposal: Proposal, other: Proposal, context_url: str)
         "interdiff",
         older.pk,
         newer.pk,
-        _diff_sha(older.diff),
-        _diff_sha(newer.diff),
+        diff_sha256(older.diff),
+        diff_sha256(newer.diff),
         older.base_commit,
         newer.base_commit,
         context_url,

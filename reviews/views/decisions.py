@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST, require_safe
 
@@ -18,6 +18,7 @@ from reviews.models import Decision, Proposal
 from reviews.patches import PatchRefused
 from reviews.roles import role_required
 from reviews.selectors.decisions import TABS, pending_reviews
+from reviews.selectors.proposals import proposal_get_for_user
 from reviews.services.decisions import (
     DecisionError,
     DecisionForbidden,
@@ -50,7 +51,7 @@ def _pins(request: HttpRequest, proposal: Proposal) -> tuple[int, str | None]:
 
 
 def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
-    proposal = get_object_or_404(Proposal.objects.select_related("finding"), pk=pk)
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
     try:
         revision, sha = _pins(request, proposal)
     except ValueError as exc:
@@ -101,7 +102,7 @@ def proposal_request_changes(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required("can_read")
 def proposal_patch(request: HttpRequest, pk: int) -> HttpResponse:
     """The proposal as a `git format-patch` file (apply with `git am`)."""
-    proposal = get_object_or_404(Proposal.objects.select_related("finding"), pk=pk)
+    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
     if not proposal.diff:
         return HttpResponse(
             "This proposal is an analysis without a diff; there is no patch to download.",

@@ -5,8 +5,6 @@ Decisions are posted to reviews.views.decisions; this module only reads.
 
 from __future__ import annotations
 
-from typing import Any
-
 import nh3
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -16,8 +14,8 @@ from django.views.decorators.http import require_safe
 from markdown_it import MarkdownIt
 
 from reviews import diffs
-from reviews.models import Proposal
 from reviews.roles import role_required, user_roles
+from reviews.selectors.evidence import proposal_badges, proposal_model_cost, proposal_savings
 from reviews.selectors.proposals import (
     proposal_context_rows,
     proposal_diff,
@@ -36,7 +34,6 @@ _ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
-KWH_PER_WATT_YEAR = 8.76
 
 
 def render_markdown(text: str) -> SafeString:
@@ -51,78 +48,6 @@ def render_markdown(text: str) -> SafeString:
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(cleaned)  # noqa: S308 sanitised by nh3 just above
-
-
-def dollars_per_year(watts: float | None, price_per_kwh: float) -> float | None:
-    if watts is None:
-        return None
-    return watts * KWH_PER_WATT_YEAR * price_per_kwh
-
-
-def _usage_rows(usage: Any) -> list[tuple[str, str]]:
-    if not isinstance(usage, dict):
-        return []
-    rows = []
-    for key, value in usage.items():
-        if key == "cost_usd" or isinstance(value, dict | list):
-            continue
-        label = str(key).replace("_", " ")
-        rows.append((label, f"{value:,}" if isinstance(value, int) else str(value)))
-    return rows
-
-
-def _savings(proposal: Proposal) -> dict:
-    price = proposal.finding.service.price_per_kwh
-    before, after = proposal.bench_before_s, proposal.bench_after_s
-    speedup = before / after if before and after else None
-    return {
-        "price_per_kwh": price,
-        # Cents as money is usually written, more digits only when the price has them.
-        "price_label": f"{price:.2f}" if round(price, 2) == price else f"{price:g}",
-        "estimated_watts": proposal.estimated_watts,
-        "estimated_dollars": dollars_per_year(proposal.estimated_watts, price),
-        "measured_watts": proposal.measured_watts,
-        "measured_dollars": dollars_per_year(proposal.measured_watts, price),
-        "bench_before_s": before,
-        "bench_after_s": after,
-        "bench_parent_s": proposal.bench_parent_s,
-        "speedup": speedup,
-        "expected_recovery": proposal.expected_recovery,
-        "expected_recovery_pct": _pct(proposal.expected_recovery),
-        "measured_recovery": proposal.measured_recovery,
-        "measured_recovery_pct": _pct(proposal.measured_recovery),
-    }
-
-
-def _pct(share: float | None) -> float | None:
-    return None if share is None else share * 100
-
-
-def _validation(proposal: Proposal) -> list[dict]:
-    """The three badges: applies, tests, benchmark. state: pass | fail | none."""
-    if proposal.is_analysis:
-        return []
-    if proposal.tests_passed is None:
-        tests_state, tests_text = "none", "no test command"
-    else:
-        tests_state = "pass" if proposal.tests_passed else "fail"
-        tests_text = "tests pass" if proposal.tests_passed else "tests fail"
-    before, after = proposal.bench_before_s, proposal.bench_after_s
-    if before and after:
-        bench_state = "pass" if after < before else "fail"
-        bench_text = f"benchmark {before / after:.2f}× faster" if after < before else "no speed-up"
-    else:
-        bench_state, bench_text = "none", "not benchmarked"
-    return [
-        {
-            "name": "applies",
-            "state": "pass" if proposal.applies else "fail",
-            "text": "applies cleanly" if proposal.applies else "does not apply",
-            "log": proposal.apply_log,
-        },
-        {"name": "tests", "state": tests_state, "text": tests_text, "log": proposal.test_log},
-        {"name": "benchmark", "state": bench_state, "text": bench_text, "log": proposal.bench_log},
-    ]
 
 
 def _wants_highlight(request: HttpRequest) -> bool:
@@ -141,10 +66,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context_url=reverse("reviews:proposal_context", args=[proposal.pk]),
         highlight=_wants_highlight(request),
     )
-    usage = proposal.usage or (run.usage if run else {}) or {}
-    cost = proposal.cost_usd
-    if cost is None and isinstance(usage, dict) and usage.get("cost_usd") is not None:
-        cost = usage.get("cost_usd")
+    cost, usage_rows = proposal_model_cost(proposal=proposal)
     context = {
         "proposal": proposal,
         "finding": finding,
@@ -152,9 +74,9 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "skill_version": proposal.skill_version,
         "rationale_html": render_markdown(proposal.rationale),
         "risks_html": render_markdown(proposal.risks),
-        "savings": _savings(proposal),
-        "validation": _validation(proposal),
-        "usage_rows": _usage_rows(usage),
+        "savings": proposal_savings(proposal=proposal),
+        "validation": proposal_badges(proposal=proposal),
+        "usage_rows": usage_rows,
         "cost_usd": cost,
         "trace": trace_entries(run.trace if run else []),
         "transcript": transcript_entries(run.transcript if run else []),
