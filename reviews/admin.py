@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from reviews.models import (
     AuditEvent,
@@ -22,7 +23,10 @@ from reviews.models import (
     SolveRun,
     Source,
 )
+from reviews.selectors.skill_decisions import latest_rejections
 from reviews.services.audit import audit_record
+from skills.admin import SkillAdmin
+from skills.models import Skill
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -206,3 +210,43 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return super().get_queryset(request).select_related("actor")
+
+
+class SkillWithRejectionsAdmin(SkillAdmin):
+    """The skill admin plus what reviewers said when they rejected it.
+
+    Registered from here because rejections are decisions, which skills never reads.
+    """
+
+    readonly_fields = (*SkillAdmin.readonly_fields, "latest_rejections_display")
+    fieldsets = (
+        *SkillAdmin.fieldsets,
+        ("Latest rejections", {"fields": ("latest_rejections_display",)}),
+    )
+
+    @admin.display(description="latest rejections")
+    def latest_rejections_display(self, skill: Skill) -> str:
+        # Reviewers' words, escaped by format_html: the skill's owner reads why it was refused.
+        rows = latest_rejections(skill.slug, 10) if skill.pk else []
+        if not rows:
+            return "—"
+        items = format_html_join(
+            "",
+            "<li>{} · {} · {} (proposal {} r{}): {}</li>",
+            (
+                (
+                    row["created_at"].strftime("%Y-%m-%d %H:%M"),
+                    row["reviewer"],
+                    row["reason_label"],
+                    row["proposal_id"],
+                    row["revision"],
+                    row["comment"] or "no comment",
+                )
+                for row in rows
+            ),
+        )
+        return format_html("<ul>{}</ul>", items)
+
+
+admin.site.unregister(Skill)
+admin.site.register(Skill, SkillWithRejectionsAdmin)

@@ -112,7 +112,6 @@ class SkillAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "current_version_number",
-        "latest_rejections_display",
     )
     fieldsets = (
         (None, {"fields": ("slug", "name", "side", "description", "owner", "enabled")}),
@@ -126,7 +125,6 @@ class SkillAdmin(admin.ModelAdmin):
             "Record",
             {"fields": ("needs_attention", "current_version_number", "created_at", "updated_at")},
         ),
-        ("Latest rejections", {"fields": ("latest_rejections_display",)}),
     )
     inlines = (SkillStatsInline, SkillVersionInline)
     actions = ("enable_skills", "disable_skills")
@@ -164,33 +162,6 @@ class SkillAdmin(admin.ModelAdmin):
     def banked_watts(self, skill: Skill) -> str:
         stats = self._overall(skill)
         return "—" if stats is None else f"{stats.banked_watts:,.0f}"
-
-    @admin.display(description="latest rejections")
-    def latest_rejections_display(self, skill: Skill) -> str:
-        # Reviewers' words, escaped by format_html: the skill's owner reads why it was refused.
-        from django.utils.html import format_html, format_html_join
-
-        from skills.services import latest_rejections
-
-        rows = latest_rejections(skill.slug, 10) if skill.pk else []
-        if not rows:
-            return "—"
-        items = format_html_join(
-            "",
-            "<li>{} · {} · {} (proposal {} r{}): {}</li>",
-            (
-                (
-                    row["created_at"].strftime("%Y-%m-%d %H:%M"),
-                    row["reviewer"],
-                    row["reason_label"],
-                    row["proposal_id"],
-                    row["revision"],
-                    row["comment"] or "no comment",
-                )
-                for row in rows
-            ),
-        )
-        return format_html("<ul>{}</ul>", items)
 
     @admin.action(description="Enable selected skills", permissions=["change"])
     def enable_skills(self, request: HttpRequest, queryset: QuerySet[Skill]) -> None:

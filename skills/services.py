@@ -1,9 +1,9 @@
 """Skill quality feedback: every review decision updates SkillStats, per skill and per version.
 
 `reviews` tells us the outcome of each decision as plain data (DESIGN.md: dependencies point
-reviews → skills), so nothing here imports `reviews` models at module level. The incremental
-path (`skill_stats_record`) and the rebuild (`skill_stats_rebuild`) share one accumulation
-function, so processing the same decisions in the same order gives identical rows.
+reviews → skills), so nothing here reads `reviews`: even the rebuild is handed its decisions.
+The incremental path (`skill_stats_record`) and the rebuild (`skill_stats_rebuild`) share one
+accumulation function, so processing the same decisions in the same order gives identical rows.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -169,7 +167,9 @@ def skill_stats_rebuild(decisions: Iterable[DecisionRecord]) -> int:
     return len(rows)
 
 
-def skill_stats_rebuild_all() -> tuple[int, int]:
+def skill_stats_rebuild_all(
+    read_decisions: Callable[[], list[DecisionRecord]],
+) -> tuple[int, int]:
     """Rebuild from every recorded decision; (decisions read, stats rows written).
 
     On PostgreSQL the stats table is locked first, so a decision being recorded meanwhile either
@@ -180,64 +180,6 @@ def skill_stats_rebuild_all() -> tuple[int, int]:
             with connection.cursor() as cursor:
                 table = connection.ops.quote_name(SkillStats._meta.db_table)
                 cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")  # noqa: S608 constant
-        records = decision_records()
+        records = read_decisions()
         rows = skill_stats_rebuild(records)
     return len(records), rows
-
-
-def decision_records() -> list[DecisionRecord]:
-    """Every decision on a proposal made by a skill, oldest first, as the rebuild reads them."""
-    decision_model = apps.get_model("reviews", "Decision")
-    rows = (
-        decision_model.objects.filter(proposal__skill_version__isnull=False)
-        .order_by("created_at", "id")
-        .values(
-            "verdict",
-            "reason",
-            "created_at",
-            "proposal__skill_version_id",
-            "proposal__created_at",
-            "proposal__estimated_watts",
-            "proposal__measured_watts",
-        )
-    )
-    return [
-        DecisionRecord(
-            skill_version_id=row["proposal__skill_version_id"],
-            verdict=row["verdict"],
-            reason=row["reason"],
-            watts=approved_watts(
-                estimated_watts=row["proposal__estimated_watts"],
-                measured_watts=row["proposal__measured_watts"],
-            ),
-            decision_seconds=(row["created_at"] - row["proposal__created_at"]).total_seconds(),
-        )
-        for row in rows
-    ]
-
-
-def latest_rejections(skill_slug: str, limit: int = 10) -> list[dict[str, Any]]:
-    """The skill's most recent rejections with their reasons and comments (for the admin)."""
-    decision_model = apps.get_model("reviews", "Decision")
-    rows = (
-        decision_model.objects.filter(
-            verdict=REJECT, proposal__skill_version__skill__slug=skill_slug
-        )
-        .select_related("reviewer", "proposal", "proposal__skill_version")
-        .order_by("-created_at", "-id")[: max(0, int(limit))]
-    )
-    return [
-        {
-            "decision_id": row.pk,
-            "proposal_id": row.proposal_id,
-            "finding_id": row.proposal.finding_id,
-            "revision": row.revision,
-            "version": row.proposal.skill_version.number if row.proposal.skill_version else None,
-            "reason": row.reason,
-            "reason_label": row.get_reason_display(),
-            "comment": row.comment,
-            "reviewer": row.reviewer.get_username(),
-            "created_at": row.created_at,
-        }
-        for row in rows
-    ]

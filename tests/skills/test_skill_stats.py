@@ -10,12 +10,12 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from reviews.models import Decision, Proposal
+from reviews.selectors.skill_decisions import latest_rejections
 from reviews.services.decisions import DecisionConflict, proposal_decide
 from skills import services as skill_services
 from skills.gitio import GitError
 from skills.models import Skill, SkillStats
 from skills.services import (
-    latest_rejections,
     skill_stats_record,
     wilson_bounds,
     wilson_lower_bound,

@@ -1,17 +1,20 @@
-"""manage.py mcp_serve REPOSITORY: the read-only tool registry over MCP stdio."""
+"""manage.py mcp_serve REPOSITORY: the read-only tool registry over MCP stdio.
+
+It lives in `reviews` because it looks up a registered repository; the tools are skills'.
+"""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
+from reviews.models import Repository
 from skills.gitio import is_work_tree
+from skills.models import Skill
 from skills.tools import RepoSandbox, ToolError
 
 
 def _skill_docs() -> dict[str, str]:
     """Each active skill's instructions and mitigation, for the skill_docs tool."""
-    Skill = apps.get_model("skills", "Skill")
     docs: dict[str, str] = {}
     for skill in Skill.objects.filter(enabled=True):
         parts = [skill.name, skill.description]
@@ -33,8 +36,6 @@ class Command(BaseCommand):
         parser.add_argument("repository", help="name of a registered repository")
 
     def handle(self, *args, repository: str, **options) -> None:
-        # reviews depends on skills, never the reverse at import time: look the model up here.
-        Repository = apps.get_model("reviews", "Repository")
         repo = Repository.objects.filter(name=repository).first()
         if repo is None:
             known = ", ".join(Repository.objects.values_list("name", flat=True)[:20]) or "none"
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         except ToolError as exc:
             raise CommandError(str(exc)) from None
 
+        # Imported only when serving: the mcp SDK is heavy and nothing else here needs it.
         from skills.mcp_server import build_server
 
         # stdout carries the protocol from here on; everything else goes to stderr.

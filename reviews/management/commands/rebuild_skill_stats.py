@@ -1,4 +1,7 @@
-"""Recompute every skill's review statistics from the recorded decisions."""
+"""Recompute every skill's review statistics from the recorded decisions.
+
+It lives in `reviews` because it reads decisions; skills only accumulates them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from reviews.selectors.skill_decisions import decision_records
 from skills.models import SkillStats
 from skills.services import skill_stats_rebuild_all
 
@@ -20,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options) -> None:
-        decisions, rows = skill_stats_rebuild_all()
+        decisions, rows = skill_stats_rebuild_all(decision_records)
         if options["json"]:
             stats = SkillStats.objects.select_related("skill", "version").order_by(
                 "skill__slug", "version__number"
