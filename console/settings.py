@@ -349,6 +349,17 @@ if WATTSON_ANTHROPIC_FALLBACK not in ("offline", "fail"):
     )
 # Scratch worktrees for validation and fix branches.
 WATTSON_WORK_DIR = Path(env("WATTSON_WORK_DIR", str(VAR_DIR / "work")))
+# Repository code (tests, benchmarks) runs under bubblewrap (skills.sandbox), read at call time:
+# required refuses to validate without it, auto runs unsandboxed with a warning on the proposal
+# when it is missing, off never sandboxes (warned too).
+WATTSON_SANDBOX = env("WATTSON_SANDBOX", "required" if PRODUCTION else "auto")
+if WATTSON_SANDBOX not in ("required", "auto", "off"):
+    raise ImproperlyConfigured(
+        f"WATTSON_SANDBOX must be 'required', 'auto' or 'off', got {WATTSON_SANDBOX!r}"
+    )
+# Per sandboxed command: address space of each process, and processes of the sandbox user.
+WATTSON_SANDBOX_MEMORY_MB = envint("WATTSON_SANDBOX_MEMORY_MB", 4096, minimum=64)
+WATTSON_SANDBOX_MAX_PROCESSES = envint("WATTSON_SANDBOX_MAX_PROCESSES", 256, minimum=8)
 WATTSON_BOT_NAME = env("WATTSON_BOT_NAME", "Wattson Bot")
 WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
 WATTSON_BOT_USERNAME = "wattson-bot"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from skills.sandbox import sandbox_notes
+
 # Re-exported: the solver's trace is made of the tools' records, and callers import it here.
 from skills.tools.records import ToolCallRecord
 
@@ -104,6 +106,19 @@ class Validation:
     # bench_parent_note then says why, for the trace and the rationale.
     bench_parent_s: float | None = None
     bench_parent_note: str = ""
+
+    @property
+    def sandbox_mode(self) -> str:
+        """ "bubblewrap", "unsandboxed", or "" when no repository command ran.
+
+        Read from the note line every command's output starts with (skills.sandbox), so the
+        proposal page, which keeps only the logs, says the same.
+        """
+        return str(sandbox_notes(self.test_log, self.bench_log).get("mode", ""))
+
+    @property
+    def sandbox_warnings(self) -> list[str]:
+        return list(sandbox_notes(self.test_log, self.bench_log).get("warnings", []))
 
     @property
     def measured_recovery(self) -> float | None:

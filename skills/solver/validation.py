@@ -12,17 +12,15 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import statistics
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from skills import sandbox
 from skills.gitio import GitError, run_git
 from skills.solver.types import Validation
 
@@ -63,7 +61,10 @@ def work_dir() -> Path:
 
 
 def minimal_env(home: str | Path) -> dict[str, str]:
-    """Just enough environment for a test runner: no secrets from ours reach the repo's code."""
+    """Just enough environment for a test runner: no secrets from ours reach the repo's code.
+
+    Under the sandbox, PATH, HOME and TMPDIR are replaced by the sandbox's own (skills.sandbox).
+    """
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(home),
@@ -76,41 +77,30 @@ def minimal_env(home: str | Path) -> dict[str, str]:
 
 
 def run_command(command: str, *, cwd: str | Path, timeout: float) -> CommandResult:
-    """Run one configured command (no shell) and capture its output; a timeout kills its group."""
+    """Run one configured command (no shell) under the sandbox policy and capture its output.
+
+    The output starts with the sandbox's note line (what confined the command, or a warning
+    that nothing did). WATTSON_SANDBOX=required without bubblewrap is a ValidationError: the
+    repository's code is not run at all.
+    """
     try:
         argv = shlex.split(command)
     except ValueError as exc:
         raise ValidationError(f"cannot parse command {command!r}: {exc}") from None
     if not argv:
         raise ValidationError("empty command")
+    try:
+        policy = sandbox.sandbox_policy()
+    except sandbox.SandboxUnavailable as exc:
+        raise ValidationError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="wattson-home-") as home:
-        started = time.perf_counter()
         try:
-            process = subprocess.Popen(
-                argv,
-                cwd=str(cwd),
-                env=minimal_env(home),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                start_new_session=True,
+            result = sandbox.run(
+                argv, cwd=cwd, env=minimal_env(home), timeout=timeout, policy=policy
             )
         except OSError as exc:
             raise ValidationError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
-        try:
-            output, _ = process.communicate(timeout=timeout)
-            returncode: int | None = process.returncode
-        except subprocess.TimeoutExpired:
-            # The whole group: a test runner's children must not outlive the worktree.
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            output += f"\n[timed out after {timeout:g}s and was killed]\n"
-            returncode = None
-        seconds = time.perf_counter() - started
-    return CommandResult(command, returncode, cap_log(output or ""), seconds)
+    return CommandResult(command, result.returncode, cap_log(result.output), result.seconds)
 
 
 def parse_seconds(output: str) -> float | None:

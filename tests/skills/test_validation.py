@@ -61,7 +61,9 @@ def test_parse_seconds_takes_the_last_printed_value():
     assert parse_seconds("took 3s") is None
 
 
-def test_benchmark_median_of_runs_or_wall_time(tmp_path):
+def test_benchmark_median_of_runs_or_wall_time(tmp_path, settings):
+    # The script counts its runs in its directory; a sandboxed run starts from a fresh copy.
+    settings.WATTSON_SANDBOX = "off"
     script = tmp_path / "b.py"
     script.write_text(
         "import pathlib\np = pathlib.Path('n')\nn = int(p.read_text()) if p.exists() else 0\n"
@@ -224,7 +226,9 @@ def _sequence_bench(path: Path, values: list[float]) -> None:
     )
 
 
-def test_noisy_benchmark_gets_more_pairs_before_a_verdict(tmp_path):
+def test_noisy_benchmark_gets_more_pairs_before_a_verdict(tmp_path, settings):
+    # The script counts its runs in its directory; a sandboxed run starts from a fresh copy.
+    settings.WATTSON_SANDBOX = "off"
     # Medians say "slower", best runs say "faster": noise, so more pairs are run, until the
     # two agree (after the fourth pair here).
     _sequence_bench(tmp_path / "before", [0.3, 0.1, 0.1, 0.3, 0.3, 0.3])
