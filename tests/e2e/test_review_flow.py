@@ -1,6 +1,6 @@
 """A reviewer logs in, opens "My reviews", opens the proposal, switches to side-by-side, approves.
 
-The proposal comes from the real offline solver on the feed_sku_regex scenario repository, so the
+The proposal comes from the real offline solver on the label_regex scenario repository, so the
 browser shows (and the gate commits) a diff the product itself produced.
 """
 
@@ -57,13 +57,16 @@ def _solved_proposal(scenario_repo: dict, reviewer) -> Proposal:
     if proposal is not None and proposal.diff and proposal.status == Proposal.Status.PENDING:
         return proposal
     repo = Path(scenario_repo["path"])
-    source = (repo / "feed" / "skus.py").read_text()
-    diff = diff_for(repo, "feed/skus.py", source.replace("Split a SKU", "Split one SKU"))
+    source = (repo / "shipping" / "labels.py").read_text()
+    diff = diff_for(
+        repo, "shipping/labels.py", source.replace("Scanners at the depots", "Depot scanners")
+    )
     Proposal.objects.filter(finding=finding).update(is_current=False)
     Finding.objects.filter(pk=finding.pk).update(status=Finding.Status.IN_REVIEW)
     revision = (proposal.revision + 1) if proposal else 1
     fallback = make_proposal(repo=repo, diff=diff, finding=finding, revision=revision)
-    Proposal.objects.filter(pk=fallback.pk).update(rationale="Clarify the parse_sku docstring\n")
+    rationale = "Clarify the parse_tracking docstring\n"
+    Proposal.objects.filter(pk=fallback.pk).update(rationale=rationale)
     return fallback
 
 
@@ -73,19 +76,19 @@ def test_reviewer_approves_from_my_reviews(
 ):
     settings.WATTSON_WORK_DIR = tmp_path / "work"
     settings.WATTSON_AUTO_SOLVE = False
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     repo = Path(built["path"])
     author_email = built["finding"]["root_cause"]["author"]
     # The root-cause author is the routed reviewer: ingest assigns the finding by that email.
-    priya = django_user_model.objects.create_user(
-        username="priya", password=PASSWORD, email=author_email, first_name="Priya"
+    nadia = django_user_model.objects.create_user(
+        username="nadia", password=PASSWORD, email=author_email, first_name="Nadia"
     )
-    priya.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
-    proposal = _solved_proposal(built, priya)
+    nadia.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    proposal = _solved_proposal(built, nadia)
     finding = Finding.objects.get(pk=proposal.finding_id)
     before = repo_state(repo)
 
-    login(page, priya)
+    login(page, nadia)
     page.goto("/my-reviews/")
     row_link = page.locator(f"a[href='/proposals/{proposal.pk}/']")
     assert row_link.count() == 1, "the proposal is listed under My reviews"
