@@ -365,8 +365,14 @@ WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
 WATTSON_BOT_USERNAME = "wattson-bot"
 # Links in commit messages and the demo's greeting; the quickstart serves on $PORT (default 8000).
 WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
-# Patches larger than this are refused before anything applies them (reviews.patches).
+# Patches larger than this are refused before anything applies them (skills.patchsafety).
 WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum=1)
+# Validation (skills.solver.pipeline): benchmark runs on each side (interleaved, up to twice as
+# many when noise blurs the verdict), the speed-up below which a change saved nothing
+# measurable, and the least time left worth benchmarking a regression's root-cause parent with.
+WATTSON_BENCH_RUNS = envint("WATTSON_BENCH_RUNS", 3, minimum=1)
+WATTSON_MIN_SPEEDUP = envfloat("WATTSON_MIN_SPEEDUP", 1.05, minimum=0.0)
+WATTSON_MIN_PARENT_BUDGET_S = envfloat("WATTSON_MIN_PARENT_BUDGET_S", 5.0, minimum=0.0)
 # A skill is flagged needs_attention (ranked last by the solver) once it has this many
 # approve/reject decisions and its 95% Wilson lower bound on acceptance is below the maximum.
 WATTSON_ATTENTION_MIN_DECISIONS = envint("WATTSON_ATTENTION_MIN_DECISIONS", 5, minimum=1)

@@ -3,61 +3,57 @@
 The only module that imports `anthropic`. `solve(context)` ranks the skills as the offline
 solver does, gives the model the top ones as its system prompt and the finding as delimited data,
 lets it call the read-only tool registry, and takes its answer from a `propose_fix` tool (a
-structured proposal) or a `no_fix` tool. The diff is checked (unidiff, safety, `git apply
---check`) and a refusal goes back to the model once; then the proposal is validated exactly as
-an offline candidate (tests, benchmark before/after) and a failing one is not presented.
+structured proposal) or a `no_fix` tool. The diff is checked (the one patch-safety check, then
+`git apply --check`) and a refusal goes back to the model once; then the proposal goes through
+the shared pipeline (skills.solver.pipeline) exactly as an offline candidate (tests, benchmark
+before/after, a regression's parent) and a failing one is not presented.
 
-Budgets (turns, tokens, wall time) come from settings at call time; the SDK retries 429/5xx/529
-with backoff. Token usage and the estimated cost are returned in Candidate.usage. The API key is
-read from the environment per call and never logged, traced or stored.
+Budgets (turns, tokens, wall time) come from settings at call time (skills.solver.llm_config);
+the SDK retries 429/5xx/529 with backoff. Token usage and the estimated cost are returned in
+Candidate.usage. The API key is read from the environment per call and never logged, traced or
+stored.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anthropic
 import jsonschema
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
 
-from skills.gitio import GitError, commit_info, is_work_tree, run_git
+from skills.gitio import GitError, run_git
+from skills.patchsafety import patch_refusal
 from skills.selection import RankedSkill, rank_skills
 from skills.solver import prompts
 from skills.solver import rationale as rationale_text
-from skills.solver.offline import (
+from skills.solver.gather import Gathered, code_for_triggers, gather
+from skills.solver.llm_config import (
+    MIN_RESPONSE_TOKENS,
+    LLMConfig,
+    Usage,
+    api_key,
+    load_config,
+)
+from skills.solver.llm_messages import block_dict, clip_block, error_detail, with_final_newline
+from skills.solver.pipeline import (
     MIN_VALIDATION_BUDGET_S,
+    Bench,
+    Limits,
     SolverError,
-    _Bench,
-    _solve_deadline,
-    _validation_summary,
-    _verdict,
-    locate_function,
     regression_parent,
-    resolve_function,
+    savings,
+    scratch,
+    validate_diff,
 )
-from skills.solver.types import Candidate, SkillSpec, SolveContext, ToolCallRecord, Validation
-from skills.solver.validation import (
-    BENCH_RUNS,
-    BENCH_TIMEOUT_S,
-    TEST_TIMEOUT_S,
-    ValidationError,
-    check_patch_safety,
-    scratch_worktree,
-    validate_in_worktree,
-    worktree_diff,
-    worktree_reset,
-)
+from skills.solver.trace import Progress, Tracer, make_sandbox
+from skills.solver.types import Candidate, SkillSpec, SolveContext, Validation
+from skills.tools import REGISTRY, call_tool, tool_definitions
+from skills.worktrees import worktree_diff, worktree_reset
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +62,6 @@ BACKEND = "anthropic"
 # back to the model once; the second refusal ends the run.
 PROPOSAL_CORRECTIONS = 1
 VALIDATION_CORRECTIONS = 1
-# What the transcript keeps of one tool result: the run's record, not a copy of the repository.
-TRANSCRIPT_BLOCK_CHARS = 8000
-MIN_RESPONSE_TOKENS = 256
 NUDGE = (
     f"Finish by calling `{prompts.PROPOSE_FIX}` with a unified diff, or `{prompts.NO_FIX}` with "
     "the reason; plain text does not end the run."
@@ -83,75 +76,6 @@ class AnthropicSolveError(SolverError):
         self.partial = partial
 
 
-# --- configuration ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Prices:
-    """USD per million tokens."""
-
-    input: float
-    output: float
-    cache_write: float
-    cache_read: float
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    model: str
-    base_url: str
-    max_retries: int
-    timeout_s: float
-    max_turns: int
-    max_tokens: int
-    response_max_tokens: int
-    max_seconds: float
-    prices: Prices
-
-
-def _number(name: str, kind: type, minimum: float) -> Any:
-    """A setting as int/float >= minimum; ImproperlyConfigured naming it otherwise."""
-    value = getattr(settings, name)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
-    return number
-
-
-def load_config() -> LLMConfig:
-    """The backend's settings, read now (so a changed setting applies to the next solve)."""
-    model = str(getattr(settings, "ANTHROPIC_MODEL", "") or "").strip()
-    if not model:
-        raise ImproperlyConfigured("ANTHROPIC_MODEL must name a model, e.g. claude-sonnet-5-5")
-    base_url = str(getattr(settings, "ANTHROPIC_BASE_URL", "") or "").strip()
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"ANTHROPIC_BASE_URL must be an http(s) URL, got {base_url!r}")
-    return LLMConfig(
-        model=model,
-        base_url=base_url,
-        max_retries=_number("ANTHROPIC_MAX_RETRIES", int, 0),
-        timeout_s=_number("ANTHROPIC_TIMEOUT_S", float, 1.0),
-        max_turns=_number("WATTSON_LLM_MAX_TURNS", int, 1),
-        max_tokens=_number("WATTSON_LLM_MAX_TOKENS", int, 1000),
-        response_max_tokens=_number("WATTSON_LLM_RESPONSE_MAX_TOKENS", int, MIN_RESPONSE_TOKENS),
-        max_seconds=_number("WATTSON_LLM_MAX_SECONDS", float, 1.0),
-        prices=Prices(
-            input=_number("WATTSON_LLM_PRICE_INPUT_PER_MTOK", float, 0.0),
-            output=_number("WATTSON_LLM_PRICE_OUTPUT_PER_MTOK", float, 0.0),
-            cache_write=_number("WATTSON_LLM_PRICE_CACHE_WRITE_PER_MTOK", float, 0.0),
-            cache_read=_number("WATTSON_LLM_PRICE_CACHE_READ_PER_MTOK", float, 0.0),
-        ),
-    )
-
-
-def api_key() -> str:
-    """The key, from the environment at call time (or settings, for a deployment that sets it)."""
-    return os.environ.get("ANTHROPIC_API_KEY") or getattr(settings, "ANTHROPIC_API_KEY", "") or ""
-
-
 def make_client(config: LLMConfig, key: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(
         api_key=key,
@@ -159,47 +83,6 @@ def make_client(config: LLMConfig, key: str) -> anthropic.Anthropic:
         max_retries=config.max_retries,
         timeout=config.timeout_s,
     )
-
-
-# --- usage and cost --------------------------------------------------------------------------
-
-USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-)
-
-
-@dataclass
-class Usage:
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USAGE_FIELDS, 0))
-    api_calls: int = 0
-
-    def add(self, usage: Any) -> None:
-        self.api_calls += 1
-        for name in USAGE_FIELDS:
-            self.counts[name] += int(getattr(usage, name, 0) or 0)
-
-    @property
-    def total_tokens(self) -> int:
-        return sum(self.counts.values())
-
-    def cost_usd(self, prices: Prices) -> float:
-        c = self.counts
-        dollars = (
-            c["input_tokens"] * prices.input
-            + c["output_tokens"] * prices.output
-            + c["cache_creation_input_tokens"] * prices.cache_write
-            + c["cache_read_input_tokens"] * prices.cache_read
-        ) / 1_000_000
-        return round(dollars, 6)
-
-    def as_dict(self, prices: Prices) -> dict[str, Any]:
-        return {**self.counts, "model_calls": self.api_calls, "cost_usd": self.cost_usd(prices)}
-
-
-# --- the run ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -217,45 +100,29 @@ def solve(
     *,
     bench_runs: int | None = None,
     client: Any | None = None,
-    progress: Callable[[ToolCallRecord], None] | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Candidate:
-    """One agent run in a scratch worktree: a validated candidate or no_fix; else it raises."""
-    # As offline: validation commands get what is left of the worker's task timeout.
-    deadline = _solve_deadline()
+    """One agent run in a scratch worktree: a validated candidate or no_fix; else it raises.
+
+    `bench_runs` overrides WATTSON_BENCH_RUNS; `clock` times the conversation against
+    WATTSON_LLM_MAX_SECONDS (a test moves it on instead of waiting).
+    """
     config = load_config()
     key = api_key()
     if client is None and not key:
         raise SolverError("the anthropic backend needs ANTHROPIC_API_KEY in the environment")
-    repo = Path(context.repo_path)
-    if not repo.is_dir():
-        raise SolverError(f"repository path {context.repo_path} does not exist")
-    if not is_work_tree(repo):
-        raise SolverError(f"{context.repo_path} is not a git work tree")
-    try:
-        with contextlib.ExitStack() as stack:
-            root = stack.enter_context(scratch_worktree(repo, context.default_branch))
-
-            def make_baseline() -> Path:
-                # A clean checkout for interleaved before/after benchmark runs, as offline.
-                return stack.enter_context(scratch_worktree(repo, context.default_branch))
-
-            agent = _Agent(
-                context=context,
-                root=root,
-                config=config,
-                client=client or make_client(config, key),
-                bench=_Bench(
-                    make_baseline,
-                    context.bench_cmd,
-                    BENCH_RUNS if bench_runs is None else bench_runs,
-                    deadline,
-                    repo,
-                ),
-                progress=progress,
-            )
-            return agent.run()
-    except ValidationError as exc:
-        raise SolverError(str(exc)) from None
+    with scratch(context, Limits.from_settings(bench_runs=bench_runs)) as (root, bench):
+        agent = _Agent(
+            context=context,
+            root=root,
+            config=config,
+            client=client or make_client(config, key),
+            bench=bench,
+            tracer=Tracer(make_sandbox(root, context), progress),
+            clock=clock,
+        )
+        return agent.run()
 
 
 class _Agent:
@@ -266,53 +133,34 @@ class _Agent:
         root: Path,
         config: LLMConfig,
         client: Any,
-        bench: _Bench,
-        progress: Callable[[ToolCallRecord], None] | None = None,
+        bench: Bench,
+        tracer: Tracer,
+        clock: Callable[[], float],
     ) -> None:
-        from skills.tools import RepoSandbox
-
         self.context = context
         self.root = root
         self.config = config
         self.client = client
         self.bench = bench
-        self.sandbox = RepoSandbox(
-            root,
-            root_cause_commit=context.root_cause.commit if context.root_cause else None,
-            skill_docs={
-                s.slug: f"{s.instructions}\n\n{s.mitigation}".strip() for s in context.skills
-            },
-        )
-        self.trace: list[ToolCallRecord] = []
+        self.tracer = tracer
+        self.sandbox = tracer.sandbox
         self.usage = Usage()
         self.messages: list[dict[str, Any]] = []
         self.system_text = ""
         self.refusals: list[dict[str, str]] = []
         self.skills: dict[str, SkillSpec] = {}
+        self.gathered = Gathered()
         self.proposal_corrections = PROPOSAL_CORRECTIONS
         self.validation_corrections = VALIDATION_CORRECTIONS
-        self.started = time.monotonic()
-        self.progress = progress
+        self.clock = clock
+        self.started = clock()
 
     # bookkeeping
-
-    def step(self, name: str, arguments: dict, summary: str, started: float, error: str = ""):
-        elapsed = (time.perf_counter() - started) * 1000
-        self.record(ToolCallRecord(name, arguments, summary[:500], round(elapsed, 2), error[:2000]))
-
-    def record(self, record: ToolCallRecord) -> None:
-        """Trace one call, and tell the live status listener (which must never break a run)."""
-        self.trace.append(record)
-        if self.progress is not None:
-            try:
-                self.progress(record)
-            except Exception:
-                logger.exception("solve progress listener failed")
 
     def candidate(self, **fields: Any) -> Candidate:
         """A Candidate carrying this run's trace, usage and transcript."""
         return Candidate(
-            trace=list(self.trace),
+            trace=list(self.tracer.records),
             refusals=list(self.refusals),
             backend=BACKEND,
             model_name=self.config.model,
@@ -330,30 +178,19 @@ class _Agent:
         for message in self.messages:
             content = message["content"]
             if isinstance(content, list):
-                content = [_clip_block(block) for block in content]
+                content = [clip_block(block) for block in content]
             out.append({"role": message["role"], "content": content})
         return out
 
     # ranking
 
     def rank(self) -> list[RankedSkill]:
-        code: dict[str, str] = {}
-        for ref in self.context.functions:
-            resolved = resolve_function(self.root, ref)
-            if resolved is None:
-                continue
-            path, qualname = resolved
-            located = locate_function((self.root / path).read_text(errors="replace"), qualname)
-            if located:
-                code[ref.symbol] = located[2]
-        root_cause = self.context.root_cause
-        if self.context.kind == "regression" and root_cause and root_cause.commit:
-            with contextlib.suppress(GitError, ValueError):
-                code["root_cause_diff"] = commit_info(self.root, root_cause.commit).diff
+        """Rank the skills against the code the offline solver would show their triggers."""
+        self.gathered = gather(self.context, self.root)
         started = time.perf_counter()
-        ranked, not_applicable = rank_skills(self.context, code)
+        ranked, not_applicable = rank_skills(self.context, code_for_triggers(self.gathered))
         self.refusals = list(not_applicable)
-        self.step(
+        self.tracer.step(
             "rank_skills",
             {"functions": [ref.symbol for ref in self.context.functions]},
             ", ".join(f"{r.slug} ({r.score:.2f})" for r in ranked) or "no applicable skill",
@@ -374,15 +211,13 @@ class _Agent:
         system = [
             {"type": "text", "text": self.system_text, "cache_control": {"type": "ephemeral"}}
         ]
-        from skills.tools import tool_definitions
-
         tools = [*tool_definitions(), *prompts.answer_tools(list(self.skills))]
         tools[-1] = {**tools[-1], "cache_control": {"type": "ephemeral"}}
         self.messages = [{"role": "user", "content": prompts.finding_message(self.context)}]
 
         for turn in range(1, self.config.max_turns + 1):
             response = self.call_model(turn, system, tools)
-            content = [_block_dict(block) for block in response.content]
+            content = [block_dict(block) for block in response.content]
             self.messages.append({"role": "assistant", "content": content})
             tool_uses = [block for block in content if block.get("type") == "tool_use"]
             if not tool_uses:
@@ -401,7 +236,7 @@ class _Agent:
         )
 
     def call_model(self, turn: int, system: list[dict], tools: list[dict]) -> Any:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock() - self.started
         remaining_s = self.config.max_seconds - elapsed
         if remaining_s <= 1:
             raise self.fail(
@@ -427,7 +262,7 @@ class _Agent:
             )
         except anthropic.APIError as exc:
             message = _api_error_message(exc, self.config)
-            self.step("model", arguments, "API error", started, error=message)
+            self.tracer.step("model", arguments, "API error", started, error=message)
             raise self.fail(message) from None
         self.usage.add(response.usage)
         names = [b.name for b in response.content if getattr(b, "type", "") == "tool_use"]
@@ -437,15 +272,13 @@ class _Agent:
             f"(+{getattr(response.usage, 'cache_read_input_tokens', 0) or 0:,} cached) / "
             f"{getattr(response.usage, 'output_tokens', 0):,} out"
         )
-        self.step("model", arguments, summary, started)
+        self.tracer.step("model", arguments, summary, started)
         return response
 
     def answer(
         self, tool_uses: list[dict], *, truncated: bool
     ) -> tuple[list[dict], Candidate | None]:
         """A tool_result for every tool_use (the API requires it), or the run's outcome."""
-        from skills.tools import REGISTRY, call_tool
-
         results: list[dict] = []
         for block in tool_uses:
             name, tool_input = block.get("name", ""), block.get("input")
@@ -458,17 +291,17 @@ class _Agent:
                 text = ""
             elif name == prompts.NO_FIX:
                 reason = str((tool_input or {}).get("reason") or "").strip() or "none given"
-                self.step("no_fix", {"reason": reason[:500]}, reason, time.perf_counter())
+                self.tracer.step("no_fix", {"reason": reason[:500]}, reason, time.perf_counter())
                 return results, self.candidate(
                     outcome="no_fix", no_fix_reason=f"the model found no safe fix: {reason}"
                 )
             elif name in REGISTRY:
                 text, record = call_tool(self.sandbox, name, tool_input)
-                self.record(record)
+                self.tracer.record(record)
                 error = record.error
             else:
                 text, error = "", f"unknown tool {name!r}"
-                self.step(
+                self.tracer.step(
                     name or "?", {"input": tool_input}, "unknown tool", time.perf_counter(), error
                 )
             result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block["id"]}
@@ -495,22 +328,21 @@ class _Agent:
         diff = ""
         if not problem:
             try:
-                diff = self.canonical_diff(_with_final_newline(data["diff"]))
+                diff = self.canonical_diff(with_final_newline(data["diff"]))
             except GitError as exc:
                 problem = f"git apply failed: {str(exc)[-1500:]}"
         previous = self.context.previous_diff.strip()
         if not problem and previous and diff.strip() == previous:
             problem = "it is the same diff as the revision the reviewer asked to change"
         if problem:
-            self.step(prompts.PROPOSE_FIX, arguments, "refused", started, error=problem)
+            self.tracer.step(prompts.PROPOSE_FIX, arguments, "refused", started, error=problem)
             if self.proposal_corrections <= 0:
                 raise self.fail(f"the model's diff was refused twice: {problem}")
             self.proposal_corrections -= 1
             return None, f"the proposal was refused: {problem}"
-        self.step(prompts.PROPOSE_FIX, arguments, "the diff applies; validating", started)
+        self.tracer.step(prompts.PROPOSE_FIX, arguments, "the diff applies; validating", started)
         skill = self.skills[data["skill"]]
-        validation = self.validate(diff, data["skill"])
-        verdict = _verdict(validation)
+        validation, verdict = self.validate(diff, data["skill"])
         if verdict:
             self.refusals.append({"skill": skill.slug, "reason": f"model's diff: {verdict}"})
             if self.validation_corrections <= 0:
@@ -534,13 +366,22 @@ class _Agent:
         return self.finish(proposed), ""
 
     def check_proposal(self, tool_input: Any) -> str:
+        """Why the model's answer cannot be validated, or "": schema, patch safety, git apply."""
         schema = prompts.answer_tools(list(self.skills))[0]["input_schema"]
         try:
             jsonschema.validate(tool_input, schema)
         except jsonschema.ValidationError as exc:
             where = ".".join(str(p) for p in exc.absolute_path)
             return f"invalid input{' for ' + where if where else ''}: {exc.message[:300]}"
-        return check_diff(self.root, _with_final_newline(tool_input["diff"]))
+        diff = with_final_newline(tool_input["diff"])
+        unsafe = patch_refusal(diff)
+        if unsafe:
+            return unsafe
+        check = run_git(self.root, "apply", "--check", "-", input_text=diff, check=False)
+        if check.returncode != 0:
+            detail = (check.stderr or check.stdout or "").strip()
+            return f"git apply --check failed: {detail[-1500:]}"
+        return ""
 
     def canonical_diff(self, diff: str) -> str:
         """The diff as git prints it after applying it: what the reviewer sees and git applies."""
@@ -550,143 +391,51 @@ class _Agent:
         finally:
             worktree_reset(self.root)
 
-    def validate(self, diff: str, slug: str) -> Validation:
-        """Tests, then the benchmark interleaved with a clean baseline: the offline solver's way."""
-        context, bench = self.context, self.bench
-        remaining = bench.remaining()
-        if remaining < MIN_VALIDATION_BUDGET_S:
+    def validate(self, diff: str, slug: str) -> tuple[Validation, str]:
+        """(validation, verdict) by the shared pipeline, exactly as an offline candidate."""
+        if self.bench.remaining() < MIN_VALIDATION_BUDGET_S:
             raise self.fail("no time left to validate the model's diff within the solve timeout")
-        baseline = bench.baseline_dir()
-        started = time.perf_counter()
-        validation = validate_in_worktree(
+        return validate_diff(
             self.root,
             diff,
-            test_cmd=context.test_cmd,
-            bench_cmd=context.bench_cmd if baseline is not None else "",
-            bench_runs=bench.runs,
-            baseline_dir=baseline,
-            test_timeout=min(TEST_TIMEOUT_S, remaining / 2),
-            bench_timeout=min(BENCH_TIMEOUT_S, remaining / (4 * max(bench.runs, 1))),
+            context=self.context,
+            bench=self.bench,
+            tracer=self.tracer,
+            arguments={"skill": slug},
         )
-        if baseline is not None and validation.bench_before_s is None and validation.bench_log:
-            # The unchanged code's benchmark fails: nothing can be measured; the tests decide.
-            bench.broken_log = validation.bench_log
-            validation.bench_after_s = None
-        if bench.broken_log:
-            validation.bench_log = f"the benchmark fails on the unchanged code:\n{bench.broken_log}"
-        verdict = _verdict(validation)
-        self.step(
-            "validate",
-            {"skill": slug},
-            verdict or _validation_summary(validation),
-            started,
-            error=verdict,
-        )
-        return validation
 
     def finish(self, proposed: Proposed) -> Candidate:
         context, validation = self.context, proposed.validation
         # A regression's recovery is the share of the regression undone: as offline, the
         # benchmark at the root-cause commit's parent, once per solve.
-        regression_parent(validation, context, self.bench, self.step)
-        measured = validation.measured_recovery
-        expected = max(0.0, min(1.0, proposed.expected_recovery))
-        recovery = measured if measured is not None else expected
-        estimated = context.fleet.watts(context.magnitude_pct, recovery)
-        rationale = "\n\n".join(
-            part
-            for part in (
-                proposed.rationale.strip(),
-                f"*Proposed by `{self.config.model}` (Anthropic backend) applying "
-                f"**{proposed.skill.name}**; the checks below are Wattson's own.*",
-                "**Validated** in a scratch worktree of "
-                + rationale_text._code(context.default_branch)
-                + ":",
-                rationale_text._measured_line(context, validation),
-                rationale_text._savings_line(
-                    context,
-                    estimated,
-                    recovery,
-                    measured is not None,
-                    of_regression=validation.bench_parent_s is not None,
-                ),
-            )
-            if part
+        regression_parent(
+            validation, context, self.bench, self.tracer.step, self.gathered.commit_sha
         )
+        expected = max(0.0, min(1.0, proposed.expected_recovery))
+        saved = savings(context, validation, expected)
         return self.candidate(
             outcome="proposal",
             skill_slug=proposed.skill.slug,
             skill_version_id=proposed.skill.version_id,
             diff=proposed.diff,
-            rationale=rationale + "\n",
+            rationale=rationale_text.for_model_proposal(
+                context=context,
+                model=self.config.model,
+                skill_name=proposed.skill.name,
+                text=proposed.rationale,
+                validation=validation,
+                recovery=saved.recovery,
+                estimated_watts=saved.estimated_watts,
+            ),
             risks=proposed.risks.strip(),
             expected_recovery=expected,
-            estimated_watts=estimated,
-            measured_watts=(
-                context.fleet.watts(context.magnitude_pct, measured)
-                if measured is not None
-                else None
-            ),
+            estimated_watts=saved.estimated_watts,
+            measured_watts=saved.measured_watts,
             validation=validation,
         )
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def check_diff(worktree: str | Path, diff: str) -> str:
-    """Why `diff` cannot be proposed here, or "" when it parses, is safe and applies."""
-    limit = int(getattr(settings, "WATTSON_PATCH_MAX_BYTES", 1024 * 1024))
-    if len(diff.encode()) > limit:
-        return f"the diff is larger than {limit} bytes"
-    try:
-        patch = PatchSet(diff)
-    except UnidiffParseError as exc:
-        return f"not a valid unified diff: {exc}"
-    if not patch:
-        return "not a unified diff: no file headers (--- a/path, +++ b/path) were found"
-    for patched in patch:
-        if patched.is_binary_file:
-            return f"{patched.path}: binary changes are not accepted"
-        path = patched.path or ""
-        if path.startswith("/") or ".." in path.split("/") or path.split("/")[0] == ".git":
-            return f"{path}: paths must be relative to the repository root, outside .git"
-    unsafe = check_patch_safety(worktree, diff)
-    if unsafe:
-        return unsafe
-    check = run_git(worktree, "apply", "--check", "-", input_text=diff, check=False)
-    if check.returncode != 0:
-        detail = (check.stderr or check.stdout or "").strip()
-        return f"git apply --check failed: {detail[-1500:]}"
-    return ""
-
-
-def _with_final_newline(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
-
-
-def _block_dict(block: Any) -> dict[str, Any]:
-    """A response content block as the plain dict the next request sends back."""
-    data = block.model_dump(exclude_none=True) if hasattr(block, "model_dump") else dict(block)
-    kind = data.get("type")
-    if kind == "text":
-        return {"type": "text", "text": data.get("text", "")}
-    if kind == "tool_use":
-        return {
-            "type": "tool_use",
-            "id": data["id"],
-            "name": data["name"],
-            "input": data.get("input") or {},
-        }
-    return data
-
-
-def _clip_block(block: dict[str, Any]) -> dict[str, Any]:
-    content = block.get("content")
-    if not isinstance(content, str) or len(content) <= TRANSCRIPT_BLOCK_CHARS:
-        return block
-    hidden = len(content) - TRANSCRIPT_BLOCK_CHARS
-    return {**block, "content": content[:TRANSCRIPT_BLOCK_CHARS] + f"\n[{hidden} more characters]"}
 
 
 def _api_error_message(exc: anthropic.APIError, config: LLMConfig) -> str:
@@ -701,7 +450,7 @@ def _api_error_message(exc: anthropic.APIError, config: LLMConfig) -> str:
     if isinstance(exc, anthropic.OverloadedError):
         return f"the Anthropic API stayed overloaded (529) {retries}"
     if isinstance(exc, anthropic.APIStatusError):
-        detail = _error_detail(exc.body)
+        detail = error_detail(exc.body)
         if exc.status_code >= 500:
             return f"the Anthropic API failed ({exc.status_code}) {retries}: {detail}"
         return f"the Anthropic API refused the request ({exc.status_code}): {detail}"
@@ -711,11 +460,3 @@ def _api_error_message(exc: anthropic.APIError, config: LLMConfig) -> str:
         where = config.base_url or "api.anthropic.com"
         return f"could not reach the Anthropic API at {where} {retries}"
     return f"the Anthropic API call failed: {type(exc).__name__}"
-
-
-def _error_detail(body: Any) -> str:
-    if isinstance(body, dict):
-        error = body.get("error") if isinstance(body.get("error"), dict) else body
-        kind, message = error.get("type", ""), error.get("message", "")
-        return f"{kind}: {message}"[:500] if kind or message else json.dumps(body)[:500]
-    return str(body)[:500]

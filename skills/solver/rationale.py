@@ -127,6 +127,34 @@ def for_proposal(
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+def for_model_proposal(
+    *,
+    context: SolveContext,
+    model: str,
+    skill_name: str,
+    text: str,
+    validation: Validation,
+    recovery: float,
+    estimated_watts: float,
+) -> str:
+    """The model's own rationale, then what Wattson checked and measured (as for_proposal)."""
+    parts = [
+        text.strip(),
+        f"*Proposed by `{model}` (Anthropic backend) applying **{skill_name}**; the checks "
+        "below are Wattson's own.*",
+        "**Validated** in a scratch worktree of " + _code(context.default_branch) + ":",
+        _measured_line(context, validation),
+        _savings_line(
+            context,
+            estimated_watts,
+            recovery,
+            validation.measured_recovery is not None,
+            of_regression=validation.bench_parent_s is not None,
+        ),
+    ]
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
 def for_analysis(
     *,
     context: SolveContext,

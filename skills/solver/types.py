@@ -121,6 +121,16 @@ class Validation:
         return list(sandbox_notes(self.test_log, self.bench_log).get("warnings", []))
 
     @property
+    def passed(self) -> bool:
+        """The one definition of "validation passed": the patch applies and no test failed.
+
+        No test command (tests_passed None) is not a failure. The solver also refuses a change
+        whose benchmark fails or gains nothing (skills.solver.pipeline.verdict); the gate asks
+        only this, because a reviewer may accept an unmeasured change.
+        """
+        return self.applies and self.tests_passed is not False
+
+    @property
     def measured_recovery(self) -> float | None:
         """The share of the finding's magnitude the change measurably recovers.
 

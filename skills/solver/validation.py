@@ -1,7 +1,8 @@
 """Validation in a scratch git worktree: the patch applies, the tests pass, the benchmark improves.
 
-Everything runs in a detached worktree under settings.WATTSON_WORK_DIR at the head of the
-repository's default branch; the user's work tree, index and branches are never touched. Commands
+Everything runs in a detached scratch worktree (skills.worktrees) at the head of the
+repository's default branch; the diff passes the one patch-safety check (skills.patchsafety)
+before git applies it; the user's work tree, index and branches are never touched. Commands
 are split with shlex (no shell), run with a minimal environment and a timeout, and their output
 is captured and capped.
 """
@@ -11,18 +12,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import statistics
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from skills import sandbox
-from skills.gitio import GitError, run_git
+from skills.gitio import run_git
+from skills.patchsafety import patch_refusal
 from skills.solver.types import Validation
+from skills.worktrees import head_commit, scratch_worktree, worktree_reset
 
 TEST_TIMEOUT_S = 300.0
 BENCH_TIMEOUT_S = 300.0
@@ -52,12 +51,6 @@ def cap_log(text: str, limit: int = MAX_LOG_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"[{len(text) - limit} earlier characters not shown]\n" + text[-limit:]
-
-
-def work_dir() -> Path:
-    from django.conf import settings
-
-    return Path(settings.WATTSON_WORK_DIR)
 
 
 def minimal_env(home: str | Path) -> dict[str, str]:
@@ -192,62 +185,6 @@ def _ambiguous(before: list[float], after: list[float], min_speedup: float) -> b
     return by_median != by_best
 
 
-@contextmanager
-def scratch_worktree(repo_path: str | Path, ref: str) -> Iterator[Path]:
-    """A detached worktree of `ref` under WATTSON_WORK_DIR, removed afterwards even on error."""
-    if not ref or ref.startswith("-"):
-        raise ValidationError(f"{ref!r} is not a branch name")
-    base = work_dir()
-    base.mkdir(parents=True, exist_ok=True)
-    path = base / f"solve-{uuid.uuid4().hex[:12]}"
-    try:
-        run_git(repo_path, "worktree", "add", "--detach", "--quiet", str(path), f"{ref}^{{commit}}")
-    except GitError as exc:
-        shutil.rmtree(path, ignore_errors=True)
-        raise ValidationError(f"cannot create a scratch worktree of {ref}: {exc}") from None
-    try:
-        yield path
-    finally:
-        run_git(repo_path, "worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(path, ignore_errors=True)
-        run_git(repo_path, "worktree", "prune", check=False)
-
-
-def worktree_reset(worktree: str | Path) -> None:
-    """Back to the clean head: the next candidate starts from the same code."""
-    run_git(worktree, "reset", "--hard", "--quiet", "HEAD")
-    run_git(worktree, "clean", "-fdxq")
-
-
-def worktree_diff(worktree: str | Path, *paths: str) -> str:
-    """The work tree's change as a patch with a/ b/ paths, whatever the repo's diff config says."""
-    return run_git(
-        worktree,
-        "diff",
-        "--no-color",
-        "--no-ext-diff",
-        "--src-prefix=a/",
-        "--dst-prefix=b/",
-        "--",
-        *paths,
-    ).stdout
-
-
-def head_commit(worktree: str | Path) -> str:
-    return run_git(worktree, "rev-parse", "HEAD").stdout.strip()
-
-
-def check_patch_safety(worktree: str | Path, diff: str) -> str:
-    """Refuse symlinks, submodules and mode changes, which `git apply` would accept."""
-    summary = run_git(
-        worktree, "apply", "--numstat", "--summary", "-", input_text=diff, check=False
-    ).stdout
-    for line in summary.splitlines():
-        if "mode 120000" in line or "mode 160000" in line or "mode change" in line:
-            return f"the patch changes a file mode, symlink or submodule: {line.strip()}"
-    return ""
-
-
 def validate_in_worktree(
     worktree: str | Path,
     diff: str,
@@ -271,7 +208,7 @@ def validate_in_worktree(
     """
     validation = Validation(base_commit=head_commit(worktree))
     try:
-        unsafe = check_patch_safety(worktree, diff)
+        unsafe = patch_refusal(diff)
         if unsafe:
             validation.apply_log = unsafe
             return validation

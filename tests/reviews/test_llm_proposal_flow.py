@@ -16,7 +16,6 @@ from reviews.services.decisions import DecisionForbidden, proposal_decide
 from reviews.services.ingest import finding_ingest
 from reviews.services.repositories import repository_register
 from reviews.services.solving import solve_request, solve_run_execute
-from skills.solver import anthropic_backend, offline
 from tests.fakes.anthropic_api import FakeAnthropicAPI, reply, tool_use
 from tests.fakes.llm_scripts import investigate, precompile_diff, propose
 
@@ -75,8 +74,8 @@ def test_a_model_proposal_is_reviewed_exactly_like_an_offline_one(
     # The benchmark runs too (once each side, to keep the test quick). Whether one noisy pair
     # of runs on a busy machine shows the gain is the scenario tests' business: here any
     # measurement is accepted, so the model's one proposal is always the one reviewed.
-    monkeypatch.setattr(anthropic_backend, "BENCH_RUNS", 1)
-    monkeypatch.setattr(offline, "MIN_SPEEDUP", 0.0)
+    settings.WATTSON_BENCH_RUNS = 1
+    settings.WATTSON_MIN_SPEEDUP = 0.0
     repository = world["finding"].repository
     repository.bench_cmd = world["built"]["meta"]["bench_cmd"]
     repository.save(update_fields=["bench_cmd"])

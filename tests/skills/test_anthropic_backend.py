@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import types
 import urllib.error
 import urllib.request
 
@@ -156,7 +155,8 @@ def test_a_malformed_diff_goes_back_to_the_model_once_and_the_correction_is_acce
     assert candidate.outcome == "proposal" and candidate.diff == diff
     (refusal,) = last_tool_results(api.bodies[1])
     assert refusal["is_error"] is True
-    assert "the proposal was refused: not a valid unified diff" in result_text(refusal)
+    # The patch-safety check's strict walk names what is wrong: the hunk is miscounted.
+    assert "the proposal was refused: the last hunk is shorter" in result_text(refusal)
     refused = [r for r in candidate.trace if r.tool == "propose_fix" and r.error]
     assert len(refused) == 1
 
@@ -179,6 +179,28 @@ def test_a_diff_that_does_not_apply_twice_fails_the_run_with_a_clear_message(sku
     assert partial.usage["model_calls"] == 2 and partial.usage["cost_usd"] > 0
     assert partial.transcript[-1]["role"] == "assistant"
     assert len(api.bodies) == 2
+
+
+def test_a_model_diff_touching_ci_configuration_is_refused_by_the_solver(sku, llm):
+    # The same check as the fix branch's at approval: a workflow file never reaches a reviewer.
+    workflow = (
+        "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\n"
+        "new file mode 100644\n"
+        "--- /dev/null\n"
+        "+++ b/.github/workflows/ci.yml\n"
+        "@@ -0,0 +1,2 @@\n"
+        "+on: push\n"
+        "+jobs: {}\n"
+    )
+    api = llm([propose(precompile_diff(sku["path"]) + workflow), propose(workflow)])
+
+    with pytest.raises(AnthropicSolveError) as failure:
+        anthropic_backend.solve(context_for(sku))
+
+    assert "refused twice" in str(failure.value) and "CI configuration" in str(failure.value)
+    (refusal,) = last_tool_results(api.bodies[1])
+    assert refusal["is_error"] and ".github/workflows/ci.yml" in result_text(refusal)
+    assert not any(r.tool == "validate" for r in failure.value.partial.trace)
 
 
 def test_a_diff_that_breaks_the_tests_is_never_presented(sku, llm):
@@ -335,17 +357,11 @@ def test_the_token_budget_ends_the_run(sku, llm, settings):
         anthropic_backend.solve(context_for(sku))
 
 
-def test_the_wall_time_budget_ends_the_run(sku, llm, settings, monkeypatch):
+def test_the_wall_time_budget_ends_the_run(sku, llm, settings):
     settings.WATTSON_LLM_MAX_SECONDS = 60.0
-    # The backend's clock, moved on by the "slow" reply: no real waiting, and no dependence on
-    # how fast a busy machine gets through the setup before the first call.
+    # The conversation's clock, moved on by the "slow" reply: no real waiting, and no
+    # dependence on how fast a busy machine gets through the setup before the first call.
     skipped = [0.0]
-    clock = types.SimpleNamespace(
-        monotonic=lambda: time.monotonic() + skipped[0],
-        perf_counter=time.perf_counter,
-        sleep=time.sleep,
-    )
-    monkeypatch.setattr(anthropic_backend, "time", clock)
 
     def slow(body):
         skipped[0] += 120.0
@@ -354,7 +370,7 @@ def test_the_wall_time_budget_ends_the_run(sku, llm, settings, monkeypatch):
     api = llm([slow, no_fix()])
 
     with pytest.raises(AnthropicSolveError, match=r"ran out of time.*WATTSON_LLM_MAX_SECONDS=60"):
-        anthropic_backend.solve(context_for(sku))
+        anthropic_backend.solve(context_for(sku), clock=lambda: time.monotonic() + skipped[0])
 
     assert len(api.bodies) == 1
 

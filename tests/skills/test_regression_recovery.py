@@ -218,10 +218,8 @@ def test_the_anthropic_backend_measures_the_regression_the_same_way(scenario, ll
     assert [r.tool for r in candidate.trace].count("bench_parent") == 1
 
 
-def test_a_short_time_budget_skips_the_parent_with_a_note(scenario, fakes, monkeypatch):
-    from skills.solver import offline
-
-    monkeypatch.setattr(offline, "MIN_PARENT_BUDGET_S", 10_000)
+def test_a_short_time_budget_skips_the_parent_with_a_note(scenario, fakes, settings):
+    settings.WATTSON_MIN_PARENT_BUDGET_S = 10_000
     built = scenario("slo_percentile_rank")
     ctx = context_for(
         built, skill("revert-hunk", "fake-revert"), bench_cmd=built["meta"]["bench_cmd"]

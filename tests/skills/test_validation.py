@@ -14,10 +14,10 @@ from skills.solver.validation import (
     measure_interleaved,
     parse_seconds,
     run_command,
-    scratch_worktree,
     validate,
     validate_in_worktree,
 )
+from skills.worktrees import WorktreeError, scratch_worktree
 
 
 def git(path: Path, *args: str, input_text: str | None = None) -> str:
@@ -167,7 +167,7 @@ def test_scratch_worktree_is_removed_even_on_error(repo, settings):
 
 def test_option_looking_branch_is_refused(repo):
     with (
-        pytest.raises(ValidationError, match="not a branch name"),
+        pytest.raises(WorktreeError, match="not a branch name"),
         scratch_worktree(repo, "--lock"),
     ):
         pass
@@ -175,7 +175,7 @@ def test_option_looking_branch_is_refused(repo):
 
 def test_unknown_branch_is_a_clear_error(repo):
     with (
-        pytest.raises(ValidationError, match="no-such-branch"),
+        pytest.raises(WorktreeError, match="no-such-branch"),
         scratch_worktree(repo, "no-such-branch"),
     ):
         pass
