@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -178,12 +179,19 @@ def test_each_repository_has_a_clean_history_and_passing_tests(tmp_path):
 
 
 def _bench(path: Path) -> float:
+    """The bench's reported best repeat, checked against the run that printed it."""
+    started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "bench.py"], cwd=path, capture_output=True, text=True, check=True
     ).stdout
+    wall_s = time.perf_counter() - started
     match = re.fullmatch(r"seconds: (\d+\.\d+)\n", out)
     assert match, out
-    return float(match.group(1))
+    seconds = float(match.group(1))
+    # A real measurement of work, not a constant: positive, and one repeat of the run that
+    # printed it. Both hold however fast or busy the machine is.
+    assert 0 < seconds < wall_s, f"{path.name}: reported {seconds}s in a {wall_s:.3f}s run"
+    return seconds
 
 
 def test_regressions_are_measurably_slower_than_their_parent(tmp_path):
@@ -193,7 +201,6 @@ def test_regressions_are_measurably_slower_than_their_parent(tmp_path):
             if not finding.root_cause_step:
                 continue
             head = _bench(built.path)
-            assert 0.01 < head < 1.0, f"{repo.name}: a bench repeat should stay quick ({head}s)"
             before = tmp_path / f"{repo.name}-before"
             git(
                 built.path,
