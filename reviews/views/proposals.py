@@ -26,6 +26,7 @@ from reviews.selectors.proposals import (
     proposal_revisions,
 )
 from reviews.traces import trace_entries, transcript_entries
+from skills.sandbox import sandbox_notes
 
 # Raw HTML off: a rationale is written by a model, and a model can be talked into writing <script>.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -76,6 +77,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "risks_html": render_markdown(proposal.risks),
         "savings": proposal_savings(proposal=proposal),
         "validation": proposal_badges(proposal=proposal),
+        "sandbox": sandbox_notes(proposal.test_log, proposal.bench_log),
         "usage_rows": usage_rows,
         "cost_usd": cost,
         "trace": trace_entries(run.trace if run else []),

@@ -196,3 +196,21 @@ def test_a_printed_note_cannot_hide_a_warning():
     log = "[sandbox warning: it ran unsandboxed]\n[sandbox: bubblewrap: all fine]\n"
     assert sandbox.sandbox_notes(log)["mode"] == "unsandboxed"
     assert sandbox.sandbox_notes("no notes here") == {}
+
+
+def test_the_proposal_page_shows_the_sandbox_warning_escaped(db, client_for, reviewer, tmp_path):
+    from django.urls import reverse
+
+    from tests.reviews.test_proposal_page import make_proposal, two_file_change
+
+    repo, base, diff = two_file_change(tmp_path / "shop-repo")
+    warned = make_proposal(
+        repo_path=repo,
+        base=base,
+        diff=diff,
+        test_log="$ python3 -m unittest\n[sandbox warning: <b>bwrap</b> missing]\nOK\n",
+    )
+    html = client_for(reviewer).get(reverse("reviews:proposal", args=[warned.pk])).content
+    text = html.decode()
+    assert 'data-sandbox="unsandboxed"' in text
+    assert "ran without the sandbox: &lt;b&gt;bwrap&lt;/b&gt; missing" in text
