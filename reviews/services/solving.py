@@ -29,9 +29,9 @@ from django_q.tasks import async_task
 from reviews.models import Finding, SolveRun, Source
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
-from reviews.services.solve_admission import auto_solve_admit
 from reviews.services.bot import bot_user
 from reviews.services.proposals import proposal_store_revision
+from reviews.services.solve_admission import auto_solve_admit
 from reviews.services.solve_backends import resolve_backend, run_backend, settle_backend
 from reviews.services.solve_context import SolveSetupError, solve_context_build
 from reviews.services.solve_runs import (
