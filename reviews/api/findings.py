@@ -36,7 +36,7 @@ from reviews.api.auth import (
     signature_verify,
 )
 from reviews.models import Finding
-from reviews.selectors.sources import findings_for_api
+from reviews.selectors.findings import QueueFilters, finding_get_for_user, findings_queue
 from reviews.services.ingest import IngestResult, finding_ingest
 from reviews.services.ingest_validation import PayloadError, finding_schema, payload_parse
 
@@ -357,19 +357,16 @@ class FindingListCreate(generics.ListAPIView):
     throttle_scope = "ingest"
 
     def get_queryset(self):
-        filters = FindingFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = findings_for_api(self.request.user)
-        values = filters.validated_data
-        if "kind" in values:
-            queryset = queryset.filter(kind=values["kind"])
-        if "status" in values:
-            queryset = queryset.filter(status=values["status"])
-        if "service" in values:
-            queryset = queryset.filter(service__name=values["service"])
-        if "source" in values:
-            queryset = queryset.filter(source=values["source"])
-        return queryset
+        params = FindingFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        filters = QueueFilters(
+            kind=values.get("kind", ""),
+            status=values.get("status", ""),
+            service_name=values.get("service", ""),
+            source=values.get("source", ""),
+        )
+        return findings_queue(user=self.request.user, filters=filters)
 
     @extend_schema(
         summary="List findings",
@@ -515,5 +512,5 @@ class FindingDetail(generics.RetrieveAPIView):
     permission_classes = [CanReadFindings]
     serializer_class = FindingSerializer
 
-    def get_queryset(self):
-        return findings_for_api(self.request.user)
+    def get_object(self) -> Finding:
+        return finding_get_for_user(user=self.request.user, finding_id=self.kwargs["pk"])

@@ -31,7 +31,8 @@ QUEUE_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 DEFAULT_SORT = "newest"
 
-# The queue never shows the big JSON columns; leaving them out keeps a 100-row page light.
+# The queue page never shows the big JSON columns; leaving them out keeps a 100-row page light
+# (the API shows them, so only the page's rows defer them).
 _QUEUE_DEFERRED = ("evidence", "functions", "payload_sha256")
 
 
@@ -42,6 +43,7 @@ class QueueFilters:
     kind: str = ""
     status: str = ""  # a Finding.Status value or "open"
     service_id: int | None = None
+    service_name: str = ""  # the API names services; the page picks them by id
     source: str = ""
     assigned_to_me: bool = False
     sort: str = DEFAULT_SORT
@@ -49,21 +51,34 @@ class QueueFilters:
     @property
     def is_filtered(self) -> bool:
         return bool(
-            self.kind or self.status or self.service_id or self.source or self.assigned_to_me
+            self.kind
+            or self.status
+            or self.service_id
+            or self.service_name
+            or self.source
+            or self.assigned_to_me
         )
 
 
-def _require_reader(user) -> None:
-    if not user_roles(user).can_read:
-        raise PermissionDenied("Your account has no Wattson role that allows reading findings.")
+def findings_readable(*, user) -> QuerySet[Finding]:
+    """Every finding `user` may read, with service, assignee and repository; 403 for outsiders.
+
+    A Wattson role reads them all. A detector's ingest account reads back only the findings of
+    the sources it is bound to (reviews.services.sources), never the rest of the fleet's.
+    """
+    roles = user_roles(user)
+    queryset = Finding.objects.select_related("service", "assignee", "repository")
+    if roles.can_read:
+        return queryset
+    if roles.ingest:
+        return queryset.filter(source__in=Source.objects.filter(accounts=user).values("name"))
+    raise PermissionDenied("Your account has no Wattson role that allows reading findings.")
 
 
 def findings_queue(*, user, filters: QueueFilters) -> QuerySet[Finding]:
-    """Findings for the review queue, filtered and sorted; raises PermissionDenied for outsiders."""
-    _require_reader(user)
-    queryset = Finding.objects.select_related("service", "assignee", "repository").defer(
-        *_QUEUE_DEFERRED
-    )
+    """Findings for the review queue and the API list, filtered and sorted, newest first unless
+    asked otherwise; raises PermissionDenied for outsiders."""
+    queryset = findings_readable(user=user)
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
     if filters.status == "open":
@@ -72,6 +87,8 @@ def findings_queue(*, user, filters: QueueFilters) -> QuerySet[Finding]:
         queryset = queryset.filter(status=filters.status)
     if filters.service_id:
         queryset = queryset.filter(service_id=filters.service_id)
+    if filters.service_name:
+        queryset = queryset.filter(service__name=filters.service_name)
     if filters.source:
         queryset = queryset.filter(source=filters.source)
     if filters.assigned_to_me:
@@ -120,6 +137,7 @@ def findings_queue_page(*, queryset: QuerySet[Finding], number, per_page: int) -
     rows = {
         finding.pk: finding
         for finding in queryset.order_by()
+        .defer(*_QUEUE_DEFERRED)
         .filter(pk__in=ids)
         .annotate(current_backend=Subquery(current_backend))
     }
@@ -136,10 +154,11 @@ def finding_sources() -> list[str]:
 
 
 def finding_get_for_user(*, user, finding_id: int) -> Finding:
-    """One finding with its service, repository and assignee; 403 for outsiders, 404 if absent."""
-    _require_reader(user)
+    """One finding with its service, repository and assignee; 403 for outsiders, 404 if absent
+    (or not among the findings an ingest account may read)."""
     finding = (
-        Finding.objects.select_related("service", "service__repository", "repository", "assignee")
+        findings_readable(user=user)
+        .select_related("service__repository")
         .filter(pk=finding_id)
         .first()
     )
