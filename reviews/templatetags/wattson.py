@@ -1,4 +1,4 @@
-"""Formatting filters for the console: power, age, shares."""
+"""Formatting filters for the console: power, age, shares, dates."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import math
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -95,3 +97,38 @@ def utc_minute(value) -> str:
     if timezone.is_aware(value):
         value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC) if timezone.is_aware(value) else value
+
+
+@register.filter
+def when(value) -> str:
+    """The console's one date format: "5 Dec 2026, 14:03 UTC"; "—" for no date."""
+    if not isinstance(value, dt.datetime):
+        return "—"
+    value = _as_utc(value)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+@register.filter
+def timestamp(value) -> SafeString | str:
+    """<time datetime="ISO">5 Dec 2026, 14:03 UTC</time>: readable, and exact for machines."""
+    if not isinstance(value, dt.datetime):
+        return "—"
+    return format_html('<time datetime="{}">{}</time>', _as_utc(value).isoformat(), when(value))
+
+
+@register.filter
+def age_since(value) -> SafeString | str:
+    """<time datetime="ISO" title="5 Dec 2026, 14:03 UTC">3 h</time> for tables and lists,
+    where a compact age reads faster; the exact date is in the tooltip."""
+    if not isinstance(value, dt.datetime):
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        _as_utc(value).isoformat(),
+        when(value),
+        age(value),
+    )
