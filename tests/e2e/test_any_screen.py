@@ -116,6 +116,8 @@ def check_page(page, name: str, width: int) -> None:
     assert not layout["clipped"], f"{name} at {width}px cuts off columns {layout['clipped']}"
     assert page.evaluate(CONTRAST) == [], f"{name} at {width}px: text below 4.5:1"
     assert page.locator("a.skip-link[href='#main']").count() == 1, f"{name}: no skip link"
+    text = page.locator("body").inner_text()
+    assert "{#" not in text and "{%" not in text, f"{name}: template syntax shown as text"
     # The 404 page's own status is logged by Chromium; anything else is a CSP or script error.
     errors = [e for e in page.console_errors if not (name == "not_found" and "404" in e)]
     assert not errors, f"{name} at {width}px: {errors}"
