@@ -51,15 +51,23 @@ SAFE_CONFIG = (
     ("submodule.recurse", "false"),
     ("protocol.ext.allow", "never"),
 )
-# Per-name settings a repository can define (filter.<name>.clean, remote.<name>.uploadpack...):
+# Per-name settings a repository can define (filter.<name>.clean, diff.<name>.textconv...):
 # each one found in its config is overridden with the harmless value on the right.
 _NAMED_COMMANDS = {
     "filter": {"clean": "", "smudge": "", "process": "", "required": "false"},
     "diff": {"command": "", "textconv": "cat"},
-    "merge": {"driver": ""},
-    "remote": {"uploadpack": "git-upload-pack", "receivepack": "git-receive-pack"},
+    "merge": {"driver": "false"},
 }
-_NAMED_KEY_RE = re.compile(r"^(filter|diff|merge|remote)\.(.+)\.([a-z]+)$", re.S)
+_NAMED_KEY_RE = re.compile(r"^(filter|diff|merge)\.(.+)\.([a-z]+)$", re.S)
+# remote.<name>.uploadpack/receivepack: git keeps the first value it reads (the repository's),
+# so the programs are named on the command line instead, which outranks config.
+_TRANSPORT_FLAGS = {
+    "fetch": ("--upload-pack=git-upload-pack",),
+    "pull": ("--upload-pack=git-upload-pack",),
+    "ls-remote": ("--upload-pack=git-upload-pack",),
+    "clone": ("--upload-pack=git-upload-pack",),
+    "push": ("--receive-pack=git-receive-pack",),
+}
 # Subcommands that can run a diff driver or textconv; they are told not to.
 _NO_EXTERNAL_DIFF = {"diff", "show", "log", "format-patch", "whatchanged"}
 _NO_TEXTCONV = _NO_EXTERNAL_DIFF | {"blame"}
@@ -154,7 +162,7 @@ def _named_overrides_cached(repo: str, stamp: tuple[object, ...]) -> tuple[tuple
 
 
 def _named_overrides(repo: str) -> tuple[tuple[str, str], ...]:
-    """Overrides for every filter/diff/merge driver and remote the repository's config names.
+    """Overrides for every filter, diff and merge driver the repository's config names.
 
     `git config --list` only reads config (it runs nothing); keys it prints as they are, so a
     name with dots or `=` in it is overridden exactly (passed as GIT_CONFIG_KEY_n, not `-c`).
@@ -197,15 +205,17 @@ def safe_config_env(repo: str | Path, extra: dict[str, str] | None) -> dict[str,
 
 
 def safe_args(args: tuple[str, ...]) -> list[str]:
-    """`-c` overrides first, and no external diff or textconv for the commands that run them."""
+    """`-c` overrides first; no external diff, textconv or configured transport programs."""
     config = [part for key, value in SAFE_CONFIG for part in ("-c", f"{key}={value}")]
     subcommand = _subcommand(args)
-    if subcommand not in _NO_TEXTCONV or subcommand not in args:
+    flags: list[str] = list(_TRANSPORT_FLAGS.get(subcommand, ()))
+    if subcommand in _NO_EXTERNAL_DIFF:
+        flags.append("--no-ext-diff")
+    if subcommand in _NO_TEXTCONV:
+        flags.append("--no-textconv")
+    if not flags or subcommand not in args:
         return [*config, *args]
     index = args.index(subcommand) + 1
-    flags = ["--no-textconv"]
-    if subcommand in _NO_EXTERNAL_DIFF:
-        flags.insert(0, "--no-ext-diff")
     return [*config, *args[:index], *flags, *args[index:]]
 
 
