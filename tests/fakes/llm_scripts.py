@@ -1,4 +1,4 @@
-"""Scripted model turns for the feed_sku_regex scenario, and the diffs a model would write.
+"""Scripted model turns for the label_regex scenario, and the diffs a model would write.
 
 The diffs are computed, not pasted: a known-good (or known-bad) edit is made to the scenario's
 file and `git diff` prints the patch, then the file is restored.
@@ -13,10 +13,10 @@ from skills.catalog import SEED_SKILLS
 from skills.solver.types import Fleet, FunctionRef, RootCause, SkillSpec, SolveContext
 from tests.fakes.anthropic_api import Reply, reply, text, tool_use
 
-SKU_FILE = "feed/skus.py"
-SKU_SYMBOL = "feed.skus.parse_sku"
+LABELS_FILE = "shipping/labels.py"
+LABELS_SYMBOL = "shipping.labels.parse_tracking"
 FLEET = Fleet(servers=1000, watts_per_server=350.0, pue=1.2, price_per_kwh=0.12)
-RATIONALE = "Compile the SKU pattern once at import; `parse_sku` reuses it for every row."
+RATIONALE = "Compile the tracking pattern once at import; `parse_tracking` reuses it per parcel."
 
 
 def seed_skill_specs() -> tuple[SkillSpec, ...]:
@@ -61,8 +61,8 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def diff_of_edit(repo: Path, edit) -> str:
-    """The patch `edit(source) -> new source` makes to feed/skus.py; the file is restored."""
-    path = Path(repo) / SKU_FILE
+    """The patch `edit(source) -> new source` makes to shipping/labels.py; the file is restored."""
+    path = Path(repo) / LABELS_FILE
     original = path.read_text()
     path.write_text(edit(original))
     try:
@@ -77,11 +77,13 @@ def precompile(source: str) -> str:
     end = source.index("    if match is None")
     call = source[start:end]
     pattern = call[call.index('r"""') : call.index('""",') + 3]
-    source = source[:start] + "    match = _SKU_PATTERN.fullmatch(raw.strip())\n" + source[end:]
-    constant = (
-        f"\n\n_SKU_PATTERN = re.compile(\n    {pattern},\n    re.IGNORECASE | re.VERBOSE,\n)\n"
+    source = (
+        source[:start] + "    match = _TRACKING_PATTERN.fullmatch(raw.strip())\n" + source[end:]
     )
-    anchor = "from collections import defaultdict\n"
+    constant = (
+        f"\n_TRACKING_PATTERN = re.compile(\n    {pattern},\n    re.IGNORECASE | re.VERBOSE,\n)\n"
+    )
+    anchor = "import re\n"
     return source.replace(anchor, anchor + constant, 1)
 
 
@@ -90,9 +92,9 @@ def precompile_diff(repo: Path) -> str:
 
 
 def breaking_diff(repo: Path) -> str:
-    """Applies cleanly, and breaks the scenario's tests (families come back lower-case)."""
+    """Applies cleanly, and breaks the scenario's tests (services come back lower-case)."""
     return diff_of_edit(
-        repo, lambda s: precompile(s).replace("family.upper()", "family.lower()", 1)
+        repo, lambda s: precompile(s).replace("service.upper()", "service.lower()", 1)
     )
 
 
@@ -117,7 +119,7 @@ def investigate() -> list[Reply]:
     return [
         reply(
             text("Let me read the regressed function."),
-            tool_use("get_function", {"symbol": SKU_SYMBOL, "file": SKU_FILE}),
+            tool_use("get_function", {"symbol": LABELS_SYMBOL, "file": LABELS_FILE}),
         ),
         reply(tool_use("root_cause_commit", {})),
     ]
