@@ -144,6 +144,19 @@ def test_symlink_patches_are_refused(repo):
     assert not result.applies and "symlink" in result.apply_log
 
 
+def test_a_patch_touching_ci_configuration_is_refused_before_it_applies(repo):
+    # The same check the fix branch makes at approval (skills.patchsafety): it used to pass here.
+    diff = make_diff(repo, "def double(x):\n    return x + x\n") + (
+        "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\n"
+        "new file mode 100644\n--- /dev/null\n+++ b/.github/workflows/ci.yml\n"
+        "@@ -0,0 +1 @@\n+on: push\n"
+    )
+    result = validate(repo, "main", diff, test_cmd="python3 -m unittest -q")
+    assert not result.applies and not result.passed
+    assert "CI configuration" in result.apply_log
+    assert result.tests_passed is None  # nothing ran
+
+
 def test_users_work_tree_and_branches_are_untouched(repo, settings):
     (repo / "calc.py").write_text("def double(x):\n    return x * 2  # user's edit\n")
     git(repo, "checkout", "-qb", "feature")
