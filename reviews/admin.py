@@ -24,7 +24,7 @@ from reviews.models import (
     Source,
 )
 from reviews.selectors.skill_decisions import latest_rejections
-from reviews.services.audit import audit_record
+from reviews.services.assignment import finding_assign
 from skills.admin import SkillAdmin
 from skills.models import Skill
 
@@ -130,19 +130,8 @@ class FindingAdmin(admin.ModelAdmin):
         return False  # proposals, decisions and savings reports hang off findings
 
     def save_model(self, request: HttpRequest, obj: Finding, form, change: bool) -> None:
-        old = Finding.objects.filter(pk=obj.pk).values_list("assignee__username", flat=True)
-        previous = old.first() or ""
-        super().save_model(request, obj, form, change)
-        current = obj.assignee.get_username() if obj.assignee else ""
-        if previous != current:
-            audit_record(
-                actor=request.user,
-                verb="finding.assign",
-                target=obj,
-                old_state=previous,
-                new_state=current,
-                data={"via": "admin"},
-            )
+        # The assignee is the only editable field, and assigning is a service (role, audit).
+        finding_assign(finding=obj, assignee=obj.assignee, actor=request.user, via="admin")
 
 
 @admin.register(SolveRun)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 
 REVIEWER = "reviewer"
 MANAGER = "manager"
@@ -67,11 +71,6 @@ def role_required(permission: str = "can_read"):
     `permission` names a Roles property: "can_read" (any role), "can_act" (reviewers and
     skill-admins; managers get 403), "can_see_reports", or a role flag such as "skill_admin".
     """
-    from functools import wraps
-
-    from django.contrib.auth.views import redirect_to_login
-    from django.core.exceptions import PermissionDenied
-
     if not hasattr(Roles, permission):
         raise ValueError(f"role_required: Roles has no {permission!r}")
 
@@ -87,3 +86,13 @@ def role_required(permission: str = "can_read"):
         return wrapper
 
     return decorator
+
+
+def access_act(actor) -> None:
+    """The check every write service that acts on a finding makes first (request a fix, assign).
+
+    None is the system itself (the CLI, ingest's auto-solve, the worker) and passes; any other
+    actor, anonymous included, needs a role that may act: managers only read.
+    """
+    if actor is not None and not user_roles(actor).can_act:
+        raise PermissionDenied("Only reviewers and skill-admins may do this; managers read.")

@@ -17,7 +17,6 @@ Every decision and status change writes an AuditEvent, and feeds the skill's sta
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -39,6 +38,7 @@ from reviews.services.transitions import (
     proposal_transition,
 )
 from skills.gitio import GitError, is_work_tree
+from skills.hashing import diff_sha256
 from skills.services import approved_watts, skill_stats_record
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,6 @@ class DecisionRefused(DecisionError):
 
     status_code = 422
     code = "unsafe_patch"
-
-
-def diff_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()
 
 
 def proposal_diff_sha256(proposal: Proposal) -> str:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from reviews.models import Finding, SolveRun, Source
+from reviews.roles import access_act
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.bot import bot_user
@@ -74,6 +75,7 @@ def solve_request(
     commits (so a worker never sees a run that is not there yet). `enqueue=False` is for a
     caller that runs the solve itself (`manage.py solve --wait`).
     """
+    access_act(actor)
     choice = resolve_backend(finding=finding, backend=backend)
     chosen = choice.backend
     actor = _actor(actor)
