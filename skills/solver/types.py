@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from skills import savings
 from skills.sandbox import sandbox_notes
 
 # Re-exported: the solver's trace is made of the tools' records, and callers import it here.
@@ -35,12 +36,18 @@ class Fleet:
     price_per_kwh: float
 
     def watts(self, share_pct: float, recovery: float) -> float:
-        """DESIGN.md: fleet × watts per server × PUE × share × recovery."""
-        return self.servers * self.watts_per_server * self.pue * (share_pct / 100.0) * recovery
+        """skills.savings.fleet_watts for this fleet."""
+        return savings.fleet_watts(
+            servers=self.servers,
+            watts_per_server=self.watts_per_server,
+            pue=self.pue,
+            share_pct=share_pct,
+            recovery=recovery,
+        )
 
     def dollars_per_year(self, watts: float) -> float:
-        """watts × 8.76 (kWh per watt-year) × price per kWh."""
-        return watts * 8.76 * self.price_per_kwh
+        """skills.savings.dollars_per_year at this fleet's price."""
+        return savings.dollars_per_year(watts, self.price_per_kwh)
 
 
 @dataclass(frozen=True)
