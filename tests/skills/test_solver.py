@@ -63,7 +63,7 @@ def context_for(built: dict, *skills: SkillSpec, **overrides) -> SolveContext:
 
 
 def fake_memoize(data: CodemodInput) -> CodemodResult:
-    """lru_cache on the target: right for checkout_tax, whose inputs repeat."""
+    """lru_cache on the target: right for tariff_memoize, whose inputs repeat."""
     name = data.qualname.split(".")[-1]
     marker = f"def {name}("
     if marker not in data.source:
@@ -75,10 +75,10 @@ def fake_memoize(data: CodemodInput) -> CodemodResult:
 
 def fake_breaker(data: CodemodInput) -> CodemodResult:
     """A 'fix' that changes the result: validation must catch it."""
-    if "return best_rate" not in data.source:
-        raise CodemodRefused("no best_rate to return")
-    new = data.source.replace("return best_rate", "return 0.5", 1)
-    return CodemodResult(new, "returns a constant rate", 50, 50)
+    if "return cents\n" not in data.source:
+        raise CodemodRefused("no cents to return")
+    new = data.source.replace("return cents\n", "return 0\n", 1)
+    return CodemodResult(new, "returns a constant price", 50, 50)
 
 
 def fake_refuser(data: CodemodInput) -> CodemodResult:
@@ -185,7 +185,7 @@ def test_ranking_prefers_skills_whose_code_patterns_appear():
 
 
 def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     repo = built["path"]
     head = git(repo, "rev-parse", "HEAD").strip()
     ctx = context_for(
@@ -198,7 +198,7 @@ def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fak
 
     assert candidate.outcome == "proposal", candidate.refusals
     assert candidate.skill_slug == "memoize"
-    assert candidate.diff.startswith("diff --git a/checkout/tax.py b/checkout/tax.py")
+    assert candidate.diff.startswith("diff --git a/tariffs/rates.py b/tariffs/rates.py")
     check = subprocess.run(
         ["git", "-C", str(repo), "apply", "--check", "-"], input=candidate.diff, text=True
     )
@@ -208,8 +208,10 @@ def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fak
     assert validation.bench_before_s > validation.bench_after_s  # 1.3x+ is the scenario tests
     assert validation.base_commit == head
     text = candidate.rationale
-    assert "`checkout/tax.py`" in text and "line 38" in text
-    assert "cached tax_rate with lru_cache" in text
+    source_lines = (repo / "tariffs" / "rates.py").read_text().splitlines()
+    def_line = source_lines.index("def zone_rate(country, grams):") + 1
+    assert "`tariffs/rates.py`" in text and f"line {def_line}" in text
+    assert "cached zone_rate with lru_cache" in text
     assert f"{validation.bench_before_s:.4f} s before" in text
     # Savings use the measured recovery when the benchmark measured one.
     expected = FLEET.watts(ctx.magnitude_pct, validation.measured_recovery)
@@ -224,7 +226,7 @@ def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fak
 
 
 def test_a_change_that_breaks_tests_is_never_presented(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("breaker", "fake-breaker", quality_lower_bound=0.99),
@@ -243,7 +245,7 @@ def test_a_change_that_breaks_tests_is_never_presented(scenario, fakes):
 
 
 def test_no_fix_lists_the_reason_each_skill_was_refused(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("breaker", "fake-breaker"),
@@ -263,11 +265,11 @@ def test_no_fix_lists_the_reason_each_skill_was_refused(scenario, fakes):
 
 
 def test_diagnosis_only_skill_gives_an_analysis_when_no_codemod_passes(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("breaker", "fake-breaker"),
-        skill("profile-guide", "", instructions="Profile the rule scan with cProfile."),
+        skill("profile-guide", "", instructions="Profile the tariff scan with cProfile."),
     )
 
     candidate = solve(ctx, bench_runs=1)
@@ -276,11 +278,11 @@ def test_diagnosis_only_skill_gives_an_analysis_when_no_codemod_passes(scenario,
     assert candidate.skill_slug == "profile-guide"
     assert candidate.diff == ""
     assert "Analysis only" in candidate.rationale
-    assert "Profile the rule scan" in candidate.rationale
+    assert "Profile the tariff scan" in candidate.rationale
 
 
 def test_a_passing_codemod_beats_a_diagnosis_only_skill(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("profile-guide", "", quality_lower_bound=0.99),
@@ -290,7 +292,7 @@ def test_a_passing_codemod_beats_a_diagnosis_only_skill(scenario, fakes):
 
 
 def test_regression_rationale_names_the_root_cause_commit(scenario, fakes):
-    built = scenario("slo_percentile_rank")
+    built = scenario("rank_revert")
     repo = built["path"]
     commit = built["finding"]["root_cause"]["commit"]
     subject = git(repo, "show", "-s", "--format=%s", commit).strip()
@@ -307,7 +309,7 @@ def test_regression_rationale_names_the_root_cause_commit(scenario, fakes):
 
 
 def test_a_reviewer_asking_for_changes_never_gets_the_same_diff_back(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     first = solve(context_for(built, skill("memoize", "fake-memoize")), bench_runs=1)
     ctx = context_for(
         built,
@@ -323,19 +325,19 @@ def test_a_reviewer_asking_for_changes_never_gets_the_same_diff_back(scenario, f
 
 
 def test_missing_function_is_no_fix_with_reason(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("memoize", "fake-memoize"),
-        functions=(FunctionRef("checkout.tax.nope", "checkout/tax.py"),),
+        functions=(FunctionRef("tariffs.rates.nope", "tariffs/rates.py"),),
     )
     candidate = solve(ctx, bench_runs=1)
     assert candidate.outcome == "no_fix"
-    assert "checkout.tax.nope" in candidate.no_fix_reason
+    assert "tariffs.rates.nope" in candidate.no_fix_reason
 
 
 def test_a_root_cause_that_is_not_a_sha_never_reaches_git(scenario, fakes, tmp_path):
-    built = scenario("slo_percentile_rank")
+    built = scenario("rank_revert")
     target = tmp_path / "written-by-git"
     ctx = context_for(
         built,
@@ -352,7 +354,7 @@ def test_slow_tests_time_out_inside_the_solve_budget(scenario, fakes, settings):
     import time
 
     settings.WATTSON_SOLVE_TIMEOUT_S = 12  # a 9.6 s budget: the tests get half of it
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(
         built,
         skill("memoize", "fake-memoize"),
