@@ -164,15 +164,3 @@ def test_skip_link_is_first_and_moves_focus_to_the_content(page, main_pages, rev
     # The next Tab lands inside the content, past the navigation.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('main') !== null")
-
-
-@pytest.mark.parametrize("width", WIDTHS)
-def test_admin_skill_list_fits(page, skill_admin, width):
-    page.set_viewport_size({"width": width, "height": 900})
-    login(page, skill_admin)
-    page.goto("/admin/skills/skill/")
-    assert page.locator("#result_list tbody tr").count() >= 1
-    layout = page.evaluate(LAYOUT)
-    assert layout["pageOverflow"] <= 0, layout
-    assert not layout["hidden"] and not layout["clipped"], layout
-    screenshot(page, f"screen_admin_skills_{width}")
