@@ -51,7 +51,7 @@ def test_regression_recovery_is_the_share_of_the_regression_undone():
 
 
 def test_regression_fix_records_the_parent_and_recovers_most_of_the_regression(scenario, fakes):
-    built = scenario("slo_percentile_rank")
+    built = scenario("rank_revert")
     repo = built["path"]
     commit = built["finding"]["root_cause"]["commit"]
     ctx = context_for(
@@ -93,7 +93,7 @@ def test_regression_fix_records_the_parent_and_recovers_most_of_the_regression(s
 
 
 def test_a_benchmark_that_fails_at_the_parent_keeps_the_old_definition(scenario, fakes):
-    built = scenario("slo_percentile_rank")
+    built = scenario("rank_revert")
     repo = built["path"]
     # A later commit adds what the benchmark needs, so it cannot run before the root cause.
     (repo / "bench_ready").write_text("yes\n")
@@ -129,7 +129,7 @@ def test_a_benchmark_that_fails_at_the_parent_keeps_the_old_definition(scenario,
 
 
 def test_an_opportunity_never_benchmarks_a_parent(scenario, fakes):
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     ctx = context_for(built, skill("memoize", "fake-memoize"), bench_cmd="python3 bench.py")
     candidate = solve(ctx, bench_runs=1)
     assert candidate.outcome == "proposal", candidate.refusals
@@ -189,7 +189,7 @@ def test_the_anthropic_backend_measures_the_regression_the_same_way(scenario, ll
     from skills.solver import anthropic_backend
     from tests.fakes import llm_scripts
 
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     llm(
         [
             *llm_scripts.investigate(),
@@ -220,7 +220,7 @@ def test_the_anthropic_backend_measures_the_regression_the_same_way(scenario, ll
 
 def test_a_short_time_budget_skips_the_parent_with_a_note(scenario, fakes, settings):
     settings.WATTSON_MIN_PARENT_BUDGET_S = 10_000
-    built = scenario("slo_percentile_rank")
+    built = scenario("rank_revert")
     ctx = context_for(
         built, skill("revert-hunk", "fake-revert"), bench_cmd=built["meta"]["bench_cmd"]
     )
