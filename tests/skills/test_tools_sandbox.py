@@ -15,7 +15,7 @@ from skills.tools import MAX_OUTPUT_BYTES, RepoSandbox, ToolError, call_tool
 
 @pytest.fixture
 def repo(scenario) -> Path:
-    return scenario("feed_sku_regex")["path"]
+    return scenario("label_regex")["path"]
 
 
 @pytest.fixture
@@ -34,13 +34,13 @@ def error_of(sandbox: RepoSandbox, name: str, **arguments) -> str:
     "path, complaint",
     [
         ("../etc/passwd", "contains '..'"),
-        ("feed/../../etc/passwd", "contains '..'"),
+        ("shipping/../../etc/passwd", "contains '..'"),
         ("/etc/passwd", "absolute path"),
         ("C:/Windows/win.ini", "absolute path"),
         (".git/config", "points into .git"),
         ("./.git/HEAD", "points into .git"),
         (".GIT/config", "points into .git"),
-        ("feed\\..\\..\\etc\\passwd", "contains '..'"),
+        ("shipping\\..\\..\\etc\\passwd", "contains '..'"),
     ],
 )
 def test_escaping_paths_are_refused(sandbox, path, complaint):
@@ -61,14 +61,14 @@ def test_a_symlinked_directory_escape_is_refused(repo, sandbox, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.py").write_text("TOKEN = 'do not read'\n")
-    (repo / "feed" / "vendor").symlink_to(outside, target_is_directory=True)
+    (repo / "shipping" / "vendor").symlink_to(outside, target_is_directory=True)
     (repo / "etc").symlink_to("/etc", target_is_directory=True)
-    assert "resolves outside" in error_of(sandbox, "read_file", path="feed/vendor/secret.py")
-    assert "resolves outside" in error_of(sandbox, "outline_file", path="feed/vendor/secret.py")
+    assert "resolves outside" in error_of(sandbox, "read_file", path="shipping/vendor/secret.py")
+    assert "resolves outside" in error_of(sandbox, "outline_file", path="shipping/vendor/secret.py")
     assert "resolves outside" in error_of(sandbox, "read_file", path="etc/passwd")
     # Even committed, a link is searched as a link: git grep never follows it out of the tree.
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "add", "feed/vendor", "etc"], check=True)
+    subprocess.run([*git, "add", "shipping/vendor", "etc"], check=True)
     subprocess.run([*git, "commit", "-qm", "vendor link"], check=True)
     text, record = call_tool(sandbox, "search_code", {"pattern": "do not read|root:x:0"})
     assert text.startswith("no matches"), text
@@ -80,10 +80,10 @@ def test_a_symlink_into_git_metadata_is_refused(repo, sandbox):
 
 
 def test_a_symlink_that_stays_inside_is_followed(repo, sandbox):
-    (repo / "skus_link.py").symlink_to("feed/skus.py")
-    text, record = call_tool(sandbox, "read_file", {"path": "skus_link.py", "end_line": 2})
+    (repo / "labels_link.py").symlink_to("shipping/labels.py")
+    text, record = call_tool(sandbox, "read_file", {"path": "labels_link.py", "end_line": 2})
     assert record.error == ""
-    assert text.startswith("feed/skus.py (lines 1-2 of 39")
+    assert text.startswith("shipping/labels.py (lines 1-2 of 39")
 
 
 def test_a_50_mb_file_is_read_by_range_quickly_and_capped(repo, sandbox):
@@ -151,12 +151,11 @@ def test_option_injection_in_a_search_pattern_is_just_a_pattern(repo, sandbox, t
     "rev", ["--output=/tmp/wattson-injected", "-p", "--all", "HEAD..main", "HEAD main", ""]
 )
 def test_option_injection_and_ranges_in_a_revision_are_refused(sandbox, rev):
-    assert "revision" in error_of(sandbox, "file_at_revision", path="feed/skus.py", rev=rev) or (
-        rev == ""
-    )
+    message = error_of(sandbox, "file_at_revision", path="shipping/labels.py", rev=rev)
+    assert "revision" in message or rev == ""
     if rev:
         assert "revision" in error_of(sandbox, "root_cause_commit", sha=rev)
-        assert "revision" in error_of(sandbox, "blame", path="feed/skus.py", rev=rev)
+        assert "revision" in error_of(sandbox, "blame", path="shipping/labels.py", rev=rev)
     assert not Path("/tmp/wattson-injected").exists()
 
 
@@ -171,7 +170,7 @@ def test_option_looking_paths_stay_paths(sandbox, tmp_path):
     assert "no commits" in call_tool(sandbox, "git_log", {"path": "--stat"})[0]
 
 
-@pytest.mark.parametrize("glob", ["../*", ":(top)*", ":!feed", ".git/*", "/etc/*"])
+@pytest.mark.parametrize("glob", ["../*", ":(top)*", ":!shipping", ".git/*", "/etc/*"])
 def test_search_path_globs_are_confined(sandbox, glob):
     error_of(sandbox, "search_code", pattern="root", path=glob)
 
