@@ -38,7 +38,7 @@ def fake_memoize(data: CodemodInput) -> CodemodResult:
 
 def fake_breaker(data: CodemodInput) -> CodemodResult:
     return CodemodResult(
-        data.source.replace("return best_rate", "return 0.5", 1), "constant rate", 52, 52
+        data.source.replace("return cents\n", "return 0\n", 1), "constant price", 52, 52
     )
 
 
@@ -56,7 +56,7 @@ def enqueued(monkeypatch):
 
 @pytest.fixture
 def world(db, scenario, settings, tmp_path, monkeypatch):
-    """checkout_tax registered, its finding ingested, and fake skills in place of the seeds."""
+    """tariff_memoize registered, its finding ingested, and fake skills in place of the seeds."""
     settings.WATTSON_WORK_DIR = tmp_path / "work"
     for name, func in {
         "fake-memoize": fake_memoize,
@@ -64,11 +64,11 @@ def world(db, scenario, settings, tmp_path, monkeypatch):
         "fake-refuser": fake_refuser,
     }.items():
         monkeypatch.setitem(codemods.REGISTRY, name, func)
-    built = scenario("checkout_tax")
+    built = scenario("tariff_memoize")
     repository = Repository.objects.create(
-        name="checkout", path=str(built["path"]), test_cmd=built["meta"]["test_cmd"]
+        name="tariffs", path=str(built["path"]), test_cmd=built["meta"]["test_cmd"]
     )
-    service = Service.objects.create(name="checkout", repository=repository)
+    service = Service.objects.create(name="postage", repository=repository)
     data = built["finding"]
     finding = Finding.objects.create(
         kind=data["kind"],
@@ -161,10 +161,10 @@ def test_solve_stores_a_validated_proposal_authored_by_the_bot(world, reviewer, 
     assert proposal.solve_run_id == run.pk and proposal.is_current
     assert proposal.skill_slug == "memoize" and proposal.skill_version is not None
     assert proposal.applies and proposal.tests_passed is True
-    assert proposal.diff.startswith("diff --git a/checkout/tax.py")
+    assert proposal.diff.startswith("diff --git a/tariffs/rates.py")
     assert len(proposal.diff_sha256) == 64 and proposal.base_commit
     assert proposal.requested_by == reviewer
-    assert "cached tax_rate" in proposal.rationale
+    assert "cached zone_rate" in proposal.rationale
     world["finding"].refresh_from_db()
     assert world["finding"].status == Finding.Status.IN_REVIEW
     tools = [step["tool"] for step in run.trace]
@@ -258,7 +258,7 @@ def test_unusable_repository_fails_clearly_and_writes_nothing(world, enqueued, t
     if problem == "no_repository":
         Finding.objects.filter(pk=finding.pk).update(repository=None)
         Service.objects.filter(pk=finding.service_id).update(repository=None)
-        expected = "no repository is registered for service checkout"
+        expected = "no repository is registered for service postage"
     elif problem == "path_gone":
         Repository.objects.filter(pk=repository.pk).update(path=str(tmp_path / "gone"))
         expected = "does not exist"
