@@ -1,0 +1,40 @@
+"""The reviews app's models, one module per responsibility; Django finds them all through here.
+
+config: Repository, Service, Source · findings: Finding · solving: SolveRun ·
+proposals: Proposal, Decision · audit: AuditEvent · rollups: SavingsWeek, DecisionWeek,
+FunnelWeek. Import them from `reviews.models`, as migrations and the rest of the code do.
+"""
+
+from reviews.models.audit import AuditEvent
+from reviews.models.config import (
+    Repository,
+    Service,
+    Source,
+    # Migration 0001 names the service defaults by this module's path.
+    _default_fleet_servers,
+    _default_price_per_kwh,
+    _default_pue,
+    _default_watts_per_server,
+)
+from reviews.models.findings import Finding
+from reviews.models.proposals import Decision, Proposal
+from reviews.models.rollups import DecisionWeek, FunnelWeek, SavingsWeek
+from reviews.models.solving import SolveRun
+
+__all__ = [
+    "AuditEvent",
+    "Decision",
+    "DecisionWeek",
+    "Finding",
+    "FunnelWeek",
+    "Proposal",
+    "Repository",
+    "SavingsWeek",
+    "Service",
+    "SolveRun",
+    "Source",
+    "_default_fleet_servers",
+    "_default_price_per_kwh",
+    "_default_pue",
+    "_default_watts_per_server",
+]
