@@ -53,83 +53,14 @@ class _Plan:
 def apply(data: CodemodInput) -> CodemodResult:
     parsed = Parsed(data.source, data.path)
     func = parsed.find_target(data.qualname).func
-    taken = function_locals(func) | parsed.all_names()
-    plans: list[_Plan] = []
-    by_code: dict[tuple[str, int], str] = {}
-    refusals: list[str] = []
-    covered: set[int] = set()
-
-    for node in walk(func.body):
-        if id(node) in covered or not isinstance(node, cst.Call):
-            continue
-        kind = _call_kind(parsed, node)
-        if kind is None:
-            continue
-        loops = _enclosing_loops(parsed, node, func)
-        if not loops:
-            continue
-        chosen = None
-        reason = ""
-        for loop in loops:  # innermost first
-            problem = _variance(parsed, node, loop, func)
-            if problem:
-                reason = problem
-                break
-            chosen = loop
-        if chosen is None:
-            if reason and kind != "method":
-                refusals.append(f"line {parsed.line(node)}: {code(node)} {reason}")
-            continue
-        if _fresh_mutable(node) and not _read_only_use(parsed, node):
-            refusals.append(
-                f"line {parsed.line(node)}: {code(node)} makes a new mutable object that the loop "
-                "may change, so one shared copy is not equivalent"
-            )
-            continue
-        guarded = kind == "raises-on-empty"
-        if guarded:
-            args = [a for a in node.args if a.keyword is None]
-            if len(args) != 1 or not isinstance(args[0].value, cst.Name | cst.Attribute):
-                refusals.append(
-                    f"line {parsed.line(node)}: {code(node)} may raise and its argument cannot be "
-                    "tested cheaply; hoisting could raise where the loop never reached the call"
-                )
-                continue
-            if any(a.keyword is not None and a.keyword.value == "default" for a in node.args):
-                guarded = False
-        key = (code(node), id(chosen))
-        if key not in by_code:
-            name = unique_name(_name_for(node), taken)
-            taken.add(name)
-            by_code[key] = name
-        plans.append(_Plan(node, chosen, by_code[key], "guarded" if guarded else "safe"))
-        covered |= {id(n) for n in walk(node)}
-
+    plans, refusals = _plan_hoists(parsed, func)
     if not plans:
         raise CodemodRefused(
             "; ".join(refusals)
             or f"{func.name.value} has no pure call inside a loop that does not depend on the loop"
         )
-
-    inserts: dict[cst.CSTNode, list[tuple[cst.CSTNode, cst.BaseStatement]]] = {}
-    done: set[tuple[str, int]] = set()
-    for plan in plans:
-        key = (code(plan.call), id(plan.loop))
-        if key in done:
-            continue
-        done.add(key)
-        anchor = _anchor_statement(parsed, plan.loop, func)
-        block = parsed.parent(anchor)
-        expression = code(plan.call.with_changes(lpar=[], rpar=[]))
-        if plan.kind == "guarded":
-            argument = code([a for a in plan.call.args if a.keyword is None][0].value)
-            text = f"{plan.name} = {expression} if {argument} else None"
-        else:
-            text = f"{plan.name} = {expression}"
-        inserts.setdefault(block, []).append((anchor, cst.parse_statement(text + "\n")))
-
     swaps = {plan.call: cst.Name(plan.name) for plan in plans}
-    new_func = func.visit(_Apply(swaps, inserts))
+    new_func = func.visit(_Apply(swaps, _inserts(parsed, func, plans)))
     module = parsed.module.deep_replace(func, new_func)
     lines = [parsed.line(p.call) for p in plans] + [parsed.line(p.loop) for p in plans]
     described = "; ".join(
@@ -151,6 +82,97 @@ def apply(data: CodemodInput) -> CodemodResult:
     if refusals:
         summary += " Left alone: " + "; ".join(refusals) + "."
     return finish(data, module, summary, min(lines), max(parsed.line(p.call) for p in plans))
+
+
+def _plan_hoists(parsed: Parsed, func: cst.FunctionDef) -> tuple[list[_Plan], list[str]]:
+    """Every pure, loop-invariant call to hoist (outermost first), and the reasons for the rest."""
+    taken = function_locals(func) | parsed.all_names()
+    plans: list[_Plan] = []
+    by_code: dict[tuple[str, int], str] = {}
+    refusals: list[str] = []
+    covered: set[int] = set()
+    for node in walk(func.body):
+        if id(node) in covered or not isinstance(node, cst.Call):
+            continue
+        kind = _call_kind(parsed, node)
+        if kind is None:
+            continue
+        chosen, refusal = _outermost_invariant_loop(parsed, node, func, kind)
+        if refusal is None and chosen is not None:
+            guarded, refusal = _guard_for(parsed, node, kind)
+        if refusal:
+            refusals.append(f"line {parsed.line(node)}: {code(node)} {refusal}")
+        if refusal is not None or chosen is None:
+            continue
+        key = (code(node), id(chosen))
+        if key not in by_code:
+            name = unique_name(_name_for(node), taken)
+            taken.add(name)
+            by_code[key] = name
+        plans.append(_Plan(node, chosen, by_code[key], "guarded" if guarded else "safe"))
+        covered |= {id(n) for n in walk(node)}
+    return plans, refusals
+
+
+def _outermost_invariant_loop(
+    parsed: Parsed, call: cst.Call, func: cst.FunctionDef, kind: str
+) -> tuple[cst.CSTNode | None, str | None]:
+    """(the outermost loop the call does not depend on, None), or (None, why not or '')."""
+    loops = _enclosing_loops(parsed, call, func)
+    chosen = None
+    reason = ""
+    for loop in loops:  # innermost first
+        problem = _variance(parsed, call, loop, func)
+        if problem:
+            reason = problem
+            break
+        chosen = loop
+    if chosen is None:
+        return None, reason if reason and kind != "method" else ""
+    if _fresh_mutable(call) and not _read_only_use(parsed, call):
+        return None, (
+            "makes a new mutable object that the loop may change, so one shared copy is not "
+            "equivalent"
+        )
+    return chosen, None
+
+
+def _guard_for(parsed: Parsed, call: cst.Call, kind: str) -> tuple[bool, str | None]:
+    """(whether the hoisted value needs an `if argument` guard, None) or (False, why not)."""
+    guarded = kind == "raises-on-empty"
+    if guarded:
+        args = [a for a in call.args if a.keyword is None]
+        if len(args) != 1 or not isinstance(args[0].value, cst.Name | cst.Attribute):
+            return False, (
+                "may raise and its argument cannot be tested cheaply; hoisting could raise where "
+                "the loop never reached the call"
+            )
+        if any(a.keyword is not None and a.keyword.value == "default" for a in call.args):
+            guarded = False
+    return guarded, None
+
+
+def _inserts(
+    parsed: Parsed, func: cst.FunctionDef, plans: list[_Plan]
+) -> dict[cst.CSTNode, list[tuple[cst.CSTNode, cst.BaseStatement]]]:
+    """block -> (anchor statement, the assignment to put before it), once per value and loop."""
+    inserts: dict[cst.CSTNode, list[tuple[cst.CSTNode, cst.BaseStatement]]] = {}
+    done: set[tuple[str, int]] = set()
+    for plan in plans:
+        key = (code(plan.call), id(plan.loop))
+        if key in done:
+            continue
+        done.add(key)
+        anchor = _anchor_statement(parsed, plan.loop, func)
+        block = parsed.parent(anchor)
+        expression = code(plan.call.with_changes(lpar=[], rpar=[]))
+        if plan.kind == "guarded":
+            argument = code([a for a in plan.call.args if a.keyword is None][0].value)
+            text = f"{plan.name} = {expression} if {argument} else None"
+        else:
+            text = f"{plan.name} = {expression}"
+        inserts.setdefault(block, []).append((anchor, cst.parse_statement(text + "\n")))
+    return inserts
 
 
 def _unique(plans: list[_Plan]) -> list[_Plan]:

@@ -10,6 +10,7 @@ record is logged exactly as before when DEBUG is on.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -39,93 +40,133 @@ class _NotLazy(Exception):
     pass
 
 
+@dataclass
+class _Changes:
+    """What one pass over the function found to change, and what it left alone."""
+
+    logging_alias: str | None
+    module_logger: str
+    new_logger: str = ""
+    needs_logging_alias: bool = False
+    statement_swaps: dict = field(default_factory=dict)  # statement -> (receiver, LEVEL) or test
+    call_swaps: dict = field(default_factory=dict)  # call -> its replacement
+    changed_lines: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    print_notes: list[str] = field(default_factory=list)
+
+
 def apply(data: CodemodInput) -> CodemodResult:
     parsed = Parsed(data.source, data.path)
     target = parsed.find_target(data.qualname)
     func = target.func
     prefer_guard = bool(re.search(r"(?i)guard|isenabledfor", data.hint))
-
-    statement_swaps: dict[cst.CSTNode, cst.CSTNode] = {}
-    call_swaps: dict[cst.Call, cst.Call] = {}
-    changed_lines: list[tuple[int, int]] = []
-    notes: list[str] = []
-    refusals: list[str] = []
-    needs_logging_alias = False
-    logging_alias = parsed.module_import("logging")
-    module = parsed.module
-
-    module_logger = _module_logger(parsed)
-    new_logger = ""
-    print_notes: list[str] = []
+    changes = _Changes(
+        logging_alias=parsed.module_import("logging"), module_logger=_module_logger(parsed)
+    )
     for node in walk(func.body):
         if not isinstance(node, cst.Call):
             continue
         if "builtins.print" in parsed.qualified_names(node.func):
-            line = parsed.line(node)
-            problem = _print_problem(parsed, node, data.hint)
-            statement = _sole_statement(parsed, node)
-            if not problem and statement is None:
-                problem = "it is not a statement of its own"
-            if problem:
-                refusals.append(f"line {line}: print left alone ({problem})")
-                continue
-            if not module_logger:
-                module_logger = new_logger = unique_name("log", parsed.all_names())
-            replacement = _print_to_debug(node, module_logger)
-            call_swaps[node] = replacement
-            needs_logging_alias = needs_logging_alias or bool(new_logger)
-            if not all(_is_cheap(arg.value) for arg in replacement.args[1:]):
-                statement_swaps[statement] = (module_logger, "DEBUG")
-                needs_logging_alias = True
-            changed_lines.append((line, parsed.end_line(node)))
-            print_notes.append(f"line {line}")
-            continue
-        found = _logging_call(parsed, node)
-        if found is None:
-            continue
-        receiver, level = found
-        line = parsed.line(node)
-        message = node.args[0].value if node.args and node.args[0].keyword is None else None
-        if message is None:
-            continue
-        lazy = None
-        if not prefer_guard:
-            try:
-                lazy = _lazy_call(node)
-            except _NotLazy:
-                lazy = None
-        if lazy is not None and all(_is_cheap(arg.value) for arg in lazy.args[1:]):
-            call_swaps[node] = lazy
-            changed_lines.append((line, parsed.end_line(node)))
-            notes.append(f"line {line}: the message is formatted lazily by logging")
-            continue
-        if not _is_expensive(node):
-            continue
-        statement = _sole_statement(parsed, node)
-        if statement is None:
-            refusals.append(f"line {line}: the call is not a statement of its own, cannot guard it")
-            continue
-        needs_logging_alias = True
-        statement_swaps[statement] = (receiver, level)
-        changed_lines.append((line, parsed.end_line(node)))
-        notes.append(f"line {line}: guarded with isEnabledFor({level})")
+            _plan_print(parsed, node, data.hint, changes)
+        else:
+            _plan_logging_call(parsed, node, prefer_guard, changes)
 
-    if print_notes:
-        notes.append(
-            f"print at {', '.join(print_notes)} now goes to the logger {module_logger} at DEBUG "
-            "(it wrote to stdout on every call; the output now appears only where DEBUG logging "
-            "is configured: a visible behaviour change for the reviewer to accept)"
+    if changes.print_notes:
+        changes.notes.append(
+            f"print at {', '.join(changes.print_notes)} now goes to the logger "
+            f"{changes.module_logger} at DEBUG (it wrote to stdout on every call; the output now "
+            "appears only where DEBUG logging is configured: a visible behaviour change for the "
+            "reviewer to accept)"
         )
-    if not call_swaps and not statement_swaps:
-        reason = "; ".join(refusals) or (
+    if not changes.call_swaps and not changes.statement_swaps:
+        reason = "; ".join(changes.refusals) or (
             f"{func.name.value} has no logger.debug/info call that formats its message eagerly"
         )
         raise CodemodRefused(reason)
 
-    if needs_logging_alias:
+    module = _rewritten_module(parsed, func, changes)
+    first = min(a for a, _ in changes.changed_lines)
+    last = max(b for _, b in changes.changed_lines)
+    summary = (
+        f"{func.name.value}: " + "; ".join(changes.notes) + ". With DEBUG off (production), the "
+        "message is no longer built (f-string formatting and repr of the record) on every call; "
+        "with DEBUG on, the same record is logged with the same text."
+    )
+    if changes.refusals:
+        summary += " Left alone: " + "; ".join(changes.refusals) + "."
+    return finish(data, module, summary, first, last)
+
+
+def _plan_print(parsed: Parsed, node: cst.Call, hint: str, changes: _Changes) -> None:
+    """A debug print becomes logger.debug (guarded when its arguments cost something)."""
+    line = parsed.line(node)
+    problem = _print_problem(parsed, node, hint)
+    statement = _sole_statement(parsed, node)
+    if not problem and statement is None:
+        problem = "it is not a statement of its own"
+    if problem:
+        changes.refusals.append(f"line {line}: print left alone ({problem})")
+        return
+    if not changes.module_logger:
+        changes.new_logger = unique_name("log", parsed.all_names())
+        changes.module_logger = changes.new_logger
+    replacement = _print_to_debug(node, changes.module_logger)
+    changes.call_swaps[node] = replacement
+    changes.needs_logging_alias = changes.needs_logging_alias or bool(changes.new_logger)
+    if not all(_is_cheap(arg.value) for arg in replacement.args[1:]):
+        changes.statement_swaps[statement] = (changes.module_logger, "DEBUG")
+        changes.needs_logging_alias = True
+    changes.changed_lines.append((line, parsed.end_line(node)))
+    changes.print_notes.append(f"line {line}")
+
+
+def _plan_logging_call(
+    parsed: Parsed, node: cst.Call, prefer_guard: bool, changes: _Changes
+) -> None:
+    """A debug/info call: lazy %-arguments when they are cheap, else a level guard."""
+    found = _logging_call(parsed, node)
+    if found is None:
+        return
+    receiver, level = found
+    line = parsed.line(node)
+    message = node.args[0].value if node.args and node.args[0].keyword is None else None
+    if message is None:
+        return
+    lazy = None
+    if not prefer_guard:
+        try:
+            lazy = _lazy_call(node)
+        except _NotLazy:
+            lazy = None
+    if lazy is not None and all(_is_cheap(arg.value) for arg in lazy.args[1:]):
+        changes.call_swaps[node] = lazy
+        changes.changed_lines.append((line, parsed.end_line(node)))
+        changes.notes.append(f"line {line}: the message is formatted lazily by logging")
+        return
+    if not _is_expensive(node):
+        return
+    statement = _sole_statement(parsed, node)
+    if statement is None:
+        changes.refusals.append(
+            f"line {line}: the call is not a statement of its own, cannot guard it"
+        )
+        return
+    changes.needs_logging_alias = True
+    changes.statement_swaps[statement] = (receiver, level)
+    changes.changed_lines.append((line, parsed.end_line(node)))
+    changes.notes.append(f"line {line}: guarded with isEnabledFor({level})")
+
+
+def _rewritten_module(parsed: Parsed, func: cst.FunctionDef, changes: _Changes) -> cst.Module:
+    """Apply the swaps and guards; import logging and define a module logger when needed."""
+    module = parsed.module
+    logging_alias = changes.logging_alias
+    statement_swaps = changes.statement_swaps
+    if changes.needs_logging_alias:
         if logging_alias is None:
             module, logging_alias = ensure_module_alias(parsed, module, "logging")
-        tests = {
+        statement_swaps = {
             statement: cst.parse_expression(
                 f"{receiver}.isEnabledFor({logging_alias}.{level})"
                 if receiver
@@ -133,28 +174,19 @@ def apply(data: CodemodInput) -> CodemodResult:
             )
             for statement, (receiver, level) in statement_swaps.items()
         }
-        statement_swaps = tests
-
-    new_func = func.visit(_Swap(call_swaps, statement_swaps))
+    new_func = func.visit(_Swap(changes.call_swaps, statement_swaps))
     module = module.deep_replace(func, new_func)
-    if new_logger:
+    if changes.new_logger:
         index = import_insert_index(module)
-        statement = cst.parse_statement(f"{new_logger} = {logging_alias}.getLogger(__name__)\n")
+        statement = cst.parse_statement(
+            f"{changes.new_logger} = {logging_alias}.getLogger(__name__)\n"
+        )
         module = insert_module_statements(module, index, [statement])
         if index > 0:  # one blank line under the imports, not two
             body = list(module.body)
             body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine()])
             module = module.with_changes(body=body)
-    first = min(a for a, _ in changed_lines)
-    last = max(b for _, b in changed_lines)
-    summary = (
-        f"{func.name.value}: " + "; ".join(notes) + ". With DEBUG off (production), the message "
-        "is no longer built (f-string formatting and repr of the record) on every call; with "
-        "DEBUG on, the same record is logged with the same text."
-    )
-    if refusals:
-        summary += " Left alone: " + "; ".join(refusals) + "."
-    return finish(data, module, summary, first, last)
+    return module
 
 
 _DEBUG_WORDS = re.compile(r"(?i)\b(debug|dbg|trace|tracing)\b")

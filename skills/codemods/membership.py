@@ -7,6 +7,8 @@ are converted, so the answer of every `in` stays the same.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 
 from skills.codemods._cst import (
@@ -26,119 +28,132 @@ from skills.codemods.purity import MUTATING_METHODS, READ_ONLY_CALLEES
 MIN_INLINE_ITEMS = 4  # below this a tuple scan is as fast as hashing
 
 
+@dataclass
+class _Plan:
+    """The swaps one pass over the function decided on, and what it left alone."""
+
+    taken: set[str]
+    module_sets: dict[str, str] = field(default_factory=dict)  # module constant -> frozenset
+    local_sets: dict = field(default_factory=dict)  # local name -> (its assignment, set name)
+    swaps: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
 def apply(data: CodemodInput) -> CodemodResult:
     parsed = Parsed(data.source, data.path)
     target = parsed.find_target(data.qualname)
     func = target.func
     bindings = parsed.top_level_bindings()
-    module_scope = parsed.scope(parsed.module)
-
-    module_sets: dict[str, str] = {}  # module constant -> frozenset name
-    local_sets: dict[str, tuple[cst.CSTNode, str]] = {}  # local name -> (its assignment, set name)
-    swaps: dict[cst.CSTNode, cst.CSTNode] = {}
-    notes: list[str] = []
-    refusals: list[str] = []
-    lines: list[int] = []
-    taken = parsed.all_names() | function_locals(func)
-
+    plan = _Plan(taken=parsed.all_names() | function_locals(func))
     for node in walk(func.body):
         if not isinstance(node, cst.ComparisonTarget) or not isinstance(
             node.operator, cst.In | cst.NotIn
         ):
             continue
         collection = node.comparator
-        line = parsed.line(node)
-        in_loop = _in_loop(parsed, node, func)
         if isinstance(collection, cst.List | cst.Tuple):
-            if not in_loop or len(collection.elements) < MIN_INLINE_ITEMS:
-                continue
-            if not all(
-                not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
-                for e in collection.elements
-            ):
-                refusals.append(f"line {line}: the literal holds non-constant or unhashable items")
-                continue
-            elements = [
-                e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in collection.elements
-            ]
-            elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            # A set literal of constants is compiled into one frozenset constant.
-            swaps[collection] = cst.Set(
-                elements=elements, lpar=collection.lpar, rpar=collection.rpar
-            )
-            notes.append(f"line {line}: the literal is now a set literal (a constant frozenset)")
-            lines.append(line)
-            continue
-        if not isinstance(collection, cst.Name):
-            continue
-        name = collection.value
-        scope = parsed.scope(collection)
-        assignments = list(scope[name]) if scope is not None else []
-        if not assignments:
-            continue
-        if all(a.scope is module_scope for a in assignments):
-            if name in module_sets:
-                swaps[collection] = cst.Name(module_sets[name])
-                lines.append(line)
-                continue
-            reason = _module_constant_problem(parsed, name, bindings)
-            if reason:
-                refusals.append(f"line {line}: {reason}")
-                continue
-            set_name = unique_name(f"_{name.lstrip('_').upper()}_SET", taken)
-            taken.add(set_name)
-            module_sets[name] = set_name
-            swaps[collection] = cst.Name(set_name)
-            notes.append(f"line {line}: `in {name}` now tests the frozenset {set_name}")
-            lines.append(line)
-            continue
-        if not in_loop:
-            continue
-        if name in local_sets:
-            swaps[collection] = cst.Name(local_sets[name][1])
-            lines.append(line)
-            continue
-        assignment, reason = _local_constant(parsed, func, name, node)
-        if reason:
-            refusals.append(f"line {line}: {reason}")
-            continue
-        set_name = unique_name(f"{name}_set", taken)
-        taken.add(set_name)
-        local_sets[name] = (assignment, set_name)
-        swaps[collection] = cst.Name(set_name)
-        notes.append(f"line {line}: `in {name}` now tests {set_name}, built once before the loop")
-        lines.append(line)
+            _plan_literal(parsed, func, node, plan)
+        elif isinstance(collection, cst.Name):
+            _plan_name(parsed, func, node, bindings, plan)
 
-    if not swaps:
+    if not plan.swaps:
         raise CodemodRefused(
-            "; ".join(refusals)
+            "; ".join(plan.refusals)
             or f"{func.name.value} has no `in` test against a constant list or tuple in a loop"
         )
-
-    new_func = func.visit(_Swap(swaps))
-    if local_sets:
-        new_func = _insert_local_sets(new_func, func, local_sets)
-    module = parsed.module.deep_replace(func, new_func)
-    # Module-level frozensets go right after the constant they copy.
-    body = list(parsed.module.body)
-    for name, set_name in sorted(
-        module_sets.items(), key=lambda kv: -body.index(bindings[kv[0]][0])
-    ):
-        index = body.index(bindings[name][0]) + 1
-        stmt = cst.parse_statement(f"{set_name} = frozenset({name})\n")
-        module = _insert_after(module, index, stmt)
+    module = _rewritten_module(parsed, func, bindings, plan)
     summary = (
-        f"{func.name.value}: " + "; ".join(notes) + ". Each membership test was a linear scan "
+        f"{func.name.value}: " + "; ".join(plan.notes) + ". Each membership test was a linear scan "
         "(a miss compares against every element); a frozenset answers with one hash lookup."
     )
-    if module_sets:
+    if plan.module_sets:
         summary += (
             " The frozenset is built once at import from the same constant; the original "
             "list is kept for any other use."
         )
-    if refusals:
-        summary += " Left alone: " + "; ".join(refusals) + "."
-    return finish(data, module, summary, min(lines), max(lines))
+    if plan.refusals:
+        summary += " Left alone: " + "; ".join(plan.refusals) + "."
+    return finish(data, module, summary, min(plan.lines), max(plan.lines))
+
+
+def _plan_literal(
+    parsed: Parsed, func: cst.FunctionDef, node: cst.ComparisonTarget, plan: _Plan
+) -> None:
+    """`x in ["a", "b", ...]` in a loop: a set literal of constants (one frozenset constant)."""
+    collection = node.comparator
+    line = parsed.line(node)
+    if not _in_loop(parsed, node, func) or len(collection.elements) < MIN_INLINE_ITEMS:
+        return
+    if not all(
+        not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
+        for e in collection.elements
+    ):
+        plan.refusals.append(f"line {line}: the literal holds non-constant or unhashable items")
+        return
+    elements = [e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in collection.elements]
+    elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    plan.swaps[collection] = cst.Set(elements=elements, lpar=collection.lpar, rpar=collection.rpar)
+    plan.notes.append(f"line {line}: the literal is now a set literal (a constant frozenset)")
+    plan.lines.append(line)
+
+
+def _plan_name(
+    parsed: Parsed, func: cst.FunctionDef, node: cst.ComparisonTarget, bindings, plan: _Plan
+) -> None:
+    """`x in NAME`: a module constant gets a frozenset beside it, a local one before the loop."""
+    collection = node.comparator
+    name = collection.value
+    line = parsed.line(node)
+    scope = parsed.scope(collection)
+    assignments = list(scope[name]) if scope is not None else []
+    if not assignments:
+        return
+    if all(a.scope is parsed.scope(parsed.module) for a in assignments):
+        if name not in plan.module_sets:
+            reason = _module_constant_problem(parsed, name, bindings)
+            if reason:
+                plan.refusals.append(f"line {line}: {reason}")
+                return
+            set_name = unique_name(f"_{name.lstrip('_').upper()}_SET", plan.taken)
+            plan.taken.add(set_name)
+            plan.module_sets[name] = set_name
+            plan.notes.append(f"line {line}: `in {name}` now tests the frozenset {set_name}")
+        plan.swaps[collection] = cst.Name(plan.module_sets[name])
+        plan.lines.append(line)
+        return
+    if not _in_loop(parsed, node, func):
+        return
+    if name not in plan.local_sets:
+        assignment, reason = _local_constant(parsed, func, name, node)
+        if reason:
+            plan.refusals.append(f"line {line}: {reason}")
+            return
+        set_name = unique_name(f"{name}_set", plan.taken)
+        plan.taken.add(set_name)
+        plan.local_sets[name] = (assignment, set_name)
+        plan.notes.append(
+            f"line {line}: `in {name}` now tests {set_name}, built once before the loop"
+        )
+    plan.swaps[collection] = cst.Name(plan.local_sets[name][1])
+    plan.lines.append(line)
+
+
+def _rewritten_module(parsed: Parsed, func: cst.FunctionDef, bindings, plan: _Plan) -> cst.Module:
+    new_func = func.visit(_Swap(plan.swaps))
+    if plan.local_sets:
+        new_func = _insert_local_sets(new_func, func, plan.local_sets)
+    module = parsed.module.deep_replace(func, new_func)
+    # Module-level frozensets go right after the constant they copy.
+    body = list(parsed.module.body)
+    for name, set_name in sorted(
+        plan.module_sets.items(), key=lambda kv: -body.index(bindings[kv[0]][0])
+    ):
+        index = body.index(bindings[name][0]) + 1
+        stmt = cst.parse_statement(f"{set_name} = frozenset({name})\n")
+        module = _insert_after(module, index, stmt)
+    return module
 
 
 def _in_loop(parsed: Parsed, node: cst.CSTNode, func: cst.FunctionDef) -> bool:

@@ -49,8 +49,43 @@ def apply(data: CodemodInput) -> CodemodResult:
     target = parsed.find_target(data.qualname)
     func = target.func
     bindings = parsed.top_level_bindings()
-    global_names = _names_declared_global(parsed.module)
+    sites, refusals = _find_sites(parsed, func, bindings)
+    module, re_alias = _compile_name(parsed, parsed.module)
+    constants, new_statements, referenced = _compiled_constants(parsed, func, sites, re_alias)
+    replacements = {site.call: _method_call(parsed, site, constants[_key(site)]) for site in sites}
 
+    # Before the function, but after any module constant the pattern or flags use.
+    index = target.top_index
+    for name in referenced:
+        for stmt in bindings.get(name, []):
+            position = list(parsed.module.body).index(stmt)
+            index = max(index, position + 1)
+    kept = {site.call: [list(site.call.args).index(arg) for arg in site.rest] for site in sites}
+    new_func = func.visit(_Replace(replacements, kept))
+    module = module.deep_replace(func, new_func)
+    offset = len(module.body) - len(parsed.module.body)  # an added `import re` shifts indexes
+    module = insert_module_statements(module, index + offset, new_statements)
+
+    first = min(parsed.line(s.call) for s in sites)
+    last = max(parsed.end_line(s.call) for s in sites)
+    described = ", ".join(
+        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[_key(s)]}.{s.method}"
+        for s in sites
+    )
+    summary = (
+        f"{func.name.value}: {described}. The pattern"
+        f"{'s are' if len(constants) > 1 else ' is'} compiled once at import "
+        f"({', '.join(constants.values())}) instead of being looked up in re's pattern cache on "
+        "every call, which hashes the pattern text and combines the flags each time."
+    )
+    if refusals:
+        summary += " Left alone: " + "; ".join(refusals) + "."
+    return finish(data, module, summary, first, last)
+
+
+def _find_sites(parsed: Parsed, func: cst.FunctionDef, bindings) -> tuple[list[_Site], list[str]]:
+    """The re calls with a constant pattern, and why the others were left alone."""
+    global_names = _names_declared_global(parsed.module)
     sites: list[_Site] = []
     refusals: list[str] = []
     for node in walk(func.body):
@@ -69,61 +104,33 @@ def apply(data: CodemodInput) -> CodemodResult:
         raise CodemodRefused(
             f"{func.name.value} has no re.match/search/sub/... call with a constant pattern"
         )
+    return sites, refusals
 
-    module = parsed.module
-    module, re_alias = _compile_name(parsed, module)
+
+def _compiled_constants(
+    parsed: Parsed, func: cst.FunctionDef, sites: list[_Site], re_alias: str
+) -> tuple[dict[tuple[str, str], str], list[cst.BaseStatement], set[str]]:
+    """(pattern and flags -> constant name, the compile statements, module names they read)."""
     taken = parsed.all_names()
     constants: dict[tuple[str, str], str] = {}
     new_statements: list[cst.BaseStatement] = []
-    replacements: dict[cst.Call, cst.Call] = {}
     referenced: set[str] = set()
     base = func.name.value.lstrip("_").upper()
     for site in sites:
-        pattern_code = code(site.pattern)
-        flags_code = code(site.flags) if site.flags is not None else ""
-        key = (pattern_code, flags_code)
-        if key not in constants:
-            stem = (
-                site.pattern.value.lstrip("_").upper()
-                if isinstance(site.pattern, cst.Name)
-                else base
-            )
-            name = unique_name(f"_{stem}_RE", taken)
-            taken.add(name)
-            constants[key] = name
-            new_statements.append(_compile_statement(name, re_alias, pattern_code, flags_code))
-            referenced |= {n.value for n in walk(site.pattern) if isinstance(n, cst.Name)}
-            if site.flags is not None:
-                referenced |= {n.value for n in walk(site.flags) if isinstance(n, cst.Name)}
-        replacements[site.call] = _method_call(parsed, site, constants[key])
-
-    # Before the function, but after any module constant the pattern or flags use.
-    index = target.top_index
-    for name in referenced:
-        for stmt in bindings.get(name, []):
-            position = list(parsed.module.body).index(stmt)
-            index = max(index, position + 1)
-    kept = {site.call: [list(site.call.args).index(arg) for arg in site.rest] for site in sites}
-    new_func = func.visit(_Replace(replacements, kept))
-    module = module.deep_replace(func, new_func)
-    offset = len(module.body) - len(parsed.module.body)  # an added `import re` shifts indexes
-    module = insert_module_statements(module, index + offset, new_statements)
-
-    lines = sorted({parsed.line(s.call) for s in sites})
-    first, last = lines[0], max(parsed.end_line(s.call) for s in sites)
-    described = ", ".join(
-        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[_key(s)]}.{s.method}"
-        for s in sites
-    )
-    summary = (
-        f"{func.name.value}: {described}. The pattern"
-        f"{'s are' if len(constants) > 1 else ' is'} compiled once at import "
-        f"({', '.join(constants.values())}) instead of being looked up in re's pattern cache on "
-        "every call, which hashes the pattern text and combines the flags each time."
-    )
-    if refusals:
-        summary += " Left alone: " + "; ".join(refusals) + "."
-    return finish(data, module, summary, first, last)
+        key = _key(site)
+        if key in constants:
+            continue
+        stem = (
+            site.pattern.value.lstrip("_").upper() if isinstance(site.pattern, cst.Name) else base
+        )
+        name = unique_name(f"_{stem}_RE", taken)
+        taken.add(name)
+        constants[key] = name
+        new_statements.append(_compile_statement(name, re_alias, *key))
+        referenced |= {n.value for n in walk(site.pattern) if isinstance(n, cst.Name)}
+        if site.flags is not None:
+            referenced |= {n.value for n in walk(site.flags) if isinstance(n, cst.Name)}
+    return constants, new_statements, referenced
 
 
 def _key(site: _Site) -> tuple[str, str]:

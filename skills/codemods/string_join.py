@@ -6,6 +6,8 @@ far, so the loop is quadratic in the output size; appending to a list and joinin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
 from skills.codemods._cst import (
@@ -93,7 +95,44 @@ def _piece(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
 
 def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: str) -> CodemodResult:
     appends = [n for n in walk_own(func.body) if _piece(n, name) is not None]
-    # The outermost loop that contains every `+=`: the pieces are collected through it.
+    common = _loops_around_every_append(parsed, func, name, appends)
+    site = _initialised_loop(parsed, name, common)
+    kind = _text_kind(parsed, site, name)
+    _refuse_handler_reads(parsed, site.loop, func, name)
+    _refuse_other_uses_in_loop(parsed, site.loop, name, appends)
+    module, parts, empty = _collect_and_join(parsed, func, site, name, appends, kind)
+    lines = [parsed.line(n) for n in appends]
+    summary = (
+        f"{func.name.value}: {name} was grown with += inside the loop at line "
+        f"{parsed.line(site.loop)} ({kind}; each += copies everything built so far, quadratic in "
+        f"the output). The pieces now go to the list {parts} (line{'s' if len(lines) > 1 else ''} "
+        f"{', '.join(map(str, lines))}) and are joined once after the loop with {empty}.join, "
+        f"so {name} has the same value where it is used after the loop."
+    )
+    if kind == "str":
+        summary += (
+            " For a plain local str CPython often extends in place, so the gain is largest when "
+            f"{name} has other references; the join is linear in every case."
+        )
+    init_stmt = site.statements[site.init_index]
+    return finish(data, module, summary, parsed.line(init_stmt), parsed.end_line(site.loop))
+
+
+@dataclass
+class _Site:
+    """The loop that grows the accumulator, the block holding it, and the initial assignment."""
+
+    loop: cst.CSTNode
+    block: cst.IndentedBlock
+    statements: list
+    init_index: int
+    loop_index: int
+
+
+def _loops_around_every_append(
+    parsed: Parsed, func: cst.FunctionDef, name: str, appends: list[cst.CSTNode]
+) -> list[cst.CSTNode]:
+    """The loops (innermost first) that contain every `+=`: the pieces are collected through one."""
     loops_per_append = []
     for node in appends:
         loops = [a for a in parsed.ancestors(node) if isinstance(a, LOOP_TYPES)]
@@ -106,11 +145,15 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
     ]
     if not common:
         raise CodemodRefused(f"{name} is grown in more than one loop")
-    # The loop right after the accumulator's initial value: with `s = ""` inside an outer loop,
-    # the pieces are joined after the inner loop, once per outer iteration.
-    loop = block = None
-    init_index = loop_index = None
-    statements: list = []
+    return common
+
+
+def _initialised_loop(parsed: Parsed, name: str, common: list[cst.CSTNode]) -> _Site:
+    """The loop right after the accumulator's initial value.
+
+    With `s = ""` inside an outer loop, the pieces are joined after the inner loop, once per outer
+    iteration.
+    """
     for candidate in common:
         parent = parsed.parent(candidate)
         if not isinstance(parent, cst.IndentedBlock):
@@ -124,17 +167,16 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
                         f"{name} is last bound before the loop by something other than a plain "
                         f"assignment (line {parsed.line(body[index])})"
                     )
-                loop, block, statements = candidate, parent, body
-                init_index, loop_index = index, position
-                break
-        if loop is not None:
-            break
-    if loop is None:
-        raise CodemodRefused(
-            f"{name} has no plain `{name} = <str or bytes literal>` before the loop at line "
-            f"{parsed.line(common[-1])}"
-        )
-    init_value = statements[init_index].body[0].value
+                return _Site(candidate, parent, body, index, position)
+    raise CodemodRefused(
+        f"{name} has no plain `{name} = <str or bytes literal>` before the loop at line "
+        f"{parsed.line(common[-1])}"
+    )
+
+
+def _text_kind(parsed: Parsed, site: _Site, name: str) -> str:
+    """The text type ("str" or "bytes") of the initial value; nothing may read it earlier."""
+    init_value = site.statements[site.init_index].body[0].value
     kind = _literal_kind(init_value)
     if isinstance(init_value, cst.Integer | cst.Float | cst.List | cst.Tuple):
         raise _NotText(f"{name} is not text")
@@ -142,14 +184,18 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
         raise CodemodRefused(
             f"{name} starts as {code(init_value)!r}: cannot tell whether it holds str or bytes"
         )
-    for stmt in statements[init_index + 1 : loop_index]:
+    for stmt in site.statements[site.init_index + 1 : site.loop_index]:
         if _mentions(stmt, name):
             raise CodemodRefused(
                 f"{name} is used between its initial value and the loop (line {parsed.line(stmt)})"
             )
+    return kind
 
-    _refuse_handler_reads(parsed, loop, func, name)
-    # Inside the loop, `name` may only be the target of the appends.
+
+def _refuse_other_uses_in_loop(
+    parsed: Parsed, loop: cst.CSTNode, name: str, appends: list[cst.CSTNode]
+) -> None:
+    """Inside the loop, `name` may only be the target of the appends."""
     allowed: set[int] = set()
     for node in appends:
         for inner in walk(node):
@@ -188,10 +234,21 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
                 f"{name} is reassigned inside the loop at line {parsed.line(inner)}"
             )
 
+
+def _collect_and_join(
+    parsed: Parsed,
+    func: cst.FunctionDef,
+    site: _Site,
+    name: str,
+    appends: list[cst.CSTNode],
+    kind: str,
+) -> tuple[cst.Module, str, str]:
+    """(the new module, the parts list's name, the empty literal joining it)."""
     taken = function_locals(func) | parsed.all_names()
     parts = unique_name(f"{name}_parts", taken)
     empty = 'b""' if kind == "bytes" else '""'
-    init_stmt = statements[init_index]
+    init_stmt = site.statements[site.init_index]
+    init_value = init_stmt.body[0].value
     start = (
         "[]"
         if _literal_is_empty(init_value)
@@ -202,27 +259,13 @@ def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: st
     )
     join = cst.parse_statement(f"{name} = {empty}.join({parts})\n")
     replacements = {node: _append_statement(node, parts, name) for node in appends}
-    new_loop = loop.visit(_ReplaceSmall(replacements))
-    new_statements = list(statements)
-    new_statements[init_index] = new_init
-    new_statements[loop_index] = new_loop
-    new_statements.insert(loop_index + 1, join)
-    new_block = block.with_changes(body=new_statements)
-    module = parsed.module.deep_replace(block, new_block)
-    lines = [parsed.line(n) for n in appends]
-    summary = (
-        f"{func.name.value}: {name} was grown with += inside the loop at line "
-        f"{parsed.line(loop)} ({kind}; each += copies everything built so far, quadratic in the "
-        f"output). The pieces now go to the list {parts} (line{'s' if len(lines) > 1 else ''} "
-        f"{', '.join(map(str, lines))}) and are joined once after the loop with {empty}.join, "
-        f"so {name} has the same value where it is used after the loop."
-    )
-    if kind == "str":
-        summary += (
-            " For a plain local str CPython often extends in place, so the gain is largest when "
-            f"{name} has other references; the join is linear in every case."
-        )
-    return finish(data, module, summary, parsed.line(init_stmt), parsed.end_line(loop))
+    new_loop = site.loop.visit(_ReplaceSmall(replacements))
+    new_statements = list(site.statements)
+    new_statements[site.init_index] = new_init
+    new_statements[site.loop_index] = new_loop
+    new_statements.insert(site.loop_index + 1, join)
+    new_block = site.block.with_changes(body=new_statements)
+    return parsed.module.deep_replace(site.block, new_block), parts, empty
 
 
 def _within(parsed: Parsed, node: cst.CSTNode, func: cst.FunctionDef) -> bool:
