@@ -24,7 +24,7 @@ from tests.fakes.anthropic_api import FakeAnthropicAPI, reply, tool_use
 
 R = SolveRun.Status
 ORIGIN = SolveRun.BackendOrigin
-# The skill the feed_sku_regex finding ranks first once the code is read (its regex compiles
+# The skill the label_regex finding ranks first once the code is read (its regex compiles
 # in the hot function), and an applicable one that always ranks last (the defense fallback).
 TOP_SKILL = "precompile-regex"
 LAST_SKILL = "revert-hunk"
@@ -38,10 +38,10 @@ def finding(db, scenario, settings, tmp_path, monkeypatch) -> Finding:
     settings.WATTSON_ANTHROPIC_FALLBACK = "offline"
     monkeypatch.setattr(solving, "solve_run_enqueue", lambda *, run_id: None)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     payload = dict(built["finding"])
     repository_register(
-        name="feed",
+        name="labels",
         path=str(built["path"]),
         service_name=payload["service"],
         test_cmd=built["meta"]["test_cmd"],
@@ -49,7 +49,7 @@ def finding(db, scenario, settings, tmp_path, monkeypatch) -> Finding:
         branch="main",
         actor=None,
     )
-    result = finding_ingest(payload={**payload, "repository": "feed"}, actor=None)
+    result = finding_ingest(payload={**payload, "repository": "labels"}, actor=None)
     assert not result.errors, result.errors
     return Finding.objects.get(pk=result.created[0])
 

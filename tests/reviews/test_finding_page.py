@@ -102,9 +102,9 @@ def test_shows_fields_functions_and_escaped_evidence(client_for, manager, servic
 
 
 def test_root_cause_commit_message_and_diff_from_git(client_for, reviewer, service, scenario):
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     sent = built["finding"]
-    repository = Repository.objects.create(name="feed", path=str(built["path"]))
+    repository = Repository.objects.create(name="labels", path=str(built["path"]))
     finding = make_finding(
         service,
         repository=repository,
@@ -118,15 +118,15 @@ def test_root_cause_commit_message_and_diff_from_git(client_for, reviewer, servi
     assert escape(subject) in text
     assert 'class="dl dl-add">+' in text
     assert 'class="dl dl-del">-' in text
-    assert "feed/skus.py" in text
+    assert "shipping/labels.py" in text  # the root-cause commit's file, read from git
     # A detector-sent link is only shown when it is http(s).
     assert "javascript:alert" not in text
 
 
 def test_root_cause_via_the_service_repository(client_for, reviewer, scenario, db):
-    built = scenario("feed_sku_regex")
-    repository = Repository.objects.create(name="feed", path=str(built["path"]))
-    service = Service.objects.create(name="feed-svc", repository=repository)
+    built = scenario("label_regex")
+    repository = Repository.objects.create(name="labels", path=str(built["path"]))
+    service = Service.objects.create(name="labels-svc", repository=repository)
     finding = make_finding(service, root_cause_commit=built["finding"]["root_cause"]["commit"])
     author, _subject = git_show(built["path"], built["finding"]["root_cause"]["commit"])
     assert author in page(client_for(reviewer), finding)
@@ -146,7 +146,7 @@ def test_root_cause_problems_are_explained_inline(
 ):
     repository = None
     if repo_path == "TMP":
-        repo_path = str(scenario("slo_percentile_rank")["path"])
+        repo_path = str(scenario("rank_revert")["path"])
     if repo_path:
         repository = Repository.objects.create(name="r", path=repo_path)
     finding = make_finding(service, repository=repository, root_cause_commit=commit)
