@@ -11,7 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from reviews.models import AuditEvent, Finding, Proposal, Repository, SolveRun, Source
+from reviews.models import AuditEvent, Finding, Proposal, Repository, Service, SolveRun, Source
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from skills import gitio
@@ -151,6 +151,16 @@ def finding_sources() -> list[str]:
     (A DISTINCT over the findings table would cost a scan of 100k rows on PostgreSQL.)
     """
     return list(Source.objects.order_by("name").values_list("name", flat=True)[:200])
+
+
+def finding_services() -> list[tuple[int, str]]:
+    """(id, name) of every service, for the queue's service filter."""
+    return list(Service.objects.order_by("name").values_list("id", "name"))
+
+
+def findings_exist(*, user) -> bool:
+    """Whether there is any finding `user` may read: the queue's "nothing yet" vs "no match"."""
+    return findings_readable(user=user).exists()
 
 
 def finding_get_for_user(*, user, finding_id: int) -> Finding:

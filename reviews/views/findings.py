@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_safe
 
-from reviews.models import Finding, Service, SolveRun
+from reviews.models import Finding, SolveRun
 from reviews.roles import role_required, user_roles
 from reviews.selectors.findings import (
     DEFAULT_SORT,
@@ -17,7 +17,9 @@ from reviews.selectors.findings import (
     finding_activity,
     finding_get_for_user,
     finding_root_cause,
+    finding_services,
     finding_sources,
+    findings_exist,
     findings_queue,
     findings_queue_page,
 )
@@ -66,7 +68,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     findings = findings_queue(user=request.user, filters=filters)
     page = findings_queue_page(queryset=findings, number=request.GET.get("page"), per_page=per_page)
     # Tell "nothing here yet" (onboarding) apart from "nothing matches" (clear the filters).
-    has_any = page.paginator.count > 0 or (filters.is_filtered and Finding.objects.exists())
+    has_any = page.paginator.count > 0 or (
+        filters.is_filtered and findings_exist(user=request.user)
+    )
     return render(
         request,
         "reviews/queue.html",
@@ -79,7 +83,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "sorts": [(key, label) for key, (label, _) in QUEUE_SORTS.items()],
             "kinds": Finding.Kind.choices,
             "statuses": [("open", "Open"), *Finding.Status.choices],
-            "services": list(Service.objects.order_by("name").values_list("id", "name")),
+            "services": finding_services(),
             "sources": finding_sources(),
             "has_any_findings": has_any,
         },
