@@ -1,0 +1,1 @@
+"""Trimmed for this case: itertoolz needs no other module."""
