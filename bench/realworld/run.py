@@ -1,0 +1,261 @@
+"""Real-world corpus bench: how many upstream performance commits Wattson's solver fixes itself.
+
+    .venv/bin/python bench/realworld/run.py                    # every case, offline backend
+    .venv/bin/python bench/realworld/run.py --case toolz-join --json
+    .venv/bin/python bench/realworld/run.py --backend anthropic   # needs ANTHROPIC_API_KEY
+
+The corpus (bench/realworld/cases, chosen by the rule in README.md, not by what the skills fit):
+each case is the parent of a real upstream performance commit, with the module, its upstream
+tests, the upstream diff and a benchmark of the function the commit sped up.
+
+For each case: build its repository, register it in a temporary SQLite database and var dir,
+ingest an opportunity finding naming the function (metric cpu), solve it in this process
+(`manage.py solve --wait`), then classify what a reviewer would be shown:
+- valid fix: a proposal whose diff applies to a fresh build, adds no test failure to the
+  parent's own baseline, and is at least WATTSON_MIN_SPEEDUP faster — all re-checked here,
+  independently of the solver's validation;
+- wrong fix presented: a proposal whose diff fails any of those (target 0);
+- irrelevant analysis presented: a diagnosis-only proposal (target 0);
+- honest no_fix (the solver's reason is printed), or failed (the run broke).
+The upstream fix is tested and timed in the same rounds as Wattson's diff.
+Target: at least 60% valid fixes, 0 wrong, 0 irrelevant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in (HERE, PROJECT / "bench")]
+sys.path[:0] = [str(PROJECT), str(HERE)]
+
+from build import build, case_names, load_case  # noqa: E402
+
+TARGET_VALID_SHARE = 0.60
+MAGNITUDE_PCT = 5.0
+OUTCOMES = ("valid", "wrong", "irrelevant", "no_fix", "failed")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", action="append", choices=case_names(), help="default: all")
+    parser.add_argument("--backend", choices=("offline", "anthropic"), default="offline")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser.parse_args()
+
+
+def set_up(tmp: Path) -> None:
+    """A throwaway database and var dir, as bench/solve.py uses; solves run in this process."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "WATTSON_VAR_DIR": str(tmp / "var"),
+            "WATTSON_WORK_DIR": str(tmp / "work"),
+            "WATTSON_BROKER": "orm",
+            "WATTSON_AUTO_SOLVE": "0",
+            "WATTSON_LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+
+
+def finding_for(case: dict, repo_name: str) -> dict:
+    function = case["functions"][0]
+    return {
+        "kind": "opportunity",
+        "external_id": f"realworld-{case['name']}",
+        "source": "realworld-corpus",
+        "service": repo_name,
+        "repository": repo_name,
+        "title": f"CPU hot spot in {function['symbol']}",
+        "metric": "cpu",
+        "magnitude_pct": MAGNITUDE_PCT,
+        "functions": case["functions"],
+    }
+
+
+def solve_case(name: str, tmp: Path, backend: str) -> dict:
+    """Build, register, ingest and solve one case; what the solver ended with."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from reviews.models import Proposal, SolveRun
+    from reviews.services.ingest import finding_ingest
+    from reviews.services.repositories import repository_register
+
+    case = load_case(name)
+    repo = tmp / "repos" / name
+    build(name, repo)
+    repository_register(
+        name=name,
+        path=str(repo),
+        service_name=name,
+        test_cmd=case["test_cmd"],
+        bench_cmd=case["bench_cmd"],
+        branch="main",
+        actor=None,
+    )
+    ingested = finding_ingest(payload=finding_for(case, name), actor=None)
+    if ingested.errors:
+        raise SystemExit(f"{name}: ingest failed: {ingested.errors}")
+    finding_id = ingested.created[0]
+    out = io.StringIO()
+    # A failed run raises CommandError; its status and error are read below either way.
+    with contextlib.suppress(CommandError):
+        call_command("solve", str(finding_id), "--wait", "--json", "--backend", backend, stdout=out)
+    run = SolveRun.objects.filter(finding_id=finding_id).order_by("-id").first()
+    proposal = Proposal.objects.filter(finding_id=finding_id, solve_run=run).first()
+    return {
+        "status": run.status if run else "none",
+        "backend": run.backend if run else backend,
+        "error": (run.error if run else "no solve run") or "",
+        "refusals": [
+            {"skill": r.get("skill"), "reason": (r.get("reason") or "").splitlines()[:1]}
+            for r in (run.refusals if run and isinstance(run.refusals, list) else [])
+        ],
+        "usage": (run.usage if run else {}) or {},
+        "proposal": None
+        if proposal is None
+        else {
+            "id": proposal.pk,
+            "skill": proposal.skill_slug,
+            "is_analysis": proposal.is_analysis,
+            "diff": proposal.diff,
+            "claimed_speedup": _ratio(proposal.bench_before_s, proposal.bench_after_s),
+            "cost_usd": proposal.cost_usd,
+        },
+    }
+
+
+def _ratio(before: float | None, after: float | None) -> float | None:
+    return round(before / after, 3) if before and after else None
+
+
+def classify(name: str, solved: dict, workdir: Path) -> dict:
+    """The outcome a reviewer meets, re-checked on fresh builds; the upstream fix timed alike."""
+    import verify
+    from django.conf import settings
+
+    proposal = solved["proposal"]
+    diff = (
+        proposal["diff"] if proposal and not proposal["is_analysis"] and proposal["diff"] else None
+    )
+    trees = verify.prepare(name, workdir, diff)
+    verify.measure(name, trees)
+    baseline = trees["parent"].tests
+    upstream_ok = trees["upstream"].tests.adds_no_failure_to(baseline)
+    result = {
+        "case": name,
+        "skill": proposal["skill"] if proposal else None,
+        "upstream_speedup": _round(verify.speedup(trees, "upstream")),
+        "upstream_tests_ok": upstream_ok,
+        "parent_failing_tests": sorted(baseline.failing),
+        "wattson_speedup": None,
+    }
+    if proposal is None:
+        outcome = "no_fix" if solved["status"] == "no_fix" else "failed"
+        reason = solved["error"]
+    elif diff is None:
+        outcome, reason = "irrelevant", "a diagnosis-only proposal was presented"
+    else:
+        result["wattson_speedup"] = _round(verify.speedup(trees, "wattson"))
+        outcome, reason = _judge(
+            trees["wattson"], baseline, result["wattson_speedup"], settings.WATTSON_MIN_SPEEDUP
+        )
+    return {**result, "outcome": outcome, "reason": reason}
+
+
+def _judge(tree, baseline, gain: float | None, min_speedup: float) -> tuple[str, str]:
+    if not tree.applies:
+        return "wrong", f"the diff does not apply to a fresh build: {tree.apply_log[:300]}"
+    if not tree.tests.adds_no_failure_to(baseline):
+        new = sorted(tree.tests.failing - baseline.failing)
+        return "wrong", f"the upstream tests fail with the diff: {new or tree.tests.output[-300:]}"
+    if gain is None:
+        return "wrong", "the benchmark does not run with the diff"
+    if gain < min_speedup:
+        return "wrong", f"{gain:.3f}x here, below the {min_speedup:g}x a fix must reach"
+    return "valid", f"applies, adds no test failure, {gain:.3f}x"
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 3) if value else None
+
+
+def summarise(results: list[dict]) -> dict:
+    counts = {outcome: sum(r["outcome"] == outcome for r in results) for outcome in OUTCOMES}
+    share = counts["valid"] / len(results) if results else 0.0
+    met = share >= TARGET_VALID_SHARE and counts["wrong"] == 0 and counts["irrelevant"] == 0
+    return {
+        "cases": len(results),
+        "projects": len({r["project"] for r in results}),
+        **counts,
+        "valid_share": round(share, 3),
+        "target": f">= {TARGET_VALID_SHARE:.0%} valid, 0 wrong, 0 irrelevant",
+        "target_met": met,
+    }
+
+
+def print_text(results: list[dict], summary: dict) -> None:
+    for r in results:
+        theirs = f"{r['upstream_speedup']:.2f}x" if r["upstream_speedup"] else "-"
+        ours = f"{r['wattson_speedup']:.2f}x" if r["wattson_speedup"] else "-"
+        print(
+            f"{r['case']:24s} {r['outcome']:10s} wattson {ours:>7s}  upstream {theirs:>7s}"
+            f"  {r['skill'] or ''}"
+        )
+        print(f"{'':24s} {r['reason'].splitlines()[0] if r['reason'] else ''}"[:200])
+        for refusal in r["refusals"]:
+            print(f"{'':26s}- {refusal['skill']}: {' '.join(refusal['reason'])}"[:200])
+    print(
+        f"\n{summary['cases']} cases from {summary['projects']} projects: "
+        f"{summary['valid']} valid ({summary['valid_share']:.0%}), {summary['wrong']} wrong, "
+        f"{summary['irrelevant']} irrelevant, {summary['no_fix']} no_fix, "
+        f"{summary['failed']} failed"
+    )
+    verdict = "met" if summary["target_met"] else "NOT met"
+    print(f"target {summary['target']}: {verdict}")
+
+
+def main() -> None:
+    args = parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="wattson-bench-realworld-"))
+    set_up(tmp)
+    results = []
+    for name in args.case or case_names():
+        solved = solve_case(name, tmp, args.backend)
+        result = classify(name, solved, tmp / "verify" / name)
+        result.update(
+            project=load_case(name)["project"],
+            solver_status=solved["status"],
+            backend=solved["backend"],
+            refusals=solved["refusals"],
+            claimed_speedup=(solved["proposal"] or {}).get("claimed_speedup"),
+            usage=solved["usage"],
+            cost_usd=(solved["proposal"] or {}).get("cost_usd"),
+        )
+        results.append(result)
+        print(f"{name}: {result['outcome']}", file=sys.stderr, flush=True)
+    summary = summarise(results)
+    if args.json:
+        print(json.dumps({"results": results, "summary": summary}, indent=2))
+    else:
+        print_text(results, summary)
+
+
+if __name__ == "__main__":
+    main()
