@@ -17,6 +17,9 @@ class CodemodInput:
     root_cause_before: str | None = None  # regressions: the file at root_cause^ (None: absent)
     root_cause_after: str | None = None  # regressions: the file at the root-cause commit
     hint: str = ""  # optional free text (reviewer comment)
+    # The repository checkout the file belongs to: constants and purity are judged over every
+    # Python file in it (skills.codemods.repository). None: over this file alone.
+    repo_root: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from skills.codemods._cst import (
     COMPREHENSION_TYPES,
     LOOP_TYPES,
     Parsed,
+    Target,
     code,
     finish,
     function_locals,
@@ -22,6 +23,7 @@ from skills.codemods._cst import (
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.constants import Constants, NotConstant, assigned_value
 from skills.codemods.edits import unique_name
 from skills.codemods.purity import MUTATING_METHODS, READ_ONLY_CALLEES
 
@@ -33,8 +35,10 @@ class _Plan:
     """The swaps one pass over the function decided on, and what it left alone."""
 
     taken: set[str]
+    constants: Constants
     module_sets: dict[str, str] = field(default_factory=dict)  # module constant -> frozenset
     local_sets: dict = field(default_factory=dict)  # local name -> (its assignment, set name)
+    class_sets: dict[str, str] = field(default_factory=dict)  # class attribute -> frozenset
     swaps: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
@@ -46,7 +50,10 @@ def apply(data: CodemodInput) -> CodemodResult:
     target = parsed.find_target(data.qualname)
     func = target.func
     bindings = parsed.top_level_bindings()
-    plan = _Plan(taken=parsed.all_names() | function_locals(func))
+    plan = _Plan(
+        taken=parsed.all_names() | function_locals(func),
+        constants=Constants(parsed, data, target),
+    )
     for node in walk(func.body):
         if not isinstance(node, cst.ComparisonTarget) or not isinstance(
             node.operator, cst.In | cst.NotIn
@@ -57,18 +64,20 @@ def apply(data: CodemodInput) -> CodemodResult:
             _plan_literal(parsed, func, node, plan)
         elif isinstance(collection, cst.Name):
             _plan_name(parsed, func, node, bindings, plan)
+        elif isinstance(collection, cst.Attribute) and target.cls is not None:
+            _plan_class_attribute(parsed, node, plan)
 
     if not plan.swaps:
         raise CodemodRefused(
             "; ".join(plan.refusals)
             or f"{func.name.value} has no `in` test against a constant list or tuple in a loop"
         )
-    module = _rewritten_module(parsed, func, bindings, plan)
+    module = _rewritten_module(parsed, target, bindings, plan)
     summary = (
         f"{func.name.value}: " + "; ".join(plan.notes) + ". Each membership test was a linear scan "
         "(a miss compares against every element); a frozenset answers with one hash lookup."
     )
-    if plan.module_sets:
+    if plan.module_sets or plan.class_sets:
         summary += (
             " The frozenset is built once at import from the same constant; the original "
             "list is kept for any other use."
@@ -112,7 +121,7 @@ def _plan_name(
         return
     if all(a.scope is parsed.scope(parsed.module) for a in assignments):
         if name not in plan.module_sets:
-            reason = _module_constant_problem(parsed, name, bindings)
+            reason = _module_constant_problem(parsed, name, bindings, plan.constants)
             if reason:
                 plan.refusals.append(f"line {line}: {reason}")
                 return
@@ -126,7 +135,7 @@ def _plan_name(
     if not _in_loop(parsed, node, func):
         return
     if name not in plan.local_sets:
-        assignment, reason = _local_constant(parsed, func, name, node)
+        assignment, reason = _local_constant(parsed, func, name, node, plan.constants)
         if reason:
             plan.refusals.append(f"line {line}: {reason}")
             return
@@ -140,11 +149,42 @@ def _plan_name(
     plan.lines.append(line)
 
 
-def _rewritten_module(parsed: Parsed, func: cst.FunctionDef, bindings, plan: _Plan) -> cst.Module:
+def _plan_class_attribute(parsed: Parsed, node: cst.ComparisonTarget, plan: _Plan) -> None:
+    """`x in self.ALLOWED`: a frozenset class attribute beside the constant, read the same way."""
+    collection = node.comparator
+    attr = collection.attr.value
+    line = parsed.line(node)
+    if attr not in plan.class_sets:
+        try:
+            _, bound = plan.constants.class_binding(collection)
+            reason = _collection_problem(attr, bound, plan.constants)
+        except NotConstant as exc:
+            reason = str(exc)
+        if reason:
+            plan.refusals.append(f"line {line}: {reason}")
+            return
+        set_name = unique_name(f"_{attr.lstrip('_').upper()}_SET", plan.taken)
+        plan.taken.add(set_name)
+        plan.class_sets[attr] = set_name
+        plan.notes.append(
+            f"line {line}: `in {code(collection)}` now tests the frozenset class attribute "
+            f"{set_name}"
+        )
+    plan.swaps[collection] = collection.with_changes(attr=cst.Name(plan.class_sets[attr]))
+    plan.lines.append(line)
+
+
+def _rewritten_module(parsed: Parsed, target: Target, bindings, plan: _Plan) -> cst.Module:
+    func = target.func
     new_func = func.visit(_Swap(plan.swaps))
     if plan.local_sets:
         new_func = _insert_local_sets(new_func, func, plan.local_sets)
-    module = parsed.module.deep_replace(func, new_func)
+    if plan.class_sets:
+        cls = target.cls
+        new_cls = _insert_class_sets(cls.deep_replace(func, new_func), plan.class_sets)
+        module = parsed.module.deep_replace(cls, new_cls)
+    else:
+        module = parsed.module.deep_replace(func, new_func)
     # Module-level frozensets go right after the constant they copy.
     body = list(parsed.module.body)
     for name, set_name in sorted(
@@ -165,32 +205,38 @@ def _in_loop(parsed: Parsed, node: cst.CSTNode, func: cst.FunctionDef) -> bool:
     return False
 
 
-def _module_constant_problem(parsed: Parsed, name: str, bindings) -> str:
+def _module_constant_problem(parsed: Parsed, name: str, bindings, constants: Constants) -> str:
     statements = bindings.get(name, [])
     if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
         return f"{name} is bound more than once at module level"
-    small = statements[0].body[0]
-    value = None
-    if (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        or isinstance(small, cst.AnnAssign)
-    ):
-        value = small.value
+    mutation = _mutation(parsed.module, name)
+    if mutation:
+        return f"{name} is mutated ({mutation}), a frozenset copy would go stale"
+    try:
+        value = constants.module_binding(name)
+    except NotConstant as exc:
+        return f"{exc}, a frozenset copy could go stale"
+    return _collection_problem(name, value, constants)
+
+
+def _collection_problem(name: str, value: cst.BaseExpression, constants: Constants) -> str:
+    """Why a constant's value is not a list or tuple of hashable items, or ''."""
     if isinstance(value, cst.Set) or (
         isinstance(value, cst.Call) and code(value.func) in ("set", "frozenset")
     ):
         return f"{name} is already a set"
-    if not isinstance(value, cst.List | cst.Tuple):
-        return f"{name} is not a list or tuple literal"
-    if not all(
-        not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
-        for e in value.elements
-    ):
+    try:
+        items = constants.value(value)
+    except NotConstant as exc:
+        return f"{name} is not a constant list or tuple ({exc})"
+    if isinstance(items, set | frozenset):
+        return f"{name} is already a set"
+    if not isinstance(items, list | tuple):
+        return f"{name} is not a list or tuple"
+    try:
+        hash(tuple(items))
+    except TypeError:
         return f"{name} holds items that are not hashable constants"
-    mutation = _mutation(parsed.module, name)
-    if mutation:
-        return f"{name} is mutated ({mutation}), a frozenset copy would go stale"
     return ""
 
 
@@ -238,7 +284,7 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
-def _local_constant(parsed: Parsed, func, name: str, use: cst.CSTNode):
+def _local_constant(parsed: Parsed, func, name: str, use: cst.CSTNode, constants: Constants):
     """(the assignment statement, '') for a local list/tuple literal assigned once, else reason."""
     scope = parsed.scope(use.comparator)
     assignments = list(scope[name])
@@ -248,11 +294,7 @@ def _local_constant(parsed: Parsed, func, name: str, use: cst.CSTNode):
     statement = parsed.parent(parsed.parent(assigned)) if assigned is not None else None
     if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
         return None, f"{name} is a parameter or not a plain assignment; its type is unknown"
-    value = statement.value
-    if not isinstance(value, cst.List | cst.Tuple) or not all(
-        not isinstance(e, cst.StarredElement) and is_hashable_constant(e.value)
-        for e in value.elements
-    ):
+    if _collection_problem(name, statement.value, constants):
         return None, f"{name} is not a list or tuple literal of hashable constants"
     line = parsed.parent(statement)
     if _in_loop(parsed, line, func):
@@ -286,6 +328,21 @@ def _insert_local_sets(
         index = original_body.index(line) + 1
         new_body.insert(index, cst.parse_statement(f"{set_name} = frozenset({name})\n"))
     return new_func.with_changes(body=new_func.body.with_changes(body=new_body))
+
+
+def _insert_class_sets(cls: cst.ClassDef, class_sets: dict[str, str]) -> cst.ClassDef:
+    """Each frozenset directly under the class attribute it copies."""
+    body = list(cls.body.body)
+    for attr, set_name in class_sets.items():
+        index = next(
+            i
+            for i, stmt in enumerate(body)
+            if isinstance(stmt, cst.SimpleStatementLine)
+            and any(assigned_value(small, attr) is not None for small in stmt.body)
+        )
+        new = cst.parse_statement(f"{set_name} = frozenset({attr})\n")
+        body.insert(index + 1, new)
+    return cls.with_changes(body=cls.body.with_changes(body=body))
 
 
 def _insert_after(module: cst.Module, index: int, stmt: cst.BaseStatement) -> cst.Module:

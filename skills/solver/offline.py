@@ -104,6 +104,7 @@ def _codemod_diff(
                 root_cause_before=target.before_root_cause,
                 root_cause_after=target.at_root_cause,
                 hint=context.reviewer_comment,
+                repo_root=str(root),
             ),
         )
     except CodemodRefused as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skills.codemods import CodemodRefused
-from tests.skills.codemod_support import apply, assert_same_behaviour
+from tests.skills.codemod_support import apply, assert_same_behaviour, dedent, load
 
 TERMS = """
 import re
@@ -111,3 +111,100 @@ def test_a_constant_tested_once_per_call_of_a_hot_function_is_converted_too():
     )
     assert "return letter.lower() in _VOWELS_SET" in result.new_source
     assert_same_behaviour(source, result.new_source, "is_vowel", ["A", "b", "u", ""])
+
+
+@pytest.mark.parametrize(
+    ("decorator", "receiver", "signature"),
+    [
+        ("", "self", "self, xs"),
+        ("@classmethod\n    ", "cls", "cls, xs"),
+        ("@staticmethod\n    ", "Palette", "xs"),
+    ],
+)
+def test_a_class_constant_gets_a_frozenset_class_attribute_read_the_same_way(
+    decorator, receiver, signature
+):
+    source = f"""
+class Palette:
+    PRIMARY = ("red", "green", "blue", "cyan")
+
+    {decorator}def pick({signature}):
+        return [x for x in xs if x in {receiver}.PRIMARY]
+"""
+    result = apply("membership-set", source, "Palette.pick")
+    new = result.new_source
+    assert (
+        '    PRIMARY = ("red", "green", "blue", "cyan")\n    _PRIMARY_SET = frozenset(PRIMARY)\n'
+    ) in new
+    assert f"if x in {receiver}._PRIMARY_SET]" in new
+    calls = [(["red", "pink", "cyan"],), ([],)]
+    if receiver == "self":
+        old, fresh = load(dedent(source)).Palette(), load(new).Palette()
+        assert (
+            old.pick(["red", "pink", "cyan"])
+            == fresh.pick(["red", "pink", "cyan"])
+            == [
+                "red",
+                "cyan",
+            ]
+        )
+    else:
+        assert_same_behaviour(source, new, "Palette.pick", calls)
+
+
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        ('KNOWN = tuple(["gif", "png", "jpg", "webp"])', "_KNOWN_SET = frozenset(KNOWN)"),
+        ('KNOWN = "gif png jpg webp".split()', "_KNOWN_SET = frozenset(KNOWN)"),
+        ('BASE = ("gif", "png")\nKNOWN = BASE + ("jpg", "webp")', "_KNOWN_SET = frozenset(KNOWN)"),
+        ('KNOWN = list("gif png".split()) + ["jpg"]', "_KNOWN_SET = frozenset(KNOWN)"),
+    ],
+)
+def test_constants_built_with_tuple_split_or_concatenation_are_converted(definition, expected):
+    source = f"""
+{definition}
+
+
+def images(names):
+    return [n for n in names if n.rsplit(".", 1)[-1] in KNOWN]
+"""
+    result = apply("membership-set", source, "images")
+    new = result.new_source
+    assert f"{definition}\n{expected}\n" in new
+    assert "in _KNOWN_SET]" in new
+    assert_same_behaviour(source, new, "images", [(["a.gif", "b.txt", "c.jpg", "d"],), ([],)])
+
+
+def test_a_module_constant_changed_elsewhere_in_the_repository_is_refused(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "plugins.py").write_text(
+        "from pkg.mod import STOPWORDS\n\nSTOPWORDS.append('via')\n"
+    )
+    with pytest.raises(CodemodRefused, match=r"STOPWORDS is changed at pkg/plugins.py:3"):
+        apply("membership-set", TERMS, "terms", repo_root=str(tmp_path))
+
+
+def test_a_module_constant_only_read_elsewhere_in_the_repository_is_converted(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "report.py").write_text(
+        "import pkg.mod as m\n\nprint(len(m.STOPWORDS), sorted(m.STOPWORDS))\n"
+    )
+    result = apply("membership-set", TERMS, "terms", repo_root=str(tmp_path))
+    assert "word in _STOPWORDS_SET:" in result.new_source
+
+
+def test_a_class_constant_a_subclass_overrides_is_refused(tmp_path):
+    source = """
+    class Palette:
+        PRIMARY = ("red", "green", "blue", "cyan")
+
+        def pick(self, xs):
+            return [x for x in xs if x in self.PRIMARY]
+    """
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "dark.py").write_text(
+        "from pkg.mod import Palette\n\n\nclass Dark(Palette):\n    PRIMARY = ('black',)\n"
+    )
+    with pytest.raises(CodemodRefused, match=r"may be changed or overridden.*class Dark"):
+        apply("membership-set", source, "Palette.pick", repo_root=str(tmp_path))
