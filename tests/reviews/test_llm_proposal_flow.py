@@ -25,15 +25,15 @@ R = SolveRun.Status
 
 @pytest.fixture
 def world(db, scenario, settings, tmp_path, monkeypatch):
-    """feed_sku_regex registered and its finding ingested (with a canary in its evidence)."""
+    """label_regex registered and its finding ingested (with a canary in its evidence)."""
     settings.WATTSON_WORK_DIR = tmp_path / "work"
     settings.WATTSON_AUTO_SOLVE = False
     settings.ANTHROPIC_MAX_RETRIES = 1
     monkeypatch.setattr(solving, "solve_run_enqueue", lambda *, run_id: None)
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     payload = dict(built["finding"])
     repository_register(
-        name="feed",
+        name="labels",
         path=str(built["path"]),
         service_name=payload["service"],
         test_cmd=built["meta"]["test_cmd"],
@@ -41,8 +41,8 @@ def world(db, scenario, settings, tmp_path, monkeypatch):
         branch="main",
         actor=None,
     )
-    payload["evidence"] = {"profile": "parse_sku 41% self time", "commit_note": CANARY}
-    result = finding_ingest(payload={**payload, "repository": "feed"}, actor=None)
+    payload["evidence"] = {"profile": "parse_tracking 41% self time", "commit_note": CANARY}
+    result = finding_ingest(payload={**payload, "repository": "labels"}, actor=None)
     assert not result.errors, result.errors
     return {"built": built, "finding": Finding.objects.get(pk=result.created[0])}
 
@@ -152,8 +152,9 @@ def test_a_prompt_injection_in_the_evidence_changes_nothing_about_who_may_approv
 
 
 def test_a_diff_that_never_applies_fails_the_run_and_stores_no_proposal(world, llm, reviewer):
-    bad = precompile_diff(world["built"]["path"]).replace("group feed rows", "group the rows")
-    bad = bad.replace("Suppliers send lowercase SKUs", "Suppliers send uppercase SKUs")
+    # Context lines that are not in the file: the diff can never apply.
+    bad = precompile_diff(world["built"]["path"]).replace("read tracking numbers", "read labels")
+    bad = bad.replace("depots send lowercase letters", "depots send uppercase letters")
     llm([propose(bad), propose(bad)])
 
     run = solve_with_anthropic(world["finding"], reviewer)
