@@ -121,9 +121,9 @@ def test_queue_filters_by_clicking_and_looks_right(page, reviewer, queue_rows):
 
 
 def test_finding_page_shows_the_root_cause_diff(page, reviewer, scenario):
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     sent = built["finding"]
-    repository = Repository.objects.create(name="product-feed", path=str(built["path"]))
+    repository = Repository.objects.create(name="parcel-labels", path=str(built["path"]))
     service = Service.objects.create(name=sent["service"], repository=repository)
     finding = Finding.objects.create(
         kind=K.REGRESSION,

@@ -1,7 +1,7 @@
 """A reviewer requests a fix from the finding page and watches the solve live until it is ready.
 
 A background thread stands in for the worker (the broker hand-off is the only thing replaced);
-the solve itself is the real offline solver on the feed_sku_regex scenario repository.
+the solve itself is the real offline solver on the label_regex scenario repository.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ def background_worker(monkeypatch):
 
 
 @pytest.fixture
-def feed_finding(transactional_db, scenario, settings, tmp_path) -> Finding:
+def labels_finding(transactional_db, scenario, settings, tmp_path) -> Finding:
     settings.WATTSON_WORK_DIR = tmp_path / "work"
     settings.WATTSON_AUTO_SOLVE = False
-    built = scenario("feed_sku_regex")
+    built = scenario("label_regex")
     repository_register(
-        name="feed",
+        name="labels",
         path=str(built["path"]),
         service_name=built["finding"]["service"],
         test_cmd=built["meta"]["test_cmd"],
@@ -61,15 +61,15 @@ def feed_finding(transactional_db, scenario, settings, tmp_path) -> Finding:
         branch="main",
         actor=None,
     )
-    result = finding_ingest(payload={**built["finding"], "repository": "feed"}, actor=None)
+    result = finding_ingest(payload={**built["finding"], "repository": "labels"}, actor=None)
     return Finding.objects.get(pk=result.created[0])
 
 
 def test_request_fix_shows_live_status_then_the_proposal(
-    page, reviewer, feed_finding, background_worker
+    page, reviewer, labels_finding, background_worker
 ):
     login(page, reviewer)
-    page.goto(f"/findings/{feed_finding.pk}/")
+    page.goto(f"/findings/{labels_finding.pk}/")
     panel = page.locator("#solve-panel")
     assert "No fix has been requested yet" in panel.inner_text()
 
@@ -89,6 +89,6 @@ def test_request_fix_shows_live_status_then_the_proposal(
     result = page.locator(".solve-result").inner_text()
     assert "precompile-regex" in result and "review it" in result
     assert "succeeded" in page.locator("#solve-status").inner_text()
-    assert SolveRun.objects.get(finding=feed_finding).status == SolveRun.Status.SUCCEEDED
+    assert SolveRun.objects.get(finding=labels_finding).status == SolveRun.Status.SUCCEEDED
     assert page.console_errors == []
     screenshot(page, "solve_panel_done", full_page=False)
