@@ -7,17 +7,20 @@ skips all of that. The pattern and flags must be constants: otherwise compiling 
 
 from __future__ import annotations
 
+import re as re_module
+
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from skills.codemods._cst import (
     Parsed,
+    Target,
     code,
     finish,
-    is_string_literal,
-    literal_value,
     walk,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.constants import Constants, NotConstant
 from skills.codemods.edits import ensure_module_alias, insert_module_statements, unique_name
 
 # Parameters of the module-level functions; a compiled pattern's method takes the same list minus
@@ -31,6 +34,8 @@ SIGNATURES = {
     "split": ("pattern", "string", "maxsplit", "flags"),
     "sub": ("pattern", "repl", "string", "count", "flags"),
     "subn": ("pattern", "repl", "string", "count", "flags"),
+    # re.compile(CONSTANT) inside the function: the call becomes the module-level pattern itself.
+    "compile": ("pattern", "flags"),
 }
 LINE_LENGTH = 100
 
@@ -42,6 +47,8 @@ class _Site:
         self.pattern = pattern
         self.flags = flags
         self.rest = rest
+        # The pattern as module-level code: `self.PATTERN` is read as `Class.PATTERN` there.
+        self.pattern_code = code(pattern)
 
 
 def apply(data: CodemodInput) -> CodemodResult:
@@ -49,10 +56,11 @@ def apply(data: CodemodInput) -> CodemodResult:
     target = parsed.find_target(data.qualname)
     func = target.func
     bindings = parsed.top_level_bindings()
-    sites, refusals = _find_sites(parsed, func, bindings)
+    constants = Constants(parsed, data, target)
+    sites, refusals = _find_sites(parsed, target, bindings, constants)
     module, re_alias = _compile_name(parsed, parsed.module)
-    constants, new_statements, referenced = _compiled_constants(parsed, func, sites, re_alias)
-    replacements = {site.call: _method_call(parsed, site, constants[_key(site)]) for site in sites}
+    compiled, new_statements, referenced = _compiled_constants(parsed, func, sites, re_alias)
+    replacements = {site.call: _method_call(parsed, site, compiled[_key(site)]) for site in sites}
 
     # Before the function, but after any module constant the pattern or flags use.
     index = target.top_index
@@ -69,13 +77,14 @@ def apply(data: CodemodInput) -> CodemodResult:
     first = min(parsed.line(s.call) for s in sites)
     last = max(parsed.end_line(s.call) for s in sites)
     described = ", ".join(
-        f"re.{s.method} at line {parsed.line(s.call)} -> {constants[_key(s)]}.{s.method}"
+        f"re.{s.method} at line {parsed.line(s.call)} -> {compiled[_key(s)]}"
+        + ("" if s.method == "compile" else f".{s.method}")
         for s in sites
     )
     summary = (
         f"{func.name.value}: {described}. The pattern"
-        f"{'s are' if len(constants) > 1 else ' is'} compiled once at import "
-        f"({', '.join(constants.values())}) instead of being looked up in re's pattern cache on "
+        f"{'s are' if len(compiled) > 1 else ' is'} compiled once at import "
+        f"({', '.join(compiled.values())}) instead of being looked up in re's pattern cache on "
         "every call, which hashes the pattern text and combines the flags each time."
     )
     if refusals:
@@ -83,8 +92,11 @@ def apply(data: CodemodInput) -> CodemodResult:
     return finish(data, module, summary, first, last)
 
 
-def _find_sites(parsed: Parsed, func: cst.FunctionDef, bindings) -> tuple[list[_Site], list[str]]:
+def _find_sites(
+    parsed: Parsed, target: Target, bindings, constants: Constants
+) -> tuple[list[_Site], list[str]]:
     """The re calls with a constant pattern, and why the others were left alone."""
+    func = target.func
     global_names = _names_declared_global(parsed.module)
     sites: list[_Site] = []
     refusals: list[str] = []
@@ -95,7 +107,9 @@ def _find_sites(parsed: Parsed, func: cst.FunctionDef, bindings) -> tuple[list[_
         if method is None:
             continue
         try:
-            sites.append(_analyse(parsed, node, method, bindings, global_names))
+            site = _analyse(parsed, node, method, bindings, global_names)
+            _check_pattern(parsed, site, target, constants)
+            sites.append(site)
         except CodemodRefused as exc:
             refusals.append(f"line {parsed.line(node)}: {exc}")
     if not sites:
@@ -120,21 +134,23 @@ def _compiled_constants(
         key = _key(site)
         if key in constants:
             continue
-        stem = (
-            site.pattern.value.lstrip("_").upper() if isinstance(site.pattern, cst.Name) else base
-        )
+        stem = base
+        if isinstance(site.pattern, cst.Name | cst.Attribute):
+            named = site.pattern if isinstance(site.pattern, cst.Name) else site.pattern.attr
+            stem = named.value.lstrip("_").upper()
         name = unique_name(f"_{stem}_RE", taken)
         taken.add(name)
         constants[key] = name
         new_statements.append(_compile_statement(name, re_alias, *key))
-        referenced |= {n.value for n in walk(site.pattern) if isinstance(n, cst.Name)}
+        pattern_names = walk(cst.parse_expression(site.pattern_code))
+        referenced |= {n.value for n in pattern_names if isinstance(n, cst.Name)}
         if site.flags is not None:
             referenced |= {n.value for n in walk(site.flags) if isinstance(n, cst.Name)}
     return constants, new_statements, referenced
 
 
 def _key(site: _Site) -> tuple[str, str]:
-    return (code(site.pattern), code(site.flags) if site.flags is not None else "")
+    return (site.pattern_code, code(site.flags) if site.flags is not None else "")
 
 
 def _re_function(parsed: Parsed, call: cst.Call) -> str | None:
@@ -194,23 +210,10 @@ def _analyse(parsed: Parsed, call: cst.Call, method: str, bindings, global_names
     if pattern_arg is None:
         raise CodemodRefused(f"re.{method} has no pattern argument")
     pattern = pattern_arg.value
-
-    def constant_string(node: cst.BaseExpression) -> bool:
-        return is_string_literal(node)
-
-    if not is_string_literal(pattern) and not (
-        isinstance(pattern, cst.Name)
-        and _is_module_constant(parsed, pattern, bindings, global_names, constant_string)
-    ):
-        raise CodemodRefused(
-            f"the pattern {code(pattern)!r} of re.{method} is not a constant (it is built or "
-            "passed at run time), so it cannot be compiled once at import"
-        )
     flags_arg = assigned.get("flags")
     flags = flags_arg.value if flags_arg is not None else None
     if flags is not None and not _constant_flags(parsed, flags, bindings, global_names):
         raise CodemodRefused(f"the flags {code(flags)!r} of re.{method} are not constant")
-    _check_compiles(parsed, pattern, flags, bindings)
     rest = [
         arg
         for name, arg in sorted(assigned.items(), key=lambda kv: list(call.args).index(kv[1]))
@@ -219,17 +222,32 @@ def _analyse(parsed: Parsed, call: cst.Call, method: str, bindings, global_names
     return _Site(call, method, pattern, flags, rest)
 
 
-def _check_compiles(parsed: Parsed, pattern, flags, bindings) -> None:
-    """A pattern that does not compile would now fail at import, not inside the function."""
-    import re as re_module
-
+def _check_pattern(parsed: Parsed, site: _Site, target: Target, constants: Constants) -> None:
+    """The pattern must be a constant, written as module-level code, that compiles."""
+    pattern = site.pattern
     try:
-        if isinstance(pattern, cst.Name):
-            statement = bindings[pattern.value][0].body[0]
-            pattern = statement.value
-        text = literal_value(pattern)
-    except Exception:
-        return
+        text = constants.value(pattern)
+        if not isinstance(text, str | bytes):
+            raise NotConstant(f"{code(pattern)} is not a string")
+    except NotConstant as exc:
+        raise CodemodRefused(
+            f"the pattern {code(pattern)!r} of re.{site.method} is not a constant ({exc}), so it "
+            "cannot be compiled once at import"
+        ) from None
+    attributes = [n for n in walk(pattern) if isinstance(n, cst.Attribute)]
+    if attributes:
+        cls = target.cls
+        if not isinstance(pattern, cst.Attribute) or cls is None or cls is not target.top_stmt:
+            raise CodemodRefused(
+                f"the pattern {code(pattern)!r} of re.{site.method} reads a class attribute in an "
+                "expression; left alone"
+            )
+        site.pattern_code = f"{cls.name.value}.{pattern.attr.value}"
+    _check_compiles(parsed, text, site.flags)
+
+
+def _check_compiles(parsed: Parsed, text: str | bytes, flags) -> None:
+    """A pattern that does not compile would now fail at import, not inside the function."""
     try:
         value = 0
         if flags is not None:
@@ -313,7 +331,9 @@ def _compile_statement(
     return cst.parse_statement(text + "\n")
 
 
-def _method_call(parsed: Parsed, site: _Site, constant: str) -> cst.Call:
+def _method_call(parsed: Parsed, site: _Site, constant: str) -> cst.BaseExpression:
+    if site.method == "compile":
+        return cst.Name(constant)
     func = cst.Attribute(value=cst.Name(constant), attr=cst.Name(site.method))
     rest = list(site.rest)
     if rest:
@@ -345,8 +365,6 @@ def _method_call(parsed: Parsed, site: _Site, constant: str) -> cst.Call:
 
 
 def _end_column(parsed: Parsed, node: cst.CSTNode) -> int:
-    from libcst.metadata import PositionProvider
-
     return parsed.meta(PositionProvider, node).end.column
 
 
@@ -359,6 +377,8 @@ class _Replace(cst.CSTTransformer):
         new = self.replacements.get(original_node)
         if new is None:
             return updated_node
+        if isinstance(new, cst.Name):  # re.compile(...) -> the compiled constant
+            return new
         # Arguments may hold another rewritten call (re.sub(p, r, re.sub(q, r2, s))): take the
         # updated argument values.
         args = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skills.codemods import CodemodRefused
-from tests.skills.codemod_support import apply, assert_same_behaviour
+from tests.skills.codemod_support import apply, assert_same_behaviour, dedent, load
 
 SAMPLES = ["ab-123", "AB-123-x9", "nope", "", "abc - 12345 - zz", "a1 b2 c3"]
 
@@ -163,3 +163,117 @@ def test_a_function_without_re_calls_is_refused():
 def test_an_unknown_function_is_refused():
     with pytest.raises(CodemodRefused, match="not defined"):
         apply("precompile-regex", "import re\n", "missing")
+
+
+def test_a_from_import_of_match_is_compiled_with_an_added_import_re():
+    source = """
+    from re import match
+
+
+    def leading_number(text):
+        found = match(r"\\d+", text)
+        return int(found.group()) if found else None
+    """
+    result = apply("precompile-regex", source, "leading_number")
+    new = result.new_source
+    assert new.startswith("import re\nfrom re import match\n")
+    assert '_LEADING_NUMBER_RE = re.compile(r"\\d+")\n' in new
+    assert "    found = _LEADING_NUMBER_RE.match(text)\n" in new
+    assert_same_behaviour(source, new, "leading_number", ["42 apples", "none", ""])
+
+
+def test_a_pattern_concatenated_from_module_constants_is_compiled_after_them():
+    source = """
+    import re
+
+    FAMILY = r"[a-z]+"
+    NUMBER = r"\\d+"
+
+
+    def codes(text):
+        return re.findall(FAMILY + "-" + NUMBER, text)
+    """
+    result = apply("precompile-regex", source, "codes")
+    new = result.new_source
+    assert '_CODES_RE = re.compile(FAMILY + "-" + NUMBER)\n' in new
+    assert new.index("NUMBER = r") < new.index("_CODES_RE =") < new.index("def codes")
+    assert "    return _CODES_RE.findall(text)\n" in new
+    assert_same_behaviour(source, new, "codes", ["ab-12 cd-3 x-", ""])
+
+
+def test_a_class_constant_read_through_self_is_compiled_after_the_class():
+    source = """
+    import re
+
+
+    class Sku:
+        PATTERN = r"([A-Z]{2})-(\\d+)"
+
+        def parse(self, text):
+            return re.findall(self.PATTERN, text)
+    """
+    result = apply("precompile-regex", source, "Sku.parse")
+    new = result.new_source
+    assert "        return _PATTERN_RE.findall(text)\n" in new
+    assert new.endswith("\n\n\n_PATTERN_RE = re.compile(Sku.PATTERN)\n")
+    old_sku, new_sku = load(dedent(source)).Sku(), load(new).Sku()
+    assert (
+        old_sku.parse("AB-1 cd-2 EF-33")
+        == new_sku.parse("AB-1 cd-2 EF-33")
+        == [
+            ("AB", "1"),
+            ("EF", "33"),
+        ]
+    )
+
+
+def test_an_inline_compile_in_a_classmethod_under_an_aliased_import_becomes_the_constant():
+    source = """
+    import re as _re
+
+
+    class Sku:
+        @classmethod
+        def valid(cls, codes):
+            return [c for c in codes if _re.compile(r"[A-Z]{2}-\\d+").fullmatch(c)]
+    """
+    result = apply("precompile-regex", source, "Sku.valid")
+    new = result.new_source
+    assert '_VALID_RE = _re.compile(r"[A-Z]{2}-\\d+")\n' in new
+    assert "return [c for c in codes if _VALID_RE.fullmatch(c)]" in new
+    assert_same_behaviour(source, new, "Sku.valid", [(["AB-1", "ab-1", "CD-22x"],), ([],)])
+
+
+def test_a_pattern_constant_rebound_elsewhere_in_the_repository_is_refused(tmp_path):
+    source = """
+    import re
+
+    SKU = r"[A-Z]{2}-\\d+"
+
+
+    def skus(text):
+        return re.findall(SKU, text)
+    """
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "setup.py").write_text("from pkg import mod\n\nmod.SKU = r'\\w+'\n")
+    with pytest.raises(CodemodRefused, match=r"not a constant \(SKU is changed at pkg/setup.py:3"):
+        apply("precompile-regex", source, "skus", repo_root=str(tmp_path))
+
+
+def test_a_class_pattern_overridden_by_a_subclass_is_refused():
+    source = """
+    import re
+
+
+    class Sku:
+        PATTERN = r"[A-Z]{2}"
+
+        def parse(self, text):
+            return re.findall(self.PATTERN, text)
+
+
+    class LongSku(Sku):
+        PATTERN = r"[A-Z]{4}"
+    """
+    with pytest.raises(CodemodRefused, match="may be changed or overridden"):
+        apply("precompile-regex", source, "Sku.parse")
