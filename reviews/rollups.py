@@ -68,6 +68,16 @@ FUNNEL = Rollup(
 )
 
 
+def counted_sql(row: str) -> str:
+    """The revision the reports count for its finding: reviews.reports.scope.COUNTED in SQL."""
+    return f"COALESCE({row}.in_reports, {row}.is_current)"
+
+
+def savings_counted_sql(row: str) -> str:
+    """Counted, and a fix: an analysis is never banked, at stake or lost."""
+    return f"{counted_sql(row)} AND NOT {row}.is_analysis"
+
+
 def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
     savings = SAVINGS.upsert(
         [
@@ -84,7 +94,7 @@ def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
             f"{sign} * COALESCE({row}.measured_watts, 0)",
             _flag(f"{row}.measured_watts IS NOT NULL", sign),
         ],
-        where=f"{row}.is_current",
+        where=savings_counted_sql(row),
     )
     funnel = FUNNEL.upsert(
         [
@@ -99,10 +109,8 @@ def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
             "0",
             "0",
             _flag(f"{row}.revision = 1 AND NOT {row}.is_analysis", sign),
-            _flag(
-                f"{row}.is_current AND {row}.status = 'approved' AND NOT {row}.is_analysis", sign
-            ),
-            _flag(f"{row}.is_current AND {row}.branch_commit <> ''", sign),
+            _flag(f"{savings_counted_sql(row)} AND {row}.status = 'approved'", sign),
+            _flag(f"{counted_sql(row)} AND {row}.branch_commit <> ''", sign),
         ],
         where=f"{row}.finding_created_at IS NOT NULL",
     )
@@ -218,7 +226,7 @@ def rebuild_sql(vendor: str) -> list[str]:
         SELECT {wk("activity_at")}, COALESCE(service_id, 0), skill_slug, source, kind, status,
                COUNT(*), SUM(estimated_watts), SUM(COALESCE(measured_watts, 0)),
                SUM(CASE WHEN measured_watts IS NULL THEN 0 ELSE 1 END)
-        FROM reviews_proposal WHERE is_current
+        FROM reviews_proposal AS p WHERE {savings_counted_sql("p")}
         GROUP BY 1, 2, 3, 4, 5, 6""",
         f"""INSERT INTO reviews_decisionweek ({", ".join((*DECISIONS.keys, *DECISIONS.sums))})
         SELECT {wk("created_at")}, COALESCE(service_id, 0), skill_slug,
@@ -239,13 +247,24 @@ def rebuild_sql(vendor: str) -> list[str]:
             SELECT {wk("finding_created_at")}, COALESCE(service_id, 0), source, kind, skill_slug,
                    0, 0, 0,
                    CASE WHEN revision = 1 AND NOT is_analysis THEN 1 ELSE 0 END,
-                   CASE WHEN is_current AND status = 'approved' AND NOT is_analysis
+                   CASE WHEN {savings_counted_sql("p")} AND status = 'approved'
                         THEN 1 ELSE 0 END,
-                   CASE WHEN is_current AND branch_commit <> '' THEN 1 ELSE 0 END
-            FROM reviews_proposal WHERE finding_created_at IS NOT NULL
+                   CASE WHEN {counted_sql("p")} AND branch_commit <> '' THEN 1 ELSE 0 END
+            FROM reviews_proposal AS p WHERE finding_created_at IS NOT NULL
         ) parts
         GROUP BY week, service_id, source, kind, skill_slug""",
     ]
+
+
+def schema_ready(connection) -> bool:
+    """Whether the columns this module's SQL reads exist yet.
+
+    Migrations before the latest one that changes the triggers (0016) skip installing them
+    (this SQL reads columns they have not made yet); that latest one installs and recounts.
+    """
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, "reviews_proposal")
+    return any(column.name == "in_reports" for column in columns)
 
 
 def rebuild(connection=default_connection) -> None:

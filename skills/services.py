@@ -22,7 +22,11 @@ from skills.models import Skill, SkillStats, SkillVersion
 APPROVE = "approve"
 REJECT = "reject"
 REQUEST_CHANGES = "request_changes"
-VERDICTS = (APPROVE, REJECT, REQUEST_CHANGES)
+# An analysis (no diff) acknowledged by a reviewer: useful counts as an acceptance and not
+# useful as a rejection of the skill's work, and neither banks any watts.
+USEFUL = "useful"
+NOT_USEFUL = "not_useful"
+VERDICTS = (APPROVE, REJECT, REQUEST_CHANGES, USEFUL, NOT_USEFUL)
 # z for a two-sided 95% interval.
 Z_95 = 1.959963984540054
 
@@ -86,6 +90,13 @@ def _accumulate(
         stats.rejection_reasons = reasons
     elif verdict == REQUEST_CHANGES:
         stats.changes_requested += 1
+    elif verdict == USEFUL:
+        stats.approved += 1
+    elif verdict == NOT_USEFUL:
+        stats.rejected += 1
+        reasons = dict(stats.rejection_reasons or {})
+        reasons[NOT_USEFUL] = int(reasons.get(NOT_USEFUL, 0)) + 1
+        stats.rejection_reasons = reasons
     else:
         raise ValueError(f"unknown verdict {verdict!r}")
     durations = [float(value) for value in (stats.decision_seconds or [])]

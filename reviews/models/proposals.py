@@ -22,6 +22,8 @@ class Proposal(models.Model):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         SUPERSEDED = "superseded", "Superseded"
         STALE = "stale", "Stale (no longer applies)"
+        # An analysis (no diff) a reviewer read and judged useful or not: never a fix.
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
 
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="proposals")
     revision = models.PositiveIntegerField()
@@ -30,6 +32,10 @@ class Proposal(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     is_current = models.BooleanField(default=True)
+    # Which revision the reports count for its finding (reviews.reports.scope.COUNTED): None
+    # means "when current". A revision a person approved or rejected stays counted (True) while
+    # a later revision waits, and stops (False) once a newer approval or rejection replaces it.
+    in_reports = models.BooleanField(null=True, blank=True, default=None)
     skill_version = models.ForeignKey(
         "skills.SkillVersion",
         on_delete=models.PROTECT,
@@ -167,6 +173,9 @@ class Decision(models.Model):
         APPROVE = "approve", "Approve"
         REJECT = "reject", "Reject"
         REQUEST_CHANGES = "request_changes", "Request changes"
+        # Acknowledging an analysis (a proposal without a diff): it informs, it fixes nothing.
+        USEFUL = "useful", "Useful analysis"
+        NOT_USEFUL = "not_useful", "Analysis not useful"
 
     class Reason(models.TextChoices):
         NONE = "", "—"

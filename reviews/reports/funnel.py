@@ -6,7 +6,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from reviews.models import Finding, FunnelWeek, Proposal, SolveRun
-from reviews.reports.scope import Scope, edges, in_range, rollup
+from reviews.reports.scope import COUNTED, SAVINGS_COUNTED, Scope, edges, in_range, rollup
 
 _STAGES = ("ingested", "no_fix", "failed", "proposed", "approved", "applied")
 
@@ -33,12 +33,12 @@ def funnel_counts(scope: Scope) -> dict[str, int]:
                 failed=Count("id", filter=Q(status=Finding.Status.FAILED)),
             )
             _add(funnel, counts)
-    approved = Q(is_current=True, status=Proposal.Status.APPROVED, is_analysis=False)
+    approved = SAVINGS_COUNTED & Q(status=Proposal.Status.APPROVED)
     for part in edges(Proposal.objects.all(), scope, "finding_created_at"):
         counts = part.aggregate(
             proposed=Count("id", filter=Q(revision=1, is_analysis=False)),
             approved=Count("id", filter=approved),
-            applied=Count("id", filter=Q(is_current=True) & ~Q(branch_commit="")),
+            applied=Count("id", filter=COUNTED & ~Q(branch_commit="")),
         )
         _add(funnel, counts)
     if scope.skill:

@@ -1,9 +1,11 @@
 """Watts and dollars: banked, at stake and lost, in total, by breakdown and by week.
 
 A proposal's savings count as **banked** once approved, **at stake** while in review (or stale,
-waiting for a re-solve) and **lost** when rejected. Only a finding's current proposal counts, so
-revisions are never double-counted; a proposal is dated by its decision, or by its creation
-while it waits. Dollars come from skills.savings at each service's price.
+waiting for a re-solve, or while changes are requested) and **lost** when rejected. One revision
+per finding counts (scope.COUNTED: the current one, unless an earlier approval or rejection
+stands while it waits), so revisions are never double-counted, and analyses never count; a
+proposal is dated by its decision, or by its creation while it waits. Dollars come from
+skills.savings at each service's price.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 
 from reviews.models import Proposal, SavingsWeek, Service
-from reviews.reports.scope import Scope, edges, rollup
+from reviews.reports.scope import SAVINGS_COUNTED, Scope, edges, rollup
 from skills.savings import dollars_per_year
 
 P = Proposal.Status
 BUCKETS = {
     "banked": [P.APPROVED],
-    "at_stake": [P.PENDING, P.STALE],
+    "at_stake": [P.PENDING, P.STALE, P.CHANGES_REQUESTED],
     "lost": [P.REJECTED],
 }
 BREAKDOWNS = ("service", "team", "skill", "source", "kind")
@@ -80,7 +82,7 @@ def _savings_rows(scope: Scope) -> Iterable[dict]:
             )
             .order_by()
         )
-    for part in edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+    for part in edges(Proposal.objects.filter(SAVINGS_COUNTED), scope, "activity_at"):
         yield from (
             part.values(*_KEYS)
             .annotate(
@@ -140,7 +142,7 @@ def _weekly_rows(scope: Scope) -> list[dict]:
             .annotate(watts=Sum("watts"), n=Sum("proposals"))
             .order_by()
         )
-    for part in edges(Proposal.objects.filter(is_current=True), scope, "activity_at"):
+    for part in edges(Proposal.objects.filter(SAVINGS_COUNTED), scope, "activity_at"):
         rows += [
             {**row, "week": row["week"].date()}
             for row in part.annotate(week=TruncWeek("activity_at", tzinfo=dt.UTC))

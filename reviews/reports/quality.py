@@ -16,6 +16,8 @@ from skills.models import Skill
 from skills.services import wilson_bounds
 
 _KEYS = ("skill_slug", "skill_version_number", "verdict", "reason")
+# An acknowledged analysis counts for its skill as skills.services counts it.
+_AS_VERDICT = {Decision.Verdict.USEFUL: "approve", Decision.Verdict.NOT_USEFUL: "reject"}
 
 
 @dataclass
@@ -61,9 +63,10 @@ def _count(rows: list[dict]) -> tuple[dict[tuple[str, int | None], dict[str, int
         keys = [(row["skill_slug"], None)]
         if row["skill_version_number"]:
             keys.append((row["skill_slug"], row["skill_version_number"]))
+        verdict = _AS_VERDICT.get(row["verdict"], row["verdict"])
         for key in keys:
             entry = counts.setdefault(key, {"approve": 0, "reject": 0, "request_changes": 0})
-            entry[row["verdict"]] = entry.get(row["verdict"], 0) + row["n"]
+            entry[verdict] = entry.get(verdict, 0) + row["n"]
         if row["verdict"] == Decision.Verdict.REJECT:
             reason = row["reason"] or "other"
             reasons[reason] = reasons.get(reason, 0) + row["n"]

@@ -11,12 +11,18 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from reviews.models import Service
 from reviews.roles import user_roles
 
 TEAM_GROUP_PREFIX = "team:"
+
+# The revision the reports count for each finding (Proposal.in_reports; reviews.rollups has the
+# same rule in SQL): the current one, unless an earlier revision's approval or rejection still
+# stands while it waits. SAVINGS_COUNTED leaves out analyses, which never bank or lose watts.
+COUNTED = Q(in_reports=True) | Q(in_reports__isnull=True, is_current=True)
+SAVINGS_COUNTED = COUNTED & Q(is_analysis=False)
 
 
 @dataclass(frozen=True)

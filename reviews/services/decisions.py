@@ -9,6 +9,10 @@ Rules, after Gerrit and GitHub branch protection (each has a test in tests/revie
   found no fix); while a re-solve is under way, or once the finding is closed, it is refused
   with a conflict that says why;
 - a rejection vetoes; a proposal whose validation failed needs a skill-admin's written override;
+- an analysis (no diff) is never approved or rejected as a fix: it is acknowledged as useful or
+  not useful, which feeds its skill's statistics and closes the finding;
+- decisions are facts: a newer revision never dismisses them, and an approval or rejection stays
+  counted in the reports until a newer one replaces it (proposals.proposal_count_decision);
 - two reviewers at once: one conditional UPDATE wins, the other gets a conflict;
 - approval commits the patch to a new `wattson/<finding>-r<revision>` branch, never the default
   branch; when the patch no longer applies to the current head the proposal becomes STALE.
@@ -30,7 +34,7 @@ from reviews.models import Decision, Finding, Proposal, Repository, SolveRun
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
-from reviews.services.proposals import decisions_dismiss_superseded
+from reviews.services.proposals import proposal_count_decision
 from reviews.services.solving import solve_request
 from reviews.services.transitions import (
     TransitionError,
@@ -223,10 +227,31 @@ def _check_finding_open(proposal: Proposal) -> None:
         )
 
 
+V = Decision.Verdict
+# What an analysis may get instead of approve / reject, and the other way round.
+ACKNOWLEDGE = (V.USEFUL, V.NOT_USEFUL)
+_FIX_ONLY = (V.APPROVE, V.REJECT)
+
+
+def _check_kind(proposal: Proposal, verdict: str) -> None:
+    """An analysis is acknowledged, never approved or rejected as a fix; a fix the other way."""
+    if proposal.is_analysis and verdict in _FIX_ONLY:
+        raise DecisionInvalid(
+            f"Revision {proposal.revision} is an analysis without a code change: there is no "
+            "fix to approve or reject and no branch to make. Acknowledge it as useful or not "
+            "useful, or request changes."
+        )
+    if not proposal.is_analysis and verdict in ACKNOWLEDGE:
+        raise DecisionInvalid(
+            f"Revision {proposal.revision} is a fix: approve, reject or request changes on it."
+        )
+
+
 def _validate_input(*, verdict: str, reason: str, comment: str) -> None:
     if verdict not in Decision.Verdict.values:
         raise DecisionInvalid(
-            f"Unknown verdict {verdict!r}: use approve, reject or request_changes."
+            f"Unknown verdict {verdict!r}: use approve, reject or request_changes (useful or "
+            "not_useful for an analysis)."
         )
     if verdict == Decision.Verdict.REJECT:
         valid = [value for value in Decision.Reason.values if value]
@@ -349,10 +374,7 @@ def proposal_decide(
 
     proposal = _reload(proposal)
     _check_pins(proposal, expected_revision, expected_diff_sha256)
-    if proposal.revision > 1:
-        # Normally done when the revision is stored; repeated here so no path can leave an
-        # approval of an older revision standing beside a decision on this one.
-        decisions_dismiss_superseded(finding=proposal.finding, revision=proposal.revision)
+    _check_kind(proposal, verdict)
     if not proposal.is_current or proposal.status != Proposal.Status.PENDING:
         raise DecisionConflict(_not_open_message(proposal))
     _check_finding_open(proposal)
@@ -381,7 +403,7 @@ def proposal_decide(
             is_override = True
 
     commit = branch = head = ""
-    if verdict == Decision.Verdict.APPROVE and not proposal.is_analysis:
+    if verdict == Decision.Verdict.APPROVE:
         # Slow git work outside the transaction; the commit is named by a branch only once the
         # decision below has won.
         commit, branch, head = _prepare_fix_commit(proposal, actor=actor)
@@ -390,6 +412,8 @@ def proposal_decide(
         Decision.Verdict.APPROVE: Proposal.Status.APPROVED,
         Decision.Verdict.REJECT: Proposal.Status.REJECTED,
         Decision.Verdict.REQUEST_CHANGES: Proposal.Status.CHANGES_REQUESTED,
+        Decision.Verdict.USEFUL: Proposal.Status.ACKNOWLEDGED,
+        Decision.Verdict.NOT_USEFUL: Proposal.Status.ACKNOWLEDGED,
     }[verdict]
     branch_created = False
     repository = proposal_repository(proposal)
@@ -410,6 +434,8 @@ def proposal_decide(
                 )
             except TransitionError:
                 raise _LostRace from None
+            if verdict in _FIX_ONLY:
+                proposal_count_decision(proposal)
             decision = Decision.objects.create(
                 proposal=proposal,
                 revision=proposal.revision,
@@ -490,9 +516,13 @@ def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str)
         if finding.status == Finding.Status.IN_REVIEW:
             finding_transition(finding, Finding.Status.SOLVING, actor=actor, reason=comment)
         return
-    target = (
-        Finding.Status.FIXED if verdict == Decision.Verdict.APPROVE else Finding.Status.REJECTED
-    )
+    target = {
+        V.APPROVE: Finding.Status.FIXED,
+        V.REJECT: Finding.Status.REJECTED,
+        # An acknowledged analysis leaves nothing to decide; Request fix reopens the finding.
+        V.USEFUL: Finding.Status.CLOSED,
+        V.NOT_USEFUL: Finding.Status.CLOSED,
+    }[verdict]
     if finding.status != target:
         finding_transition(
             finding, target, actor=actor, reason=f"proposal r{proposal.revision} {verdict}"

@@ -156,4 +156,27 @@ def run_backend(context: SolveContext, *, progress=None) -> Candidate:
         from skills.solver.anthropic_backend import solve as anthropic_solve
 
         return anthropic_solve(context, progress=progress)
-    return offline.solve(context, progress=progress)
+    candidate = offline.solve(context, progress=progress)
+    if context.reviewer_comment and candidate.outcome != "proposal":
+        candidate.no_fix_reason = offline_comment_note(context, candidate)
+    return candidate
+
+
+def offline_comment_note(context: SolveContext, candidate: Candidate) -> str:
+    """Why the offline solver could not honour a reviewer's comment, and what can."""
+    tried = [r["skill"] for r in candidate.refusals if r.get("skill")]
+    others = [s.slug for s in context.skills if s.codemod and s.slug not in tried]
+    options = "request the fix with the Anthropic backend, which reads the comment"
+    if others:
+        options += f", or enable another skill ({', '.join(others[:5])})"
+    else:
+        options += ", or enable another skill in the admin"
+    found = candidate.no_fix_reason or (
+        f"its only other result is an analysis by {candidate.skill_slug}"
+        if candidate.outcome == "analysis"
+        else "it found nothing else"
+    )
+    return (
+        "the offline solver cannot act on a free-text comment: it can only re-run its skills, "
+        f"and none gave a different change that passes validation ({found}). Options: {options}"
+    )

@@ -26,12 +26,18 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from reviews.models import Finding, SolveRun, Source
+from reviews.models import Finding, Proposal, SolveRun, Source
 from reviews.roles import access_act
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.bot import bot_user
-from reviews.services.proposals import proposal_store_revision
+from reviews.services.proposals import (
+    could_not_revise,
+    proposal_store_revision,
+    revision_refusal,
+    revision_reinstate,
+    revision_standing,
+)
 from reviews.services.solve_admission import auto_solve_admit
 from reviews.services.solve_backends import resolve_backend, run_backend, settle_backend
 from reviews.services.solve_context import SolveSetupError, solve_context_build
@@ -61,6 +67,43 @@ def _actor(user: Any | None) -> Any | None:
 # --- request -------------------------------------------------------------------------------------
 
 
+class SolveNeedsConfirmation(Exception):
+    """A fix was requested on a decided finding without confirming; the message says what
+    would happen. Pages and the API answer 409 with it."""
+
+    status_code = 409
+    code = "confirm_redecide"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def redecide_warning(finding: Finding) -> str:
+    """What a new fix request would do to the decision that stands; "" when none stands."""
+    decided = (
+        Proposal.objects.filter(
+            finding=finding,
+            is_current=True,
+            status__in=(Proposal.Status.APPROVED, Proposal.Status.REJECTED),
+        )
+        .only("revision", "status")
+        .first()
+    )
+    if decided is None:
+        return ""
+    approved = decided.status == Proposal.Status.APPROVED
+    verb, noun, counted = (
+        ("approved", "approval", "banked") if approved else ("rejected", "rejection", "lost")
+    )
+    return (
+        f"Revision {decided.revision} was {verb}. Requesting a fix solves the finding again: "
+        f"the {noun} stays on record and its watts stay {counted} in the reports; a new "
+        "revision is made only if the solver finds a different change, and it replaces the "
+        f"{noun} only when a reviewer approves or rejects it."
+    )
+
+
 def solve_request(
     *,
     finding: Finding,
@@ -68,14 +111,22 @@ def solve_request(
     backend: str | None = None,
     comment: str = "",
     enqueue: bool = True,
+    confirm_redecide: bool = False,
 ) -> SolveRun:
     """Queue a solve of `finding`, or join the run already active for it.
 
     Moves the finding to SOLVING, writes audit rows and enqueues the task once the transaction
     commits (so a worker never sees a run that is not there yet). `enqueue=False` is for a
-    caller that runs the solve itself (`manage.py solve --wait`).
+    caller that runs the solve itself (`manage.py solve --wait`). On a finding whose current
+    revision was approved or rejected, a person must confirm (`confirm_redecide`), else
+    SolveNeedsConfirmation says what would happen.
     """
     access_act(actor)
+    warning = redecide_warning(finding)
+    if warning and not confirm_redecide:
+        raise SolveNeedsConfirmation(
+            f"{warning} Confirm to go ahead (confirm_redecide=true, or --confirm)."
+        )
     choice = resolve_backend(finding=finding, backend=backend)
     chosen = choice.backend
     actor = _actor(actor)
@@ -179,7 +230,7 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
         partial = getattr(exc, "partial", None)
         _finish_failed(run, attempt, prior_trace, message, partial=partial)
         return _reload(run_id)
-    _store(run, attempt, prior_trace, candidate)
+    solve_run_store(run, attempt, prior_trace, candidate)
     return _reload(run_id)
 
 
@@ -195,6 +246,9 @@ def _finish_failed(
     *,
     partial: Candidate | None = None,
 ) -> None:
+    standing = revision_standing(run.finding)
+    if standing is not None:
+        message = could_not_revise(standing, f"the solver failed: {message}")
     fields: dict[str, Any] = {"error": message, "trace": trace}
     if isinstance(partial, Candidate):
         fields.update(
@@ -207,33 +261,44 @@ def _finish_failed(
     with transaction.atomic():
         data = {"error": message[:500]}
         if solve_run_finish(run, attempt=attempt, status=R.FAILED, fields=fields, data=data):
-            _move_finding(run.finding, Finding.Status.FAILED, reason=message[:500])
+            finding_status = Finding.Status.FAILED
+            if standing is not None:
+                finding_status = revision_reinstate(standing, reason=message)
+            _move_finding(run.finding, finding_status, reason=message[:500])
 
 
-def _store(run: SolveRun, attempt: int, trace: list[dict], candidate: Candidate) -> None:
-    """Finish the run with the candidate; exactly one current proposal per finding revision."""
-    if candidate.outcome == "no_fix":
-        status, finding_status = R.NO_FIX, Finding.Status.NO_FIX
-    else:
-        status, finding_status = R.SUCCEEDED, Finding.Status.IN_REVIEW
+def solve_run_store(run: SolveRun, attempt: int, trace: list[dict], candidate: Candidate) -> None:
+    """Finish the run with the solver's candidate: a new revision, or why there is none.
+
+    A candidate the proposal lifecycle refuses (the same diff again, or no working fix to
+    replace a working one) ends the run as "no fix" with "could not revise: …", and the
+    revision that stood is handed back (reviews.services.proposals).
+    """
+    refusal = revision_refusal(finding=run.finding, revision=run.revision, candidate=candidate)
+    standing = revision_standing(run.finding) if refusal else None
+    message = could_not_revise(standing, refusal) if standing is not None else refusal
     fields = {
         "trace": [*trace, *trace_records(candidate.trace)],
         "refusals": candidate.refusals,
         "usage": candidate.usage,
         "transcript": candidate.transcript,
         "model_name": candidate.model_name,
-        "error": candidate.no_fix_reason if status == R.NO_FIX else "",
+        "error": message,
     }
+    status = R.NO_FIX if refusal else R.SUCCEEDED
     with transaction.atomic():
         data = {"skill": candidate.skill_slug}
         if not solve_run_finish(run, attempt=attempt, status=status, fields=fields, data=data):
             return
-        if status == R.SUCCEEDED:
+        if not refusal:
             proposal_store_revision(run=run, candidate=candidate)
+            finding_status = Finding.Status.IN_REVIEW
+        elif standing is not None:
+            finding_status = revision_reinstate(standing, reason=message)
+        else:
+            finding_status = Finding.Status.NO_FIX
         _move_finding(
-            run.finding,
-            finding_status,
-            reason=candidate.no_fix_reason or f"proposal by {candidate.skill_slug}",
+            run.finding, finding_status, reason=message or f"proposal by {candidate.skill_slug}"
         )
 
 

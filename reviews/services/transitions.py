@@ -12,7 +12,9 @@ from reviews.services.audit import audit_record
 F = Finding.Status
 FINDING_TRANSITIONS: dict[str, set[str]] = {
     F.NEW: {F.SOLVING, F.CLOSED},
-    F.SOLVING: {F.IN_REVIEW, F.NO_FIX, F.FAILED},
+    # FIXED / REJECTED / CLOSED: a re-solve of a decided finding that made no new revision
+    # hands it back to the decision that stands (reviews.services.proposals).
+    F.SOLVING: {F.IN_REVIEW, F.NO_FIX, F.FAILED, F.FIXED, F.REJECTED, F.CLOSED},
     F.IN_REVIEW: {F.FIXED, F.REJECTED, F.SOLVING, F.CLOSED},
     # A re-solve that failed or found nothing leaves the pending revision standing: deciding
     # on it moves the finding (reviews.services.decisions).
@@ -25,12 +27,21 @@ FINDING_TRANSITIONS: dict[str, set[str]] = {
 
 P = Proposal.Status
 PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
-    P.PENDING: {P.APPROVED, P.REJECTED, P.CHANGES_REQUESTED, P.SUPERSEDED, P.STALE},
-    # A newer revision dismisses this approval (proposals.approvals_dismiss_superseded), so
-    # "approved" would no longer be true of it.
-    P.APPROVED: {P.STALE, P.SUPERSEDED},
-    P.CHANGES_REQUESTED: {P.SUPERSEDED},
-    P.REJECTED: {P.SUPERSEDED},
+    P.PENDING: {
+        P.APPROVED,
+        P.REJECTED,
+        P.CHANGES_REQUESTED,
+        P.SUPERSEDED,
+        P.STALE,
+        P.ACKNOWLEDGED,
+    },
+    # Decisions are facts: a newer revision never supersedes an approval, a rejection or an
+    # acknowledgement (the revision just stops being current; proposals.proposal_store_revision).
+    P.APPROVED: {P.STALE},
+    # Back in review when the re-solve could not make a validated revision.
+    P.CHANGES_REQUESTED: {P.SUPERSEDED, P.PENDING},
+    P.REJECTED: set(),
+    P.ACKNOWLEDGED: set(),
     P.STALE: {P.SUPERSEDED},
     P.SUPERSEDED: set(),
 }

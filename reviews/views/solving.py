@@ -13,7 +13,7 @@ from reviews.roles import role_required, user_roles
 from reviews.selectors.findings import finding_get_for_user
 from reviews.selectors.solving import solve_status
 from reviews.services.solve_backends import BACKENDS
-from reviews.services.solving import solve_request
+from reviews.services.solving import SolveNeedsConfirmation, solve_request
 
 MAX_COMMENT_CHARS = 4000
 
@@ -40,7 +40,21 @@ def request_fix(request: HttpRequest, finding_id: int) -> HttpResponse:
             return JsonResponse({"error": problem}, status=400)
         messages.error(request, problem)
         return HttpResponseRedirect(finding.get_absolute_url())
-    run = solve_request(finding=finding, actor=request.user, backend=backend, comment=comment)
+    # A decided finding's Fix panel posts this from its confirm step; the API sends it.
+    confirm = (request.POST.get("confirm_redecide") or "").lower() in ("1", "true", "on", "yes")
+    try:
+        run = solve_request(
+            finding=finding,
+            actor=request.user,
+            backend=backend,
+            comment=comment,
+            confirm_redecide=confirm,
+        )
+    except SolveNeedsConfirmation as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status_code)
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(finding.get_absolute_url())
     if _wants_json(request):
         return JsonResponse(solve_status(finding=finding), status=202)
     messages.success(request, f"Solve run {run.pk} is {run.get_status_display().lower()}.")

@@ -17,7 +17,6 @@ from reviews.services.decisions import (
     DecisionConflict,
     DecisionForbidden,
     DecisionInvalid,
-    decisions_dismiss_superseded,
     proposal_decide,
 )
 from tests.reviews.gate_helpers import fix_branches, make_proposal, make_repo
@@ -227,27 +226,6 @@ def test_wrong_revision_is_a_conflict_and_missing_pins_are_bad_requests(
     assert not Decision.objects.exists()
 
 
-@pytest.mark.django_db
-def test_a_new_revision_dismisses_earlier_approvals(reviewer, reviewer2, proposal, repo):
-    approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
-    # The finding is re-solved: revision 2 replaces revision 1.
-    Proposal.objects.filter(pk=proposal.pk).update(is_current=False)
-    Finding.objects.filter(pk=proposal.finding_id).update(status=Finding.Status.IN_REVIEW)
-    second = make_proposal(repo=repo, finding=proposal.finding, revision=2)
-    assert decisions_dismiss_superseded(finding=proposal.finding, revision=2) == 1
-    approval.refresh_from_db()
-    assert approval.dismissed
-    assert AuditEvent.objects.filter(verb="decision.dismissed").count() == 1
-    # Revision 1 can no longer be decided; revision 2 needs its own approval.
-    with pytest.raises(DecisionConflict, match="newer revision"):
-        proposal_decide(proposal=proposal, actor=reviewer2, verdict="reject", reason="duplicate")
-    proposal_decide(proposal=second, actor=reviewer2, verdict="approve")
-    assert sorted(fix_branches(repo)) == [
-        f"wattson/{proposal.finding_id}-r1",
-        f"wattson/{proposal.finding_id}-r2",
-    ]
-
-
 # --- self-approval ---------------------------------------------------------------------------
 
 
@@ -419,19 +397,6 @@ def test_my_reviews_needs_a_role(client, client_for, outsider):
     assert client_for(outsider).get(reverse("reviews:my_reviews")).status_code == 403
 
 
-@pytest.mark.django_db
-def test_deciding_a_newer_revision_dismisses_an_older_approval(reviewer, reviewer2, proposal, repo):
-    approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
-    Proposal.objects.filter(pk=proposal.pk).update(is_current=False)
-    Finding.objects.filter(pk=proposal.finding_id).update(status=Finding.Status.IN_REVIEW)
-    second = make_proposal(repo=repo, finding=proposal.finding, revision=2)
-    proposal_decide(
-        proposal=second, actor=reviewer2, verdict="reject", reason="duplicate", comment="dup"
-    )
-    approval.refresh_from_db()
-    assert approval.dismissed
-
-
 def _form_html(proposal: Proposal, user) -> str:
     from django.template.loader import render_to_string
     from django.test import RequestFactory
@@ -491,28 +456,3 @@ def test_decide_command_bad_usage_exits_2(tmp_path):
     assert result.returncode == 2
     assert "invalid choice: 'merge'" in result.stderr
     assert result.stdout == ""
-
-
-@pytest.mark.django_db
-def test_storing_a_new_revision_dismisses_the_old_approval(reviewer, proposal, repo):
-    from reviews.services.proposals import proposal_store_revision
-    from skills.solver.types import Candidate, Validation
-
-    approval = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
-    Finding.objects.filter(pk=proposal.finding_id).update(status=Finding.Status.SOLVING)
-    run = SolveRun.objects.create(
-        finding=proposal.finding, revision=2, status=SolveRun.Status.RUNNING
-    )
-    candidate = Candidate(
-        outcome="proposal",
-        skill_slug="memoize",
-        diff=proposal.diff,
-        rationale="again",
-        validation=Validation(applies=True, tests_passed=True),
-    )
-    second = proposal_store_revision(run=run, candidate=candidate)
-    assert second.revision == 2 and second.is_current
-    approval.refresh_from_db()
-    assert approval.dismissed
-    event = AuditEvent.objects.get(verb="decision.dismissed")
-    assert event.data == {"decision": approval.pk, "revision": 1, "new_revision": 2}

@@ -203,11 +203,25 @@ def test_running_the_same_run_twice_makes_one_proposal(world, enqueued):
     assert Proposal.objects.filter(finding=world["finding"], is_current=True).count() == 1
 
 
-def test_a_new_revision_supersedes_the_current_proposal(world, reviewer, enqueued):
+def test_a_new_revision_supersedes_the_current_proposal(world, reviewer, enqueued, monkeypatch):
     world["add_skill"]("memoize", "fake-memoize")
     first = run_to_end(world["finding"], actor=reviewer)
+    # The same change again is no revision at all: the run says so, revision 1 stays.
+    same = run_to_end(world["finding"], actor=reviewer)
+    assert same.status == R.NO_FIX
+    assert "could not revise: the solver proposed the same change as revision 1" in same.error
+    assert Proposal.objects.filter(finding=world["finding"]).count() == 1
+    world["finding"].refresh_from_db()
+    assert world["finding"].status == Finding.Status.IN_REVIEW
+
+    def bounded_memoize(data: CodemodInput) -> CodemodResult:
+        result = fake_memoize(data)
+        new = result.new_source.replace("maxsize=None", "maxsize=1024")
+        return CodemodResult(new, "bounded cache", result.first_line, result.last_line)
+
+    monkeypatch.setitem(codemods.REGISTRY, "fake-memoize", bounded_memoize)
     second = run_to_end(world["finding"], actor=reviewer)
-    assert (first.revision, second.revision) == (1, 2)
+    assert (first.revision, second.status) == (1, R.SUCCEEDED)
     proposals = {p.revision: p for p in Proposal.objects.filter(finding=world["finding"])}
     assert proposals[1].status == Proposal.Status.SUPERSEDED and not proposals[1].is_current
     assert proposals[2].is_current and proposals[2].status == Proposal.Status.PENDING

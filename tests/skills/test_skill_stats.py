@@ -154,9 +154,8 @@ def test_a_skill_rejected_often_enough_needs_attention(settings, repo, reviewer)
         assert not Skill.objects.get(pk=skill.pk).needs_attention, number
         proposal = make_proposal(repo=None, diff="", skill_slug=skill.slug)
         Proposal.objects.filter(pk=proposal.pk).update(is_analysis=True)
-        proposal_decide(
-            proposal=proposal, actor=reviewer, verdict="reject", reason="incorrect", comment="no"
-        )
+        # An analysis judged not useful counts against its skill like a rejection.
+        proposal_decide(proposal=proposal, actor=reviewer, verdict="not_useful", comment="no")
     assert Skill.objects.get(pk=skill.pk).needs_attention
     # The rebuild agrees, and clears the flag when the settings forgive more.
     settings.WATTSON_ATTENTION_MIN_DECISIONS = 6
