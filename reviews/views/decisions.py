@@ -32,7 +32,10 @@ SUCCESS = {
     Decision.Verdict.REQUEST_CHANGES: (
         "Changes requested on revision {revision}: the solver is preparing revision {next}."
     ),
+    Decision.Verdict.USEFUL: "Acknowledged analysis revision {revision} as useful.",
+    Decision.Verdict.NOT_USEFUL: "Acknowledged analysis revision {revision} as not useful.",
 }
+ACKNOWLEDGE_VERDICTS = (Decision.Verdict.USEFUL, Decision.Verdict.NOT_USEFUL)
 
 
 def _proposal_page(proposal: Proposal) -> str:
@@ -98,6 +101,18 @@ def proposal_request_changes(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, Decision.Verdict.REQUEST_CHANGES)
 
 
+@require_POST
+@role_required("can_act")
+def proposal_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """An analysis read: useful or not useful (never an approval; no branch)."""
+    verdict = request.POST.get("verdict", "")
+    if verdict not in ACKNOWLEDGE_VERDICTS:
+        return HttpResponseBadRequest(
+            "Bad request: verdict must be useful or not_useful.", content_type="text/plain"
+        )
+    return _decide(request, pk, verdict)
+
+
 @require_safe
 @role_required("can_read")
 def proposal_patch(request: HttpRequest, pk: int) -> HttpResponse:
@@ -147,6 +162,7 @@ urlpatterns = [
         proposal_request_changes,
         name="proposal_request_changes",
     ),
+    path("proposals/<int:pk>/acknowledge/", proposal_acknowledge, name="proposal_acknowledge"),
     path("proposals/<int:pk>/patch/", proposal_patch, name="proposal_patch"),
     path("my-reviews/", my_reviews, name="my_reviews"),
 ]

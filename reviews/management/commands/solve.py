@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviews.models import Finding, SolveRun
 from reviews.services.solve_backends import BACKENDS
-from reviews.services.solving import solve_request, solve_run_execute
+from reviews.services.solving import SolveNeedsConfirmation, solve_request, solve_run_execute
 
 POLL_S = 0.5
 
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--backend", choices=BACKENDS, help="default: the source's or setting")
         parser.add_argument("--wait", action="store_true", help="run here and wait for the result")
         parser.add_argument("--comment", default="", help="guidance for the solver")
+        parser.add_argument(
+            "--confirm",
+            action="store_true",
+            help="solve a finding whose revision was approved or rejected again (the decision "
+            "stays on record and in the reports until a newer one replaces it)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options) -> None:
@@ -37,13 +43,17 @@ class Command(BaseCommand):
                 returncode=1,
             )
         wait = options["wait"]
-        run = solve_request(
-            finding=finding,
-            actor=None,
-            backend=options["backend"],
-            comment=options["comment"],
-            enqueue=not wait,
-        )
+        try:
+            run = solve_request(
+                finding=finding,
+                actor=None,
+                backend=options["backend"],
+                comment=options["comment"],
+                enqueue=not wait,
+                confirm_redecide=options["confirm"],
+            )
+        except SolveNeedsConfirmation as exc:
+            raise CommandError(exc.message, returncode=1) from None
         if wait:
             run = self._run_to_end(run)
         proposal_id = None
