@@ -1,6 +1,6 @@
 """Page URLs: each views module owns its own list."""
 
-from reviews.views import decisions, findings, proposals, reports, solving
+from reviews.views import comments, decisions, findings, proposals, reports, solving
 
 app_name = "reviews"
 
@@ -10,4 +10,5 @@ urlpatterns = (
     + reports.urlpatterns
     + decisions.urlpatterns
     + solving.urlpatterns
+    + comments.urlpatterns
 )

@@ -17,3 +17,8 @@ urlpatterns += _reports_api.urlpatterns
 from reviews.api import decisions as _decisions_api  # noqa: E402
 
 urlpatterns += _decisions_api.urlpatterns
+
+# Line-comment threads (reviews/api/comments.py).
+from reviews.api import comments as _comments_api  # noqa: E402
+
+urlpatterns += _comments_api.urlpatterns

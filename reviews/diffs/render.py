@@ -37,7 +37,7 @@ from reviews.diffs.parse import (
 logger = logging.getLogger(__name__)
 
 # Bump when the rendered structure changes, so cached renders of the old shape are not reused.
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 
 
 def render_diff(

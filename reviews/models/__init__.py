@@ -1,11 +1,13 @@
 """The reviews app's models, one module per responsibility; Django finds them all through here.
 
 config: Repository, Service, Source · findings: Finding · solving: SolveRun ·
-proposals: Proposal, Decision · audit: AuditEvent · rollups: SavingsWeek, DecisionWeek,
-FunnelWeek. Import them from `reviews.models`, as migrations and the rest of the code do.
+proposals: Proposal, Decision · comments: ReviewThread, ReviewComment · audit: AuditEvent ·
+rollups: SavingsWeek, DecisionWeek, FunnelWeek. Import them from `reviews.models`, as migrations
+and the rest of the code do.
 """
 
 from reviews.models.audit import AuditEvent
+from reviews.models.comments import ReviewComment, ReviewThread
 from reviews.models.config import (
     Repository,
     Service,
@@ -29,6 +31,8 @@ __all__ = [
     "FunnelWeek",
     "Proposal",
     "Repository",
+    "ReviewComment",
+    "ReviewThread",
     "SavingsWeek",
     "Service",
     "SolveRun",

@@ -34,6 +34,7 @@ from reviews.models import Decision, Finding, Proposal, Repository, SolveRun
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
+from reviews.services.comments import request_changes_comment
 from reviews.services.proposals import proposal_count_decision
 from reviews.services.solving import solve_request
 from reviews.services.transitions import (
@@ -511,7 +512,9 @@ def proposal_decide(
 def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str) -> None:
     finding = Finding.objects.get(pk=proposal.finding_id)
     if verdict == Decision.Verdict.REQUEST_CHANGES:
-        solve_request(finding=finding, actor=actor, comment=comment)
+        # The solver reads the reviewer's comment and the revision's open line comments.
+        solver_comment = request_changes_comment(proposal=proposal, comment=comment)
+        solve_request(finding=finding, actor=actor, comment=solver_comment)
         finding.refresh_from_db(fields=["status"])
         if finding.status == Finding.Status.IN_REVIEW:
             finding_transition(finding, Finding.Status.SOLVING, actor=actor, reason=comment)

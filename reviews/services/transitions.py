@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from reviews.models import Finding, Proposal, SolveRun
+from reviews.models import Finding, Proposal, ReviewThread, SolveRun
 from reviews.services.audit import audit_record
 
 F = Finding.Status
@@ -57,13 +57,17 @@ SOLVE_RUN_TRANSITIONS: dict[str, set[str]] = {
     R.FAILED: set(),
 }
 
+T = ReviewThread.Status
+# Line-comment threads: resolved and re-opened by reviewers (reviews.services.comments).
+THREAD_TRANSITIONS: dict[str, set[str]] = {T.OPEN: {T.RESOLVED}, T.RESOLVED: {T.OPEN}}
+
 
 class TransitionError(Exception):
     """An illegal or lost status move; the message says which."""
 
 
 def _transition(
-    obj: Finding | Proposal | SolveRun,
+    obj: Finding | Proposal | SolveRun | ReviewThread,
     table: dict[str, set[str]],
     new: str,
     *,
@@ -117,3 +121,9 @@ def proposal_transition(
 
 def solve_run_transition(run: SolveRun, new: str, *, actor: Any | None = None, **kwargs) -> None:
     _transition(run, SOLVE_RUN_TRANSITIONS, new, actor=actor, **kwargs)
+
+
+def thread_transition(
+    thread: ReviewThread, new: str, *, actor: Any | None = None, **kwargs
+) -> None:
+    _transition(thread, THREAD_TRANSITIONS, new, actor=actor, **kwargs)

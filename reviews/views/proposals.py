@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 
 from reviews import diffs
 from reviews.roles import role_required, user_roles
+from reviews.selectors.comments import proposal_threads
 from reviews.selectors.evidence import proposal_badges, proposal_model_cost, proposal_savings
 from reviews.selectors.proposals import (
     proposal_context_rows,
@@ -87,6 +88,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "other_revisions": [r for r in revisions if r.pk != proposal.pk],
         "current_revision": next((r for r in revisions if r.is_current), None),
         "rendered": rendered,
+        "threads": proposal_threads(user=request.user, proposal=proposal),
         "can_act": user_roles(request.user).can_act,
         "highlight": _wants_highlight(request),
     }
