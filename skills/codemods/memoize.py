@@ -18,6 +18,7 @@ from skills.codemods._cst import (
     finish,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
+from skills.codemods.constants import Constants
 from skills.codemods.edits import ensure_module_alias
 from skills.codemods.memoize_arguments import (
     check_call_sites,
@@ -26,7 +27,8 @@ from skills.codemods.memoize_arguments import (
     own_nodes,
     parameters,
 )
-from skills.codemods.memoize_body import check_body
+from skills.codemods.memoize_body import BodyFacts, check_body
+from skills.codemods.memoize_snapshot import SNAPSHOT, snapshot_and_copy
 
 DEFAULT_MAXSIZE = 1024
 CACHE_DECORATORS = {"functools.lru_cache", "functools.cache", "functools.cached_property"}
@@ -37,8 +39,55 @@ def apply(data: CodemodInput) -> CodemodResult:
     target = parsed.find_target(data.qualname)
     func = target.func
     name = func.name.value
-
     restored, restored_names = _restored_decorator(data)
+    kind = _refuse_unfit(parsed, target)
+    params = parameters(func, skip_first=kind == "class")
+    check_parameters(parsed, func, params)
+    facts = BodyFacts(constants=Constants(parsed, data, target))
+    check_body(parsed, func, params, facts)
+    check_call_sites(parsed, target, name)
+    container = check_return_values(func)
+    environ_writes = facts.constants.index.environ_writes
+    if "environment" in facts.assumptions and environ_writes:
+        raise CodemodRefused(
+            f"{name} reads the environment, which the program changes ({environ_writes[0]}): a "
+            "cached result would not see the change"
+        )
+    if container and (target.cls is not None or func.decorators):
+        raise CodemodRefused(
+            f"{name} returns a new {container} that callers may change; the snapshot-and-copy "
+            "form is made for undecorated module-level functions only"
+        )
+
+    decorator_text = _cache_decorator(parsed, data, bool(params), restored, restored_names)
+    module = parsed.module
+    decorator = cst.Decorator(decorator=cst.parse_expression(decorator_text))
+    line = parsed.line(func.decorators[0]) if func.decorators else parsed.line(func)
+    def_line = parsed.line(func.name)
+    if container:
+        module, snapshot = snapshot_and_copy(parsed, module, target, container, decorator)
+        copy = SNAPSHOT[container][1].format("...")
+        cached = (
+            f"{name} (line {def_line}) returns a new {container} that callers may change, so its "
+            f"body moves to {snapshot}, decorated with @{decorator_text}, which caches an "
+            f"immutable snapshot ({SNAPSHOT[container][2]}); {name} "
+            f"returns a shallow copy, {copy}, so every caller still gets a {container} of its own"
+        )
+    else:
+        new_func = func.with_changes(decorators=[*func.decorators, decorator])
+        module = module.deep_replace(func, new_func)
+        cached = f"{name} (line {def_line}) is now decorated with @{decorator_text}"
+    if decorator_text.startswith("functools."):
+        # After the function is replaced: a new import may reflow the statement below it.
+        module, _ = ensure_module_alias(parsed, module, "functools")
+    summary = _summary(name, cached, decorator_text, restored, bool(params), facts.assumptions)
+    return finish(data, module, summary, line, def_line)
+
+
+def _refuse_unfit(parsed: Parsed, target) -> str:
+    """The function's kind (function, static, class); refuse what no cache can serve."""
+    func = target.func
+    name = func.name.value
     if any(q in CACHE_DECORATORS for d in func.decorators for q in _decorator_names(parsed, d)):
         raise CodemodRefused(f"{name} is already memoized")
     if func.asynchronous is not None:
@@ -60,42 +109,69 @@ def apply(data: CodemodInput) -> CodemodResult:
             "whose state never changes) and keep every instance alive; move the pure part to a "
             "module-level function or a staticmethod and cache that"
         )
+    return kind
 
-    params = parameters(func, skip_first=kind == "class")
-    check_parameters(parsed, func, params)
-    check_body(parsed, func, params, seen=set())
-    check_call_sites(parsed, target, name)
-    check_return_values(func)
 
-    module = parsed.module
-    lru_name = parsed.from_import("functools", "lru_cache")
-    if lru_name is None:
-        module, alias = ensure_module_alias(parsed, module, "functools")
-        lru_name = f"{alias}.lru_cache"
+def _cache_decorator(
+    parsed: Parsed, data: CodemodInput, has_arguments: bool, restored, restored_names
+) -> str:
+    """The decorator's text; `functools.` when the module must import functools."""
+    unbounded = not has_arguments and restored is None and "maxsize" not in data.hint
+    wanted = "cache" if unbounded else "lru_cache"
+    local = parsed.from_import("functools", wanted)
+    if local is None:
+        local = f"{parsed.module_import('functools') or 'functools'}.{wanted}"
+    if unbounded:
+        # One result for the process: no size to bound and no argument types to tell apart.
+        return local
     maxsize = _maxsize(data.hint, restored, restored_names)
     # typed=True: f(1) and f(1.0) are cached apart, so a call never gets a result computed for
     # an equal argument of another type (10 for 10.0). A restored cache keeps its own arguments.
     typed = "" if restored is not None else ", typed=True"
-    arguments = f"maxsize={maxsize}{typed}"
-    decorator = cst.Decorator(decorator=cst.parse_expression(f"{lru_name}({arguments})"))
-    new_func = func.with_changes(decorators=[*func.decorators, decorator])
-    module = module.deep_replace(func, new_func)
-    line = parsed.line(func.decorators[0]) if func.decorators else parsed.line(func)
-    def_line = parsed.line(func.name)
+    return f"{local}(maxsize={maxsize}{typed})"
+
+
+def _summary(
+    name: str, cached: str, decorator: str, restored, has_arguments: bool, assumptions: set[str]
+) -> str:
     why = (
         "the root-cause commit removed this cache; it is restored"
         if restored
-        else f"{name} is pure (it reads only its arguments and immutable module constants, and "
-        "has no side effects) and its arguments are hashable"
+        else f"{name} is pure (it reads only its arguments and constants nothing in the "
+        "repository changes, and has no side effects)"
+        + (" and its arguments are hashable" if has_arguments else "")
     )
-    summary = (
-        f"{name} (line {def_line}) is now decorated with @{lru_name}({arguments}): {why}. "
-        "Repeated calls with the same arguments return the cached result instead of recomputing "
-        f"it; the cache holds at most {maxsize} distinct argument tuples. Callers must pass "
-        "hashable arguments (lru_cache raises TypeError for a list or dict); every caller in this "
-        "module does."
-    )
-    return finish(data, module, summary, line, def_line)
+    if has_arguments:
+        size = re.search(r"maxsize=(\w+)", decorator)
+        reuse = (
+            "Repeated calls with the same arguments return the cached result instead of "
+            f"recomputing it; the cache holds at most {size.group(1) if size else 128} distinct "
+            "argument tuples. Callers must pass hashable arguments (lru_cache raises TypeError "
+            "for a list or dict); every caller in this module does."
+        )
+    else:
+        reuse = "It takes no arguments: it is computed once per process, on the first call."
+    summary = f"{cached}: {why}. {reuse}"
+    if assumptions:
+        described = [ASSUMPTIONS[kind] for kind in sorted(assumptions)]
+        summary += " The cache assumes " + "; and ".join(described) + "."
+    return summary
+
+
+ASSUMPTIONS = {
+    "environment": (
+        "the environment variables it reads do not change while the process runs (nothing in "
+        "the repository writes os.environ)"
+    ),
+    "interpreter": (
+        "the interpreter it reads (version, implementation, limits) is that of the running "
+        "process, which cannot change"
+    ),
+    "platform": (
+        "the platform it reads (operating system, machine, separators) is that of the running "
+        "process, which cannot change"
+    ),
+}
 
 
 def _decorator_names(parsed: Parsed, decorator: cst.Decorator) -> set[str]:

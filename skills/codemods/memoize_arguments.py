@@ -16,6 +16,18 @@ from skills.codemods.purity import (
     MUTATING_METHODS,
 )
 
+# Calls that return a new plain container, by kind: a copy made with the kind's own constructor
+# is the same type (a Counter or defaultdict copied with dict() would not be).
+FRESH_CONTAINERS = {
+    "dict": "dict",
+    "list": "list",
+    "sorted": "list",
+    "set": "set",
+    "split": "list",
+    "rsplit": "list",
+    "splitlines": "list",
+}
+FRESH_BUILTINS = frozenset({"dict", "list", "sorted", "set"})  # only as builtins, not methods
 UNHASHABLE_ANNOTATION = re.compile(
     r"^(typing\.)?(list|dict|set|List|Dict|Set|bytearray|MutableMapping|MutableSequence|MutableSet)\b"
 )
@@ -227,27 +239,109 @@ def _unhashable_argument(parsed: Parsed, value: cst.BaseExpression) -> str:
     return ""
 
 
-def check_return_values(func: cst.FunctionDef) -> None:
+def check_return_values(func: cst.FunctionDef) -> str | None:
+    """None when no return hands out a new mutable object; "dict", "list" or "set" when every
+    path returns a fresh container of that kind whose items are not fresh containers themselves
+    (then a snapshot can be cached and a shallow copy returned); otherwise refuse."""
     returns = [n for n in own_nodes(func) if isinstance(n, cst.Return) and n.value is not None]
     if not returns:
         raise CodemodRefused(
             f"{func.name.value} returns nothing: it is run for its effects, which a cache would "
             "skip"
         )
-    mutable_locals = set()
+    local_values: dict[str, list[cst.BaseExpression]] = {}
     for node in walk(func.body):
-        if isinstance(node, cst.Assign) and is_mutable_value(node.value):
+        if isinstance(node, cst.Assign):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
-                    mutable_locals.add(target.target.value)
-    for node in own_nodes(func):
-        if isinstance(node, cst.Return) and node.value is not None:
-            value = node.value
-            if is_mutable_value(value) or (
-                isinstance(value, cst.Name) and value.value in mutable_locals
-            ):
-                raise CodemodRefused(
-                    f"{func.name.value} returns a new mutable object ({code(value)[:40]}): a "
-                    "cached result would be shared by every caller, and one caller's change "
-                    "would leak into the others"
-                )
+                    local_values.setdefault(target.target.value, []).append(node.value)
+    kinds = {_returned_kind(func, ret.value, local_values) for ret in returns}
+    if kinds == {None}:
+        return None
+    value = next(r.value for r in returns if _returned_kind(func, r.value, local_values))
+    last = func.body.body[-1] if isinstance(func.body, cst.IndentedBlock) else None
+    problem = ""
+    if "other" in kinds:
+        problem = ""  # not a plain dict, list or set: no copy is known to be the same type
+    elif len(kinds) > 1:
+        problem = " and something else on another path"
+    elif not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
+        problem = " and may also end without a return"
+    else:
+        problem = _fresh_items(func, returns, local_values)
+    if "other" in kinds or problem:
+        raise CodemodRefused(
+            f"{func.name.value} returns a new mutable object ({code(value)[:40]}){problem}: a "
+            "cached result would be shared by every caller, and one caller's change would leak "
+            "into the others"
+        )
+    return kinds.pop()
+
+
+def _returned_kind(func, value: cst.BaseExpression, local_values) -> str | None:
+    """The kind of a fresh plain container (dict, list, set), "other" for another mutable."""
+    if isinstance(value, cst.Name) and value.value in local_values:
+        found = {_returned_kind(func, v, {}) for v in local_values[value.value]}
+        mutable = found - {None}
+        if not mutable:
+            return None
+        return mutable.pop() if len(found) == 1 and len(mutable) == 1 else "other"
+    if isinstance(value, cst.Dict | cst.DictComp):
+        return "dict"
+    if isinstance(value, cst.List | cst.ListComp):
+        return "list"
+    if isinstance(value, cst.Set | cst.SetComp):
+        return "set"
+    if isinstance(value, cst.Call):
+        callee = code(value.func).rsplit(".", 1)[-1]
+        kind = FRESH_CONTAINERS.get(callee)
+        if kind is not None and (callee not in FRESH_BUILTINS or isinstance(value.func, cst.Name)):
+            return kind
+    return "other" if is_mutable_value(value) else None
+
+
+def _fresh_items(func, returns, local_values) -> str:
+    """Why a shallow copy would share a fresh inner container with the cache, or ''."""
+    items: list[cst.BaseExpression] = []
+    for ret in returns:
+        values = local_values.get(ret.value.value, []) if isinstance(ret.value, cst.Name) else []
+        for value in [ret.value, *values]:
+            if isinstance(value, cst.Dict):
+                items += [e.value for e in value.elements if isinstance(e, cst.DictElement)]
+            elif isinstance(value, cst.List | cst.Set):
+                items += [e.value for e in value.elements]
+            elif isinstance(value, cst.DictComp):
+                items.append(value.value)
+            elif isinstance(value, cst.ListComp | cst.SetComp):
+                items.append(value.elt)
+        if isinstance(ret.value, cst.Name):
+            items += _items_added(func, ret.value.value)
+    for item in items:
+        if is_mutable_value(item) or isinstance(item, COMPREHENSION_TYPES):
+            return (
+                f" whose items are new containers too ({code(item)[:30]}), which a shallow copy "
+                "would share"
+            )
+    return ""
+
+
+def _items_added(func: cst.FunctionDef, name: str) -> list[cst.BaseExpression]:
+    """Values put into a local container: `name[k] = v`, `name.append(v)`, `name.add(v)`."""
+    added: list[cst.BaseExpression] = []
+    for node in walk(func.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target.target, cst.Subscript)
+                    and isinstance(target.target.value, cst.Name)
+                    and target.target.value.value == name
+                ):
+                    added.append(node.value)
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == name
+        ):
+            added += [arg.value for arg in node.args]
+    return added

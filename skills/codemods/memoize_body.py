@@ -4,10 +4,13 @@ not own), following calls into the module's own functions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 
 from skills.codemods._cst import Parsed, code, function_locals, walk
 from skills.codemods.base import CodemodRefused
+from skills.codemods.constants import Constants
 from skills.codemods.memoize_arguments import is_mutable_value, parameters
 from skills.codemods.purity import (
     EFFECT_METHODS,
@@ -18,13 +21,25 @@ from skills.codemods.purity import (
     PROCESS_STATE,
     PURE_BUILTINS,
     PURE_MODULE_FUNCTIONS,
+    process_assumption,
 )
 
 
-def check_body(parsed: Parsed, func: cst.FunctionDef, params, seen: set[str]) -> None:
+@dataclass
+class BodyFacts:
+    """What reading the body (and the module functions it calls) found, and the repository."""
+
+    constants: Constants
+    seen: set[str] = field(default_factory=set)  # functions already read
+    # Process-level facts the body reads (platform, interpreter, environment): a cache is right
+    # only while they hold, and the summary says so.
+    assumptions: set[str] = field(default_factory=set)
+
+
+def check_body(parsed: Parsed, func: cst.FunctionDef, params, facts: BodyFacts) -> None:
     """Refuse side effects and reads of mutable globals, following calls to module functions."""
     name = func.name.value
-    seen.add(name)
+    facts.seen.add(name)
     local_names = function_locals(func)
     module_scope = parsed.scope(parsed.module)
     bindings = parsed.top_level_bindings()
@@ -35,9 +50,9 @@ def check_body(parsed: Parsed, func: cst.FunctionDef, params, seen: set[str]) ->
         if isinstance(node, cst.Await | cst.Yield):
             raise CodemodRefused(f"{name} awaits or yields")
         if isinstance(node, cst.Call):
-            _check_call(parsed, func, node, local_names)
+            _check_call(parsed, func, node, local_names, facts.assumptions)
         if isinstance(node, cst.Attribute) and not _is_callee(parsed, node):
-            _check_attribute_read(parsed, func, node, bindings)
+            _check_attribute_read(parsed, func, node, bindings, facts.assumptions)
         if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.Del):
             root = node.target
             while isinstance(root, cst.Subscript | cst.Attribute):
@@ -65,7 +80,7 @@ def check_body(parsed: Parsed, func: cst.FunctionDef, params, seen: set[str]) ->
                 f"(`global {node.value}` in {globals_declared[node.value]})"
             )
         for statement in bindings.get(node.value, []):
-            _check_global_binding(parsed, func, node.value, statement, seen)
+            _check_global_binding(parsed, func, node.value, statement, facts)
 
 
 def _global_statements(module: cst.Module) -> dict[str, str]:
@@ -79,11 +94,13 @@ def _global_statements(module: cst.Module) -> dict[str, str]:
     return found
 
 
-def _check_global_binding(parsed: Parsed, func, global_name: str, statement, seen) -> None:
+def _check_global_binding(
+    parsed: Parsed, func, global_name: str, statement, facts: BodyFacts
+) -> None:
     name = func.name.value
     if isinstance(statement, cst.FunctionDef):
-        if global_name not in seen:
-            check_body(parsed, statement, parameters(statement, False), seen)
+        if global_name not in facts.seen:
+            check_body(parsed, statement, parameters(statement, False), facts)
         return
     if isinstance(statement, cst.ClassDef):
         return
@@ -101,6 +118,14 @@ def _check_global_binding(parsed: Parsed, func, global_name: str, statement, see
             )
         if value is None:
             continue
+        if is_mutable_value(value) and not _inserts_on_read(value):
+            changes = facts.constants.module_changes(global_name)
+            if changes:
+                raise CodemodRefused(
+                    f"{name} reads the mutable global {global_name}, which is changed at "
+                    f"{changes[0]}: a change to it would not reach cached results"
+                )
+            continue  # nothing in the repository rebinds or mutates it: a constant
         if is_mutable_value(value):
             kind = {
                 cst.List: "a list",
@@ -123,9 +148,22 @@ def _check_global_binding(parsed: Parsed, func, global_name: str, statement, see
                 )
 
 
-def _check_call(parsed: Parsed, func, call: cst.Call, local_names: set[str]) -> None:
+def _inserts_on_read(value: cst.BaseExpression) -> bool:
+    """A defaultdict changes when read (a missing key is inserted): never a constant."""
+    return isinstance(value, cst.Call) and code(value.func).rsplit(".", 1)[-1] == "defaultdict"
+
+
+def _check_call(
+    parsed: Parsed, func, call: cst.Call, local_names: set[str], assumptions: set[str]
+) -> None:
     name = func.name.value
-    qualified = parsed.qualified_names(call.func)
+    qualified = set()
+    for q in parsed.qualified_names(call.func):
+        kind = process_assumption(q)
+        if kind is None:
+            qualified.add(q)
+        else:
+            assumptions.add(kind)  # platform.system(), os.getenv(), sys.platform.startswith()
     line = parsed.line(call)
     if isinstance(call.func, cst.Name) and call.func.value in _parameter_names(func):
         raise CodemodRefused(
@@ -183,9 +221,15 @@ def _is_callee(parsed: Parsed, node: cst.CSTNode) -> bool:
     return isinstance(parent, cst.Call) and parent.func is node
 
 
-def _check_attribute_read(parsed: Parsed, func, node: cst.Attribute, bindings) -> None:
+def _check_attribute_read(
+    parsed: Parsed, func, node: cst.Attribute, bindings, assumptions: set[str]
+) -> None:
     name = func.name.value
     for q in parsed.qualified_names(node):
+        kind = process_assumption(q)
+        if kind is not None:
+            assumptions.add(kind)
+            continue
         if q.startswith(PROCESS_STATE):
             raise CodemodRefused(
                 f"{name} reads {q} (line {parsed.line(node)}): process state that can change "

@@ -186,6 +186,45 @@ IMPURE_MODULES = (
 )
 # Module state a function may read: a cached result would not see it change.
 PROCESS_STATE = ("sys.", "os.environ", "time.", "random.", "locale.", "threading.")
+# Process-level facts a cache may read, by the assumption it then makes. Platform and interpreter
+# are fixed for the life of a process; the environment is too unless the program writes it (the
+# memoize codemod checks the repository for writes to os.environ before it relies on that).
+PROCESS_ASSUMPTIONS = {
+    "platform": (
+        "sys.platform",
+        "sys.byteorder",
+        "os.name",
+        "os.sep",
+        "os.pathsep",
+        "os.linesep",
+        "platform.system",
+        "platform.machine",
+        "platform.architecture",
+        "platform.platform",
+        "platform.release",
+    ),
+    "interpreter": (
+        "sys.version_info",
+        "sys.version",
+        "sys.hexversion",
+        "sys.implementation",
+        "sys.maxsize",
+        "sys.float_info",
+        "platform.python_implementation",
+        "platform.python_version",
+    ),
+    "environment": ("os.environ", "os.environb", "os.getenv"),
+}
+
+
+def process_assumption(qualified: str) -> str | None:
+    """The assumption (platform, interpreter, environment) reading `qualified` makes, or None."""
+    for kind, facts in PROCESS_ASSUMPTIONS.items():
+        for fact in facts:
+            if qualified == fact or qualified.startswith(fact + "."):
+                return kind
+    return None
+
 
 # --- methods -----------------------------------------------------------------------------------
 
