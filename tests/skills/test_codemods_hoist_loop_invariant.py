@@ -169,3 +169,60 @@ def test_a_lazy_generator_kept_for_later_is_left_alone():
     """
     with pytest.raises(CodemodRefused):
         apply("hoist-loop-invariant", source, "later")
+
+
+@pytest.mark.parametrize(
+    ("qualname", "source", "expected", "calls"),
+    [
+        (
+            "pair",
+            "def pair(rows, names):\n    out = []\n    for r in rows:\n"
+            "        for n in sorted(names):\n            out.append((r, n))\n    return out\n",
+            "def pair(rows, names):\n    out = []\n    sorted_names = sorted(names)\n"
+            "    for r in rows:\n        for n in sorted_names:\n"
+            "            out.append((r, n))\n    return out\n",
+            [((1, 2), ("b", "a")), ((), ("a",)), ((1,), ())],
+        ),
+        (
+            "count",
+            "def count(rows, limit):\n    i = 0\n    while i < len(rows) and i < limit:\n"
+            "        i += 1\n    return i\n",
+            "def count(rows, limit):\n    i = 0\n    len_rows = len(rows)\n"
+            "    while i < len_rows and i < limit:\n        i += 1\n    return i\n",
+            [((1, 2, 3), 2), ((), 5), ((1,), 9)],
+        ),
+        (
+            "over",
+            "def over(rows, names):\n    return sum(1 for r in rows if r > len(names))\n",
+            "def over(rows, names):\n    len_names = len(names)\n"
+            "    return sum(1 for r in rows if r > len_names)\n",
+            [((1, 2, 3), "ab"), ((), "")],
+        ),
+    ],
+    ids=["inner-loop-iterable", "while-condition", "generator-expression"],
+)
+def test_expressions_in_inner_loops_conditions_and_generators_are_hoisted(
+    qualname, source, expected, calls
+):
+    result = apply("hoist-loop-invariant", source, qualname)
+    assert result.new_source == expected
+    assert_same_behaviour(source, result.new_source, qualname, calls)
+
+
+def test_an_attribute_read_in_a_method_comprehension_is_hoisted_and_a_subscript_max_is_not():
+    source = """
+    class Box:
+        def __init__(self, names):
+            self.names = names
+
+        def big(self, rows, cfg):
+            return [r for r in rows if r > len(self.names) and r < max(cfg["caps"])]
+    """
+    result = apply("hoist-loop-invariant", source, "Box.big")
+    assert (
+        "        len_names = len(self.names)\n"
+        '        return [r for r in rows if r > len_names and r < max(cfg["caps"])]\n'
+    ) in result.new_source
+    assert "cannot be tested cheaply" in result.summary  # max() of a subscript: left alone
+    old, new = load(dedent(source)).Box("ab"), load(result.new_source).Box("ab")
+    assert old.big([1, 3, 5], {"caps": [4]}) == new.big([1, 3, 5], {"caps": [4]}) == [3]
