@@ -99,9 +99,16 @@ CASES = {
     "markdown-inline_len": (
         MARKDOWN,
         "4b836201f0",
-        "markdown.treeprocessors.InlineProcessor._InlineProcessor__applyInline",
+        "markdown.treeprocessors.InlineProcessor.__handleInline",
     ),
-    "markdown-html_re": (MARKDOWN, "97c1edd5d0", "markdown.inlinepatterns.HtmlInlineProcessor"),
+    # The commit changes the constant HTML_RE; its matching runs in InlineProcessor.__applyPattern,
+    # which is what a profile of the workload names.
+    "markdown-html_re": (
+        MARKDOWN,
+        "97c1edd5d0",
+        "markdown.treeprocessors.InlineProcessor.__applyPattern",
+        "markdown/treeprocessors.py",
+    ),
     "markdown-link_re": (
         MARKDOWN,
         "cb47805e10",
@@ -117,7 +124,7 @@ def git(git_dir: Path, *args: str) -> str:
 
 
 def extract(name: str, mirror_root: Path) -> None:
-    spec, short, symbol = CASES[name]
+    spec, short, symbol, *where = CASES[name]
     git_dir = mirror_root / spec["project"].replace("/", "+") / "repo"
     commit = git(git_dir, "rev-parse", short).strip()
     parent = git(git_dir, "rev-parse", f"{commit}^").strip()
@@ -158,7 +165,8 @@ def extract(name: str, mirror_root: Path) -> None:
         "commit": commit,
         "title": title,
         "date": date,
-        "functions": [{"symbol": symbol, "file": module[0]}],
+        "functions": [{"symbol": symbol, "file": where[0] if where else module[0]}],
+        "changed_module": module[0],
         "kept": sorted(kept),
         "replaced": sorted(replaced),
         "test_cmd": spec["test_cmd"],
