@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from console.error_pages import method_not_allowed, page_not_found
+from console.logs import acceptable_request_id, request_id_bound
 
 # Everything is served by us: no CDN, no inline script. Inline styles stay off too.
 CONTENT_SECURITY_POLICY = (
@@ -49,4 +50,26 @@ class ErrorPageMiddleware:
         unresolved = getattr(request, "resolver_match", None) is None
         if settings.DEBUG and response.status_code == 404 and unresolved:
             return page_not_found(request, None)
+        return response
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class RequestIdMiddleware:
+    """Every request gets an id: the proxy's X-Request-ID when it is plain, else a new one.
+
+    Log lines written while answering carry it, the response echoes it, and a solve the request
+    queues takes it along to the worker (reviews.services.solving.solve_run_enqueue).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = acceptable_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        with request_id_bound(request_id):
+            response = self.get_response(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
         return response

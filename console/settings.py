@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from console.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -108,6 +110,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every later log line has the request id, and the latency covers it all.
+    "console.middleware.RequestIdMiddleware",
+    "console.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +193,26 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Hashed, compressed file names need `collectstatic` first (.ci/prod runs it): on in production,
+# or with WATTSON_STATIC_MANIFEST=on; tests and runserver serve the plain files.
+WATTSON_STATIC_MANIFEST = envbool("WATTSON_STATIC_MANIFEST", PRODUCTION)
+if WATTSON_STATIC_MANIFEST:
+    # The web process serves the collected files itself (whitenoise), compressed and cached
+    # forever by hashed name; right after SecurityMiddleware, as whitenoise documents.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if WATTSON_STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviews:queue"
@@ -221,6 +246,8 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes and the metrics scraper speak plain HTTP to the process, inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 random characters")
 
@@ -390,14 +417,29 @@ WATTSON_DIFF_COLLAPSE_LINES = envint("WATTSON_DIFF_COLLAPSE_LINES", 400, minimum
 WATTSON_DIFF_HIGHLIGHT_MAX_BYTES = envint("WATTSON_DIFF_HIGHLIGHT_MAX_BYTES", 200_000, minimum=0)
 WATTSON_DIFF_HIGHLIGHT_MAX_LINES = envint("WATTSON_DIFF_HIGHLIGHT_MAX_LINES", 2_000, minimum=0)
 
-# Rendered diffs and other derived views. Per process, which is right for what it holds: a cache
-# miss only costs a re-render (reviews.selectors.proposals).
+# Rendered diffs (reviews.selectors.proposals) and django-q2's cluster heartbeats: in a cache
+# every web and worker process shares, so a diff rendered by one gunicorn worker is a hit in the
+# others and /readyz sees the workers' heartbeat. The database cache by default (its table is
+# made by `migrate`); Redis when WATTSON_CACHE_URL names it, or with the Redis broker.
+WATTSON_CACHE_URL = env("WATTSON_CACHE_URL", REDIS_URL if WATTSON_BROKER == "redis" else "")
+if WATTSON_CACHE_URL and not WATTSON_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"WATTSON_CACHE_URL must be a redis:// URL, got {WATTSON_CACHE_URL!r}"
+    )
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "wattson-default",
-        "OPTIONS": {"MAX_ENTRIES": 500},
-    },
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": WATTSON_CACHE_URL,
+            "KEY_PREFIX": "wattson",
+        }
+        if WATTSON_CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "wattson_cache",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    ),
     # Counters that must hold across processes: ingest rate limits and failed logins. The
     # table is made by a migration (reviews 0014).
     "throttle": {
@@ -406,10 +448,9 @@ CACHES = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("WATTSON_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# /metrics (console.metrics): off unless this bearer token is set.
+WATTSON_METRICS_TOKEN = env("WATTSON_METRICS_TOKEN")
+
+# JSON lines in production (one object per line, with the request id), plain text elsewhere.
+WATTSON_LOG_JSON = envbool("WATTSON_LOG_JSON", PRODUCTION)
+LOGGING = logging_config(json_logs=WATTSON_LOG_JSON, level=env("WATTSON_LOG_LEVEL", "INFO"))

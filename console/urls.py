@@ -3,10 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from console import error_pages
+from console import error_pages, health
 from console.login import ThrottledLoginView
+from console.metrics import metrics_view
 
 urlpatterns = [
+    # Probes and the scraper: no login (see console.health and console.metrics).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path(
         "login/",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from console.logs import request_id_bound
 from reviews.services.solve_admission import auto_solve_release_waiting
 from reviews.services.solving import solve_request, solve_run_execute
 from reviews.services.solving import sweep_solve_runs as _sweep
 
 
-def solve_run_task(run_id: int) -> str:
-    """Claim and run one solve; a run that is not claimable is skipped, not an error."""
-    run = solve_run_execute(run_id=run_id)
+def solve_run_task(run_id: int, request_id: str = "") -> str:
+    """Claim and run one solve; a run that is not claimable is skipped, not an error.
+
+    `request_id` is that of the request that queued the run (blank from the sweeper): the
+    task's log lines carry it.
+    """
+    with request_id_bound(request_id or f"run-{run_id}"):
+        run = solve_run_execute(run_id=run_id)
     return "skipped" if run is None else run.status
 
 

@@ -42,7 +42,15 @@ from skills.models import Skill
 from tests.scenarios import build_scenario
 
 # Reachable without logging in, by URL name.
-PUBLIC = {"login", "logout"}
+PUBLIC = {
+    "login",
+    "logout",
+    # Probes for a load balancer: they reveal only up/down and which part is failing.
+    "healthz",
+    "readyz",
+    # Guarded by its own bearer token (WATTSON_METRICS_TOKEN) for the scraper, not a login.
+    "metrics",
+}
 # Not ours to check: Django's admin has its own login, static files have no auth.
 SKIPPED_PREFIXES = ("admin/", "static/", "media/")
 

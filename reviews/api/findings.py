@@ -28,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from reviews import metrics
 from reviews.api.auth import (
     SIGNATURE_HEADER,
     CanIngestOrRead,
@@ -483,6 +484,12 @@ class FindingListCreate(generics.ListAPIView):
             pk=finding_id
         )
         return Response(FindingSerializer(finding).data, status=code)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
+        # Every refusal counts, whoever answered it: validation, signature, throttle, size.
+        if request.method == "POST" and response.status_code >= 400:
+            metrics.ingest_rejected(status=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _failure(self, result: IngestResult) -> Response:
         code = status.HTTP_409_CONFLICT if result.is_conflict else status.HTTP_400_BAD_REQUEST

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+
+# The first row's previous hash: 64 zeros.
+CHAIN_START = "0" * 64
 
 
 class AuditEvent(models.Model):
@@ -24,6 +32,12 @@ class AuditEvent(models.Model):
     new_state = models.CharField(max_length=40, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The hash chain (reviews.services.audit.audit_chain_seal): the row's place in the chain,
+    # the previous row's hash and sha256(previous hash + this row's canonical content). Null and
+    # blank until the row is sealed, just after its transaction commits.
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    row_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -41,3 +55,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+def _canonical(value: Any) -> Any:
+    # PostgreSQL's jsonb prints an integral float (1e16) as an integer: hash them alike.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def audit_row_digest(row: Any, *, prev_hash: str, chain_seq: int) -> str:
+    """sha256 over the previous row's hash and this row's content, as stored.
+
+    `row` is an AuditEvent (or the migration's historical one). The actor is its label, not the
+    user id: deleting a user sets actor to NULL, which must not break the chain.
+    """
+    content = {
+        "seq": chain_seq,
+        "actor": row.actor_label,
+        "verb": row.verb,
+        "target": [row.target_type, row.target_id],
+        "states": [row.old_state, row.new_state],
+        "data": _canonical(row.data),
+        "at": row.created_at.astimezone(UTC).isoformat(),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from reviews import patches
+from reviews import metrics, patches
 from reviews.models import Decision, Finding, Proposal, Repository, SolveRun
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
@@ -470,6 +470,7 @@ def proposal_decide(
                     "head": head,
                 },
             )
+            metrics.decision_recorded(kind=verdict)
             if proposal.skill_version_id:
                 skill_stats_record(
                     skill_version_id=proposal.skill_version_id,

@@ -22,8 +22,9 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from reviews.models import AuditEvent, Finding, Repository, Service
-from reviews.services.audit import audit_record
+from reviews import metrics
+from reviews.models import Finding, Repository, Service
+from reviews.services.audit import audit_record, audit_record_many
 from reviews.services.ingest_validation import (
     BAD_TEXT,
     ValidItem,
@@ -127,6 +128,7 @@ def finding_ingest(
         try:
             with transaction.atomic():
                 _write(valid, actor=actor, result=outcome)
+            metrics.findings_ingested(created=len(outcome.created), existing=len(outcome.existing))
             return outcome
         except (IntegrityError, OperationalError) as exc:
             # Another writer stored one of these keys (or a service) between our read and
@@ -328,23 +330,13 @@ def _optional_float(value: Any) -> float | None:
 
 def _audit_ingest(rows: list[Finding], *, actor: Any | None) -> None:
     # One row per finding, as audit_record would write, but in one insert per 500.
-    label = ""
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        label = actor.get_username()
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor=actor if label else None,
-                actor_label=label or "system",
-                verb="finding.ingest",
-                target_type="finding",
-                target_id=str(row.pk),
-                new_state=row.status,
-                data={"source": row.source, "external_id": row.external_id},
-            )
+    audit_record_many(
+        actor=actor,
+        verb="finding.ingest",
+        targets=[
+            (row, row.status, {"source": row.source, "external_id": row.external_id})
             for row in rows
         ],
-        batch_size=500,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from reviews import metrics
 from reviews.models import SolveRun
 from reviews.services.transitions import TransitionError, solve_run_transition
 from skills.tools.records import ToolCallRecord
@@ -172,6 +173,7 @@ def solve_run_finish(
             "solve run %s attempt %s lost its claim; result dropped: %s", run.pk, attempt, exc
         )
         return False
+    metrics.solve_finished(run=run, outcome=status, skill=data.get("skill", ""))
     return True
 
 

@@ -26,6 +26,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from console.logs import current_request_id
 from reviews.models import Finding, Proposal, SolveRun, Source
 from reviews.roles import access_act
 from reviews.selectors.repositories import finding_repository
@@ -183,7 +184,14 @@ def solve_request(
 def solve_run_enqueue(*, run_id: int) -> None:
     """Hand the run to the workers; a lost message is the sweeper's job, not an error here."""
     try:
-        async_task(TASK_PATH, run_id, task_name=f"solve-run-{run_id}", group="solve")
+        # The request's id goes along, so the worker's log lines for this run carry it.
+        async_task(
+            TASK_PATH,
+            run_id,
+            request_id=current_request_id(),
+            task_name=f"solve-run-{run_id}",
+            group="solve",
+        )
     except Exception:
         # The broker being down must not undo the request: the run is queued in the database
         # and the sweeper enqueues it again once its grace period passes.
