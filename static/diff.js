@@ -3,6 +3,10 @@
  * The server renders each file once, as unified rows. The side-by-side table is derived from
  * those rows by cloning their cells (never by parsing strings), so both views show exactly the
  * same escaped, highlighted code. Served as a static file: the CSP forbids inline script.
+ *
+ * Line comments: the server renders every thread in the page's comment list (which works
+ * without this script); here each thread moves under the line it is anchored to, a "+" on a
+ * line opens the same form the list has, and j / k walk through files and comments.
  */
 (function () {
   "use strict";
@@ -57,6 +61,8 @@
   function fullWidthClone(row) {
     var clone = row.cloneNode(true);
     clone.removeAttribute("id");
+    clone.querySelectorAll("[id]").forEach(function (node) { node.removeAttribute("id"); });
+    clone.querySelectorAll("label[for]").forEach(function (node) { node.removeAttribute("for"); });
     var cells = clone.cells;
     if (cells.length >= 2) {
       cells[0].colSpan = 1;
@@ -69,6 +75,7 @@
   function buildSideBySide(unified) {
     var table = el("table", "dtable sbs");
     table.dataset.file = unified.dataset.file;
+    table.dataset.path = unified.dataset.path || "";
     var colgroup = el("colgroup");
     ["c-ln", "c-half", "c-ln", "c-half"].forEach(function (name) {
       colgroup.appendChild(el("col", name));
@@ -121,6 +128,7 @@
       var row = rows[i];
       var kind = row.classList;
       if (kind.contains("wmsg")) continue; // re-attached after its added line in flush()
+      if (kind.contains("new-thread-row")) continue; // an unsent form belongs to one view
       if (kind.contains("del")) {
         if (adds.length) flush();
         dels.push(row);
@@ -253,6 +261,7 @@
   // --- navigation --------------------------------------------------------------------------
 
   function reveal(container, target) {
+    target = target.closest("tr.thread-row") || target;
     var details = target.closest("details.dfile");
     if (details && !details.open) details.open = true;
     if (container.dataset.view === "sbs") ensureSideBySide(container);
@@ -301,7 +310,10 @@
           row.classList.contains("chg");
         if (!changed) return false;
         var previous = row.previousElementSibling;
-        while (previous && previous.classList.contains("wmsg")) previous = previous.previousElementSibling;
+        while (previous && (previous.classList.contains("wmsg") ||
+            previous.classList.contains("thread-row"))) {
+          previous = previous.previousElementSibling;
+        }
         var previousChanged = previous && (previous.classList.contains("add") ||
           previous.classList.contains("del") || previous.classList.contains("chg"));
         return !previousChanged; // first row of each run of changed lines
@@ -322,6 +334,183 @@
     target.classList.remove("flash");
     void target.offsetWidth;
     target.classList.add("flash");
+  }
+
+
+  // --- line comments -----------------------------------------------------------------------
+
+  function unifiedTable(container, path) {
+    var tables = container.querySelectorAll("table.dtable.unified");
+    for (var i = 0; i < tables.length; i++) {
+      if (tables[i].dataset.path === path) return tables[i];
+    }
+    return null;
+  }
+
+  function lineRow(table, side, line) {
+    var attribute = side === "old" ? "data-o" : "data-n";
+    return table.querySelector("tr.r[" + attribute + '="' + Number(line) + '"]');
+  }
+
+  // The row after which something hangs under `row`: past its warning and earlier threads.
+  function insertionPoint(row) {
+    var last = row;
+    while (last.nextElementSibling && (last.nextElementSibling.classList.contains("wmsg") ||
+        last.nextElementSibling.classList.contains("thread-row"))) {
+      last = last.nextElementSibling;
+    }
+    return last;
+  }
+
+  function hangRow(row, className, content) {
+    var tr = el("tr", className);
+    tr.appendChild(el("td", "ln thread-gutter"));
+    var cell = el("td", "thread-cell");
+    cell.colSpan = row.closest("table.dtable.sbs") ? 3 : 2;
+    cell.appendChild(content);
+    tr.appendChild(cell);
+    var after = insertionPoint(row);
+    after.parentNode.insertBefore(tr, after.nextSibling);
+    return tr;
+  }
+
+  function markRange(table, side, start, end, className) {
+    for (var line = start; line <= end; line++) {
+      var row = lineRow(table, side, line);
+      if (row) row.classList.add(className);
+    }
+  }
+
+  // Each thread that is not outdated moves under the last line of its range; one whose line
+  // the diff does not show (a file too large to render) stays in the list.
+  function placeThreads(container, section) {
+    section.querySelectorAll("article.thread[data-placeable]").forEach(function (thread) {
+      var table = unifiedTable(container, thread.dataset.path);
+      var row = table && lineRow(table, thread.dataset.side, thread.dataset.end);
+      if (!row) return;
+      hangRow(row, "thread-row", thread);
+      markRange(table, thread.dataset.side, Number(thread.dataset.start),
+        Number(thread.dataset.end), "has-thread");
+      table._sbsFresh = false;
+    });
+  }
+
+  // --- starting a thread from a line ----------------------------------------------------------
+
+  function lineOf(cell) {
+    var source = sourceRow(cell);
+    if (!source || !source.dataset || !source.classList.contains("r")) return null;
+    var table = cell.closest("table.dtable");
+    var unified = source.closest("table.dtable.unified");
+    if (!table || !unified) return null;
+    var side = source.dataset.n ? "new" : "old";
+    var line = side === "new" ? source.dataset.n : source.dataset.o;
+    if (!line) return null;
+    return { row: source, shown: cell.closest("tr"), table: unified, path: unified.dataset.path,
+      side: side, line: Number(line) };
+  }
+
+  function commenting(container, section) {
+    var template = document.getElementById("inline-thread-template");
+    if (!template) return;
+    var button = el("button", "add-comment");
+    button.type = "button";
+    button.textContent = "+";
+    button.title = "Comment on this line (shift-click: a range)";
+    button.setAttribute("aria-label", "Comment on this line");
+    var open = null; // {row: <tr>, form, path, side, start, end, table}
+
+    function close() {
+      if (!open) return;
+      open.table.querySelectorAll("tr.selecting").forEach(function (r) {
+        r.classList.remove("selecting");
+      });
+      open.row.remove();
+      open = null;
+    }
+
+    function describe() {
+      var range = open.start === open.end ? open.start : open.start + "-" + open.end;
+      open.form.querySelector(".inline-thread-where").textContent =
+        "Commenting on " + open.path + ":" + range + (open.side === "old" ? " (old side)" : "");
+      open.form.elements.start_line.value = open.start;
+      open.form.elements.end_line.value = open.end;
+      open.table.querySelectorAll("tr.selecting").forEach(function (r) {
+        r.classList.remove("selecting");
+      });
+      markRange(open.table, open.side, open.start, open.end, "selecting");
+    }
+
+    function start(at, extend) {
+      if (open && extend && open.path === at.path && open.side === at.side) {
+        open.start = Math.min(open.start, at.line);
+        open.end = Math.max(open.end, at.line);
+        describe();
+        open.form.elements.text.focus();
+        return;
+      }
+      close();
+      var form = template.content.firstElementChild.cloneNode(true);
+      form.elements.path.value = at.path;
+      form.elements.side.value = at.side;
+      var row = hangRow(at.shown, "new-thread-row", form);
+      open = { row: row, form: form, path: at.path, side: at.side, start: at.line,
+        end: at.line, table: at.table };
+      describe();
+      form.elements.text.focus();
+    }
+
+    container.addEventListener("mouseover", function (event) {
+      var cell = event.target.closest("table.dtable td.code, table.dtable td.ln");
+      if (!cell || !lineOf(cell)) return;
+      var row = cell.closest("tr");
+      // In side by side, the "+" goes on the half under the pointer.
+      var code = cell.classList.contains("code") ? cell : cell.nextElementSibling;
+      if (!code || !code.classList.contains("code")) code = row.querySelector("td.code");
+      if (code && button.parentNode !== code) code.appendChild(button);
+    });
+
+    container.addEventListener("click", function (event) {
+      if (event.target === button) {
+        var at = lineOf(button.parentNode);
+        if (at) start(at, event.shiftKey);
+        return;
+      }
+      if (event.target.closest("[data-cancel-thread]")) close();
+    });
+  }
+
+  // --- j / k: files and comments -------------------------------------------------------------
+
+  function visible(node) {
+    return node.getClientRects().length > 0;
+  }
+
+  function walk(container, direction) {
+    // Threads in the diff and outdated ones left in the list; hidden copies (the other view,
+    // a folded file) are skipped.
+    var stops = Array.prototype.filter.call(
+      document.querySelectorAll(".diffview details.dfile > summary, article.thread"),
+      visible
+    );
+    if (!stops.length) return;
+    var marker = window.innerHeight * 0.3;
+    var target = null;
+    if (direction > 0) {
+      target = stops.find(function (node) { return node.getBoundingClientRect().top > marker + 2; });
+    } else {
+      for (var i = stops.length - 1; i >= 0; i--) {
+        if (stops[i].getBoundingClientRect().top < marker - 2) { target = stops[i]; break; }
+      }
+    }
+    if (!target) return;
+    window.scrollBy(0, target.getBoundingClientRect().top - marker);
+    document.querySelectorAll(".kbd-current").forEach(function (node) {
+      node.classList.remove("kbd-current");
+    });
+    target.classList.add("kbd-current");
+    var focusable = target.matches("summary") ? target : target.querySelector("summary");
+    if (focusable) focusable.focus({ preventScroll: true });
   }
 
   // "Viewed" marks, per page (each revision has its own URL), kept in this browser only.
@@ -358,6 +547,22 @@
   }
 
   function init(container) {
+    var section = document.querySelector("[data-threads]");
+    if (section) {
+      placeThreads(container, section);
+      if (section.hasAttribute("data-can-comment")) commenting(container, section);
+      section.addEventListener("click", function (event) {
+        var link = event.target.closest("a.thread-link");
+        var target = link && document.getElementById(link.getAttribute("href").slice(1));
+        if (target && container.contains(target)) {
+          event.preventDefault();
+          reveal(container, target);
+          if (window.history.replaceState) {
+            window.history.replaceState(null, "", link.getAttribute("href"));
+          }
+        }
+      });
+    }
     setView(container, storedView());
 
     var viewed = loadViewed();
@@ -386,6 +591,8 @@
       }
       if (event.key === "n") jump(container, 1);
       else if (event.key === "p") jump(container, -1);
+      else if (event.key === "j") walk(container, 1);
+      else if (event.key === "k") walk(container, -1);
     });
 
     container.addEventListener("click", function (event) {
