@@ -66,12 +66,14 @@ def proposal_threads(*, user, proposal: Proposal) -> ProposalThreads:
         .order_by("path", "start_line", "pk")
     )
     can_write = user_roles(user).can_act
+    can_comment = can_write and proposal.is_current and bool(proposal.diff.strip())
     return ProposalThreads(
         threads=threads,
         carried=carried,
-        files=diff_paths(proposal.diff) if proposal.diff.strip() else [],
+        # For the form that works without JavaScript; only those who may comment see it.
+        files=diff_paths(proposal.diff) if can_comment else [],
         can_write=can_write,
-        can_comment=can_write and proposal.is_current and bool(proposal.diff.strip()),
+        can_comment=can_comment,
     )
 
 

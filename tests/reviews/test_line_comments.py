@@ -385,3 +385,18 @@ def test_api_thread_lifecycle(client_for, proposal, reviewer, reviewer2, manager
     refused = client_for(manager).post(f"/api/v1/threads/{thread_id}/resolve/")
     assert refused.status_code == 403
     assert client_for(manager).post(f"/api/v1/threads/{thread_id + 99}/resolve/").status_code == 403
+
+
+def test_next_revision_page_shows_an_outdated_thread_with_its_context(
+    client_for, finding, proposal, reviewer
+):
+    _thread(proposal, reviewer, line=3, text="Is this pattern right?")
+    second = _second_revision(finding)
+    page = client_for(reviewer).get(reverse("reviews:proposal", args=[second.pk])).content
+    page = page.decode()
+    assert "1 open · 0 resolved · 1 outdated" in page
+    assert "first written on r1" in page
+    assert "_SPACES = re.compile(r&quot;\\s+&quot;)" in page  # the lines it was written on
+    assert "data-placeable" not in page  # shown in the list, not hung on a line
+    older = client_for(reviewer).get(reverse("reviews:proposal", args=[proposal.pk])).content
+    assert "moved on with the code" in older.decode()
