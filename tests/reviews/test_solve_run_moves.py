@@ -161,7 +161,8 @@ def test_an_illegal_move_is_refused_with_a_clear_error(finding, old, new):
     assert run.status == old and moves(run) == []
 
 
-def test_a_new_revision_supersedes_an_approved_one(finding):
+def test_a_new_revision_leaves_an_approved_one_on_record(finding):
+    """Decisions are facts: a new revision stops the approved one being current, nothing more."""
     approved = Proposal.objects.create(
         finding=finding, revision=1, status=Proposal.Status.APPROVED, diff="old", is_current=True
     )
@@ -176,6 +177,6 @@ def test_a_new_revision_supersedes_an_approved_one(finding):
     second = proposal_store_revision(run=run, candidate=candidate)
     approved.refresh_from_db()
     assert second.is_current and second.revision == 2
-    assert approved.status == Proposal.Status.SUPERSEDED and not approved.is_current
-    event = AuditEvent.objects.get(verb="proposal.status", target_id=str(approved.pk))
-    assert (event.old_state, event.new_state) == ("approved", "superseded")
+    assert approved.status == Proposal.Status.APPROVED and not approved.is_current
+    moves = AuditEvent.objects.filter(verb="proposal.status", target_id=str(approved.pk))
+    assert not moves.exists()
