@@ -33,6 +33,19 @@ def acceptable_request_id(candidate: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def request_id_begin(request_id: str) -> None:
+    """From now until request_id_end, this thread's log lines carry `request_id`.
+
+    Not a `with` block: Django logs a request's 4xx/5xx after the middleware returns, and that
+    line must carry the id too (RequestIdMiddleware begins, the request_finished signal ends).
+    """
+    _request_id.set(request_id)
+
+
+def request_id_end(**_signal_kwargs: object) -> None:
+    _request_id.set("")
+
+
 @contextmanager
 def request_id_bound(request_id: str) -> Iterator[None]:
     """Log lines inside carry `request_id`; the previous id comes back afterwards."""

@@ -3,10 +3,11 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from console.error_pages import method_not_allowed, page_not_found
-from console.logs import acceptable_request_id, request_id_bound
+from console.logs import acceptable_request_id, request_id_begin, request_id_end
 
 # Everything is served by us: no CDN, no inline script. Inline styles stay off too.
 CONTENT_SECURITY_POLICY = (
@@ -69,7 +70,11 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = acceptable_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id
-        with request_id_bound(request_id):
-            response = self.get_response(request)
+        request_id_begin(request_id)
+        response = self.get_response(request)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
+
+
+# After the response is sent (and Django has logged its status), the thread forgets the id.
+request_finished.connect(request_id_end, dispatch_uid="wattson-request-id-end")

@@ -81,3 +81,10 @@ def test_production_logs_are_one_json_object_per_line_with_the_request_id(capsys
     assert document["message"] == "solve 3 done"
     assert document["request_id"] == "req-json" and document["level"] == "WARNING"
     assert handler_config["filters"] == ["request_id"]
+
+
+@pytest.mark.django_db
+def test_djangos_own_error_log_line_carries_the_id(client, log_records):
+    client.get("/no-such-page/", headers={"X-Request-ID": "req-404"})
+    (record,) = [r for r in log_records.records if r.getMessage().startswith("Not Found")]
+    assert record.request_id == "req-404"
