@@ -49,6 +49,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
+
+# The render cache is the database cache every web process shares (settings.CACHES): its table.
+call_command("createcachetable", verbosity=0)
+
 from django.core.cache import cache  # noqa: E402
 from pygments import highlight  # noqa: E402
 from pygments.formatters import HtmlFormatter  # noqa: E402

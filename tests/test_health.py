@@ -71,3 +71,16 @@ def test_probes_are_not_redirected_to_https_in_production(client, settings, work
     settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     assert client.get("/healthz").status_code == 200
     assert client.get("/login/").status_code == 301
+
+
+@pytest.mark.django_db
+def test_the_default_cache_is_shared_through_the_database():
+    from django.core.cache import cache
+    from django.db import connection
+
+    # What one web or worker process stores, another reads: it is a table, not this process's
+    # memory (rendered diffs, django-q2's heartbeats for the ORM broker).
+    cache.set("wattson-shared-check", "yes", 60)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM wattson_cache")
+        assert cursor.fetchone()[0] >= 1

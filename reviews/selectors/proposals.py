@@ -30,8 +30,8 @@ from skills.hashing import diff_sha256, text_sha256
 # An old file larger than this is not read at all: it would be shown without highlighting anyway.
 READ_MAX_BYTES = 2 * 1024 * 1024
 CACHE_SECONDS = 24 * 3600
-# LocMemCache evicts by count, not size: a render bigger than this is not kept (it is rare, and
-# 500 of them would hold gigabytes).
+# The shared cache (database or Redis, settings.CACHES) evicts by count, not size: a render
+# bigger than this is not kept (it is rare, and 2,000 of them would hold gigabytes).
 CACHE_MAX_CHARS = 4_000_000
 
 
