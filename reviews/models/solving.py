@@ -17,6 +17,9 @@ class SolveRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         NO_FIX = "no_fix", "No fix"
         FAILED = "failed", "Failed"
+        # A reviewer decided the revision this run would replace while it ran: its result is
+        # discarded (reviews.services.solve_runs.solve_run_cancel).
+        CANCELLED = "cancelled", "Cancelled"
 
     class BackendOrigin(models.TextChoices):
         # reviews.services.solving.resolve_backend: the first of these that names a backend.

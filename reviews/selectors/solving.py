@@ -47,6 +47,11 @@ def solve_status(*, finding: Finding) -> dict[str, Any]:
     return data
 
 
+def finding_active_run(*, finding_id: int) -> SolveRun | None:
+    """The finding's queued or running solve, if any (the caller may read the finding)."""
+    return SolveRun.objects.filter(finding_id=finding_id, status__in=SolveRun.ACTIVE).first()
+
+
 def _run_data(run: SolveRun) -> dict[str, Any]:
     steps = [
         {

@@ -6,8 +6,11 @@ Rules, after Gerrit and GitHub branch protection (each has a test in tests/revie
 - whoever filed the finding, requested the solve or edited the proposal cannot approve it, and
   ingest service accounts (detectors' tokens) never decide;
 - a decision is taken while the finding waits for one (in review, or after a re-solve failed or
-  found no fix); while a re-solve is under way, or once the finding is closed, it is refused
-  with a conflict that says why;
+  found no fix) and also while a re-solve is under way: the revision in review (pending, or with
+  changes requested) stays approvable until a validated revision replaces it, and approving,
+  rejecting or acknowledging it cancels the re-solve, whose result is then discarded; requesting
+  changes again waits for the re-solve; once the finding is closed a decision is refused with a
+  conflict that says why;
 - a rejection vetoes; a proposal whose validation failed needs a skill-admin's written override;
 - an analysis (no diff) is never approved or rejected as a fix: it is acknowledged as useful or
   not useful, which feeds its skill's statistics and closes the finding;
@@ -36,6 +39,7 @@ from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.comments import request_changes_comment
 from reviews.services.proposals import proposal_count_decision
+from reviews.services.solve_runs import solve_run_cancel
 from reviews.services.solving import solve_request
 from reviews.services.transitions import (
     TransitionError,
@@ -199,9 +203,26 @@ def _check_text(**fields: str) -> None:
 # Finding statuses in which its current pending revision waits for a decision: in review, or
 # a later re-solve ended without a new revision (the pending one still stands).
 _DECIDABLE_FINDING = {Finding.Status.IN_REVIEW, Finding.Status.NO_FIX, Finding.Status.FAILED}
+# A current revision in these statuses is decided on: changes were requested, but until a
+# validated revision replaces it, it is still the working fix in review.
+_DECIDABLE_PROPOSAL = (Proposal.Status.PENDING, Proposal.Status.CHANGES_REQUESTED)
 
 
-def _check_finding_open(proposal: Proposal) -> None:
+def _check_open(proposal: Proposal, verdict: str) -> None:
+    """Refuse a revision that is not the current one waiting for a decision, saying why."""
+    if not proposal.is_current or proposal.status not in _DECIDABLE_PROPOSAL:
+        raise DecisionConflict(_not_open_message(proposal))
+    if (
+        proposal.status == Proposal.Status.CHANGES_REQUESTED
+        and verdict == Decision.Verdict.REQUEST_CHANGES
+    ):
+        raise DecisionConflict(
+            f"Changes were already requested on revision {proposal.revision}. Wait for the "
+            "revision the solver makes of them, or approve or reject this one now."
+        )
+
+
+def _check_finding_open(proposal: Proposal, verdict: str) -> None:
     """Refuse, with a reason, a decision the finding's state would not let stand."""
     finding = Finding.objects.get(pk=proposal.finding_id)
     active = (
@@ -209,13 +230,14 @@ def _check_finding_open(proposal: Proposal) -> None:
         .values_list("pk", "revision")
         .first()
     )
-    if active is not None:
+    if active is not None and verdict == Decision.Verdict.REQUEST_CHANGES:
         raise DecisionConflict(
             f"A new solve (run {active[0]}, for revision {active[1]}) is under way for this "
-            f"finding, and its revision will replace revision {proposal.revision}: wait for it "
-            "to finish, then decide on the revision it proposes (or on this one, if it finds "
-            "nothing)."
+            "finding: wait for the revision it proposes and request changes on that, or "
+            f"approve or reject revision {proposal.revision} now (which cancels the solve)."
         )
+    if active is not None and finding.status == Finding.Status.SOLVING:
+        return  # deciding now cancels the re-solve (_cancel_resolve)
     if finding.status == Finding.Status.CLOSED:
         raise DecisionConflict(
             "The finding was closed, so nothing is waiting for a decision. Request a fix to "
@@ -376,9 +398,8 @@ def proposal_decide(
     proposal = _reload(proposal)
     _check_pins(proposal, expected_revision, expected_diff_sha256)
     _check_kind(proposal, verdict)
-    if not proposal.is_current or proposal.status != Proposal.Status.PENDING:
-        raise DecisionConflict(_not_open_message(proposal))
-    _check_finding_open(proposal)
+    _check_open(proposal, verdict)
+    _check_finding_open(proposal, verdict)
 
     is_override = False
     if verdict == Decision.Verdict.APPROVE:
@@ -418,18 +439,22 @@ def proposal_decide(
     }[verdict]
     branch_created = False
     repository = proposal_repository(proposal)
+    old_status = proposal.status
     try:
         with transaction.atomic():
             now = timezone.now()
             extra: dict[str, Any] = {"decided_at": now}
             if branch:
                 extra.update(branch_name=branch, branch_commit=commit)
+            if verdict != Decision.Verdict.REQUEST_CHANGES:
+                # The run first, then the proposal: the order a finishing worker locks them in.
+                _cancel_resolve(proposal, verdict=verdict, actor=actor)
             try:
                 proposal_transition(
                     proposal,
                     new_status,
                     actor=actor,
-                    expected=Proposal.Status.PENDING,
+                    expected=old_status,
                     extra_fields=extra,
                     data={"verdict": verdict},
                 )
@@ -453,7 +478,7 @@ def proposal_decide(
                 actor=actor,
                 verb=f"decision.{verdict}",
                 target=proposal,
-                old_state=Proposal.Status.PENDING,
+                old_state=old_status,
                 new_state=new_status,
                 data={
                     "decision": decision.pk,
@@ -497,7 +522,7 @@ def proposal_decide(
             "Someone else decided first. " + _not_open_message(_reload(proposal))
         ) from None
     except _FindingMoved:
-        _check_finding_open(proposal)
+        _check_finding_open(proposal, verdict)
         raise DecisionConflict(
             "The finding changed while you decided; nothing was recorded. Reload the page."
         ) from None
@@ -508,6 +533,26 @@ def proposal_decide(
             patches.fix_branch_delete(repo_path=repository.path, branch=branch, commit=commit)
         raise
     return decision
+
+
+_DECIDED_WORD = {
+    V.APPROVE: "approved",
+    V.REJECT: "rejected",
+    V.USEFUL: "acknowledged as useful",
+    V.NOT_USEFUL: "acknowledged as not useful",
+}
+
+
+def _cancel_resolve(proposal: Proposal, *, verdict: str, actor: Any) -> None:
+    """A re-solve still running would replace the revision just decided: cancel it."""
+    who = actor.get_username()
+    reason = (
+        f"cancelled: revision {proposal.revision} was {_DECIDED_WORD[verdict]} by {who} while "
+        "this re-solve ran, so its result was discarded. Request a fix to solve again."
+    )
+    run = solve_run_cancel(finding_id=proposal.finding_id, actor=actor, reason=reason)
+    if run is not None:
+        log.info("decision on proposal %s cancelled solve run %s", proposal.pk, run.pk)
 
 
 def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str) -> None:

@@ -1,4 +1,4 @@
-"""A SolveRun's lifecycle: claim, retry, finish and sweep, each one move of solve_run_transition.
+"""A SolveRun's lifecycle: claim, retry, finish, sweep, cancel; each one solve_run_transition.
 
 Each move is a conditional UPDATE guarded by what the caller read (the attempt number, the
 deadline), so exactly one of two racing workers or sweepers wins, on SQLite and PostgreSQL
@@ -168,13 +168,48 @@ def solve_run_finish(
             data={"attempt": attempt, **data},
         )
     except TransitionError as exc:
-        # This worker outlived its deadline and a later attempt claimed the run.
+        # This worker outlived its deadline and a later attempt claimed the run, or a reviewer
+        # decided meanwhile and cancelled it.
         logger.info(
             "solve run %s attempt %s lost its claim; result dropped: %s", run.pk, attempt, exc
         )
         return False
     metrics.solve_finished(run=run, outcome=status, skill=data.get("skill", ""))
     return True
+
+
+def solve_run_cancel(*, finding_id: int, actor: Any | None, reason: str) -> SolveRun | None:
+    """Cancel the finding's active run, if any, so its result is never stored; the run or None.
+
+    A reviewer decided the revision the run would replace. A worker still running it finds
+    the run cancelled when it finishes (solve_run_finish loses its claim) and drops its
+    candidate; a queued run is never claimed. None when no run is active any more.
+    """
+    for _ in range(3):
+        run = SolveRun.objects.filter(finding_id=finding_id, status__in=SolveRun.ACTIVE).first()
+        if run is None:
+            return None
+        entry = trace_entry("cancel", reason)
+        try:
+            solve_run_transition(
+                run,
+                R.CANCELLED,
+                actor=actor,
+                reason=reason,
+                # As read: a claim or a finish since then makes us read the run again.
+                guard={"attempts": run.attempts},
+                extra_fields={
+                    "finished_at": timezone.now(),
+                    "error": reason,
+                    "trace": [*(run.trace or []), entry],
+                },
+                data={"attempt": run.attempts},
+            )
+        except TransitionError as exc:
+            logger.info("solve run %s not cancelled yet: %s", run.pk, exc)
+            continue
+        return run
+    return None
 
 
 def solve_run_progress(run_id: int, attempt: int, prior_trace: list[dict]):

@@ -38,8 +38,9 @@ PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
     # Decisions are facts: a newer revision never supersedes an approval, a rejection or an
     # acknowledgement (the revision just stops being current; proposals.proposal_store_revision).
     P.APPROVED: {P.STALE},
-    # Back in review when the re-solve could not make a validated revision.
-    P.CHANGES_REQUESTED: {P.SUPERSEDED, P.PENDING},
+    # Back in review when the re-solve could not make a validated revision; still decided on
+    # while the re-solve runs (a working fix stays approvable until a validated one replaces it).
+    P.CHANGES_REQUESTED: {P.SUPERSEDED, P.PENDING, P.APPROVED, P.REJECTED, P.ACKNOWLEDGED},
     P.REJECTED: set(),
     P.ACKNOWLEDGED: set(),
     P.STALE: {P.SUPERSEDED},
@@ -48,13 +49,16 @@ PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
 
 R = SolveRun.Status
 SOLVE_RUN_TRANSITIONS: dict[str, set[str]] = {
-    # claim; sweep (a lost broker message: re-enqueued, the status stays)
-    R.QUEUED: {R.RUNNING, R.QUEUED},
-    # finish; retry and sweep (the worker is gone: back to the queue, its attempt counted)
-    R.RUNNING: {R.SUCCEEDED, R.NO_FIX, R.FAILED, R.QUEUED},
+    # claim; sweep (a lost broker message: re-enqueued, the status stays); cancel (a reviewer
+    # decided the revision it would replace)
+    R.QUEUED: {R.RUNNING, R.QUEUED, R.CANCELLED},
+    # finish; retry and sweep (the worker is gone: back to the queue, its attempt counted);
+    # cancel (the worker's finish then loses its claim and its candidate is dropped)
+    R.RUNNING: {R.SUCCEEDED, R.NO_FIX, R.FAILED, R.QUEUED, R.CANCELLED},
     R.SUCCEEDED: set(),
     R.NO_FIX: set(),
     R.FAILED: set(),
+    R.CANCELLED: set(),
 }
 
 T = ReviewThread.Status

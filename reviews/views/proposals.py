@@ -26,6 +26,7 @@ from reviews.selectors.proposals import (
     proposal_other_revision,
     proposal_revisions,
 )
+from reviews.selectors.solving import finding_active_run
 from reviews.traces import trace_entries, transcript_entries
 from skills.sandbox import sandbox_notes
 
@@ -73,6 +74,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "proposal": proposal,
         "finding": finding,
         "run": run,
+        "active_run": finding_active_run(finding_id=finding.pk),
         "skill_version": proposal.skill_version,
         "rationale_html": render_markdown(proposal.rationale),
         "risks_html": render_markdown(proposal.risks),

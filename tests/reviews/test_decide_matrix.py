@@ -1,9 +1,11 @@
 """Deciding is always possible or clearly refused: every (finding, proposal, action) pair.
 
 Walks each finding status (a re-solve under way counts as "solving" with a queued run) against
-each proposal status and each verdict, through the API and the HTML view: never a 500; a
-pending revision of a finding waiting for a decision is decided and the finding moves; anything
-else is a 409 (the page: a redirect with the reason) and nothing changes.
+each proposal status and each verdict, through the API and the HTML view: never a 500. The
+current revision in review (pending, or with changes requested: a working fix stays approvable
+until a validated revision replaces it) is decided and the finding moves, also while a re-solve
+runs, which is then cancelled; changes are requested only on a pending revision with no re-solve
+under way. Anything else is a 409 (the page: a redirect with the reason) and nothing changes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tests.reviews.gate_helpers import make_proposal, make_repo
 
 FS, PS = Finding.Status, Proposal.Status
 DECIDABLE = {FS.IN_REVIEW, FS.NO_FIX, FS.FAILED}
+IN_REVIEW = {PS.PENDING, PS.CHANGES_REQUESTED}
 VERDICTS = {
     "approve": ({}, FS.FIXED, PS.APPROVED, "proposal_approve"),
     "reject": ({"reason": "incorrect"}, FS.REJECTED, PS.REJECTED, "proposal_reject"),
@@ -78,11 +81,18 @@ def test_every_decision_is_made_or_clearly_refused(
         response = client.post(reverse(f"reviews:{view}", args=[proposal.pk]), {**pins, **extra})
     messages = " ".join(str(m) for m in get_messages(response.wsgi_request))
 
-    works = proposal_status == PS.PENDING and finding_status in DECIDABLE
+    if verdict == "request_changes":
+        works = proposal_status == PS.PENDING and finding_status in DECIDABLE
+    else:
+        works = proposal_status in IN_REVIEW and finding_status in DECIDABLE | {FS.SOLVING}
     if works:
         assert response.status_code == (201 if channel == "api" else 302)
         finding_now, proposal_now, decisions = _state(proposal)
         assert (finding_now, proposal_now, decisions) == (finding_after, proposal_after, 1)
+        if finding_status == FS.SOLVING:
+            run = SolveRun.objects.get(finding_id=proposal.finding_id, revision=2)
+            assert run.status == SolveRun.Status.CANCELLED
+            assert "its result was discarded" in run.error
         return
     assert _state(proposal) == before, "a refused decision changed nothing"
     if channel == "api":
@@ -93,7 +103,9 @@ def test_every_decision_is_made_or_clearly_refused(
         detail = messages
     assert detail, "the refusal says why"
     if proposal_status == PS.PENDING and finding_status == FS.SOLVING:
-        assert "under way" in detail
+        assert "under way" in detail and "approve or reject revision 1 now" in detail
+    if proposal_status == PS.CHANGES_REQUESTED and finding_status in DECIDABLE:
+        assert "Changes were already requested" in detail
     if proposal_status == PS.PENDING and finding_status == FS.CLOSED:
         assert "closed" in detail
 
@@ -117,8 +129,12 @@ def test_after_a_failed_re_solve_the_pending_revision_is_approved(tmp_path, revi
 
 
 @pytest.mark.django_db
-def test_a_running_re_solve_is_named_in_the_refusal(tmp_path, reviewer):
+def test_a_running_re_solve_is_named_when_changes_are_requested_again(tmp_path, reviewer):
     proposal = _world(tmp_path, reviewer, FS.SOLVING, PS.PENDING)
     run = SolveRun.objects.get(finding_id=proposal.finding_id, status=SolveRun.Status.QUEUED)
     with pytest.raises(DecisionConflict, match=f"run {run.pk}, for revision 2"):
-        proposal_decide(proposal=proposal, actor=reviewer, verdict="reject", reason="incorrect")
+        proposal_decide(
+            proposal=proposal, actor=reviewer, verdict="request_changes", comment="and more"
+        )
+    run.refresh_from_db()
+    assert run.status == SolveRun.Status.QUEUED, "a refused decision leaves the re-solve be"
