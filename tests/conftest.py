@@ -27,8 +27,9 @@ SHARED_SCENARIO_NAMES = sorted(
 SHARED_MISSING = f"{SHARED_SCENARIOS_DIR} not found: optional extra check skipped"
 PASSWORD = "correct-horse-battery-staple"
 
-# The scenario fixture trees hold their own tests/ folders: they are data, not our tests.
-collect_ignore_glob = ["scenarios/*/*"]
+# The scenario fixture trees and the hostile repository hold their own tests: they are data that
+# the tests copy into repositories, not our tests.
+collect_ignore_glob = ["scenarios/*/*", "skills/hostile_repo/*"]
 
 
 _SEEDS = (
