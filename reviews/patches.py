@@ -14,6 +14,7 @@ from email.header import Header
 
 from django.conf import settings
 
+from reviews.commit_text import markdown_to_text, subject_line
 from skills.gitio import GitError, rev_parse, run_git
 from skills.patchsafety import PatchRefused, check_patch
 from skills.worktrees import FIX_PREFIX, NO_HOOKS, scratch_worktree
@@ -51,15 +52,18 @@ def _safe_person(name: str) -> str:
 
 
 def message_parts(*, rationale: str, fallback_summary: str) -> tuple[str, str]:
-    """(summary, body) from a rationale: its first non-empty line, then the rest."""
+    """(summary, body) from a Markdown rationale, as plain text: its first non-empty line (at
+    most 72 characters; a longer one is cut and given whole as the body's first paragraph),
+    then the rest wrapped at 72 columns (reviews.commit_text)."""
     lines = [line.rstrip() for line in rationale.replace("\r\n", "\n").split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
-    if not lines:
-        return _one_line(fallback_summary)[:200] or "Performance fix", ""
-    summary = _one_line(lines[0].lstrip("#").strip())[:200] or _one_line(fallback_summary)[:200]
-    body = "\n".join(lines[1:]).strip("\n")
-    return summary, body
+    summary, whole = subject_line(lines[0]) if lines else ("", "")
+    body = markdown_to_text("\n".join(lines[1:]))
+    if not summary:
+        summary, whole = subject_line(_one_line(fallback_summary))
+        summary = summary or "Performance fix"
+    return summary, "\n\n".join(part for part in (whole, body) if part)
 
 
 def commit_message(
