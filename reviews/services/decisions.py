@@ -40,7 +40,7 @@ from reviews.services.audit import audit_record
 from reviews.services.comments import request_changes_comment
 from reviews.services.proposals import proposal_count_decision
 from reviews.services.solve_runs import solve_run_cancel
-from reviews.services.solving import solve_request
+from reviews.services.solving import SolveRefused, solve_request
 from reviews.services.transitions import (
     TransitionError,
     finding_transition,
@@ -560,7 +560,10 @@ def _move_finding(proposal: Proposal, *, verdict: str, actor: Any, comment: str)
     if verdict == Decision.Verdict.REQUEST_CHANGES:
         # The solver reads the reviewer's comment and the revision's open line comments.
         solver_comment = request_changes_comment(proposal=proposal, comment=comment)
-        solve_request(finding=finding, actor=actor, comment=solver_comment)
+        try:
+            solve_request(finding=finding, actor=actor, comment=solver_comment)
+        except SolveRefused as exc:
+            raise DecisionConflict(f"Changes cannot be requested: {exc.message}") from None
         finding.refresh_from_db(fields=["status"])
         if finding.status == Finding.Status.IN_REVIEW:
             finding_transition(finding, Finding.Status.SOLVING, actor=actor, reason=comment)

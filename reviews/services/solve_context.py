@@ -10,7 +10,7 @@ import os
 from django.conf import settings
 from django.db.models import F
 
-from reviews.models import SolveRun
+from reviews.models import Finding, SolveRun
 from reviews.selectors.repositories import finding_repository
 from skills.gitio import is_work_tree
 from skills.models import Skill, SkillStats
@@ -21,16 +21,24 @@ class SolveSetupError(Exception):
     """The finding cannot be solved as registered (no repository, path gone, not git)."""
 
 
+def no_repository_reason(finding: Finding) -> str:
+    """Why `finding` cannot be solved for want of a repository; "" when one is registered."""
+    if finding_repository(finding) is not None:
+        return ""
+    service = finding.service.name if finding.service_id else "(none)"
+    return (
+        f"no repository is registered for service {service}: register one with "
+        f"`manage.py add_repo NAME PATH --service {service}` and request the fix again"
+    )
+
+
 def solve_context_build(*, run: SolveRun) -> SolveContext:
     """The plain context the solver sees; SolveSetupError when the repository is not usable."""
     finding = run.finding
     repository = finding_repository(finding)
     if repository is None:
-        raise SolveSetupError(
-            f"no repository is registered for service {finding.service.name}: register one "
-            "with `manage.py add_repo NAME PATH --service "
-            f"{finding.service.name}` and request the fix again"
-        )
+        # Unregistered after the fix was requested (solve_request refuses it before).
+        raise SolveSetupError(no_repository_reason(finding))
     if not os.path.isdir(repository.path):
         raise SolveSetupError(
             f"repository {repository.name}: path {repository.path} does not exist (moved or "

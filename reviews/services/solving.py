@@ -41,7 +41,11 @@ from reviews.services.proposals import (
 )
 from reviews.services.solve_admission import auto_solve_admit
 from reviews.services.solve_backends import resolve_backend, run_backend, settle_backend
-from reviews.services.solve_context import SolveSetupError, solve_context_build
+from reviews.services.solve_context import (
+    SolveSetupError,
+    no_repository_reason,
+    solve_context_build,
+)
 from reviews.services.solve_runs import (
     DEADLINE_MARGIN_S,
     queued_grace_s,
@@ -68,16 +72,35 @@ def _actor(user: Any | None) -> Any | None:
 # --- request -------------------------------------------------------------------------------------
 
 
-class SolveNeedsConfirmation(Exception):
-    """A fix was requested on a decided finding without confirming; the message says what
-    would happen. Pages and the API answer 409 with it."""
+class SolveRefused(Exception):
+    """A fix request was refused before anything was queued; the message says why."""
 
     status_code = 409
-    code = "confirm_redecide"
+    code = "refused"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class SolveNeedsConfirmation(SolveRefused):
+    """A fix was requested on a decided finding without confirming; the message says what
+    would happen. Pages and the API answer 409 with it."""
+
+    code = "confirm_redecide"
+
+
+class SolveNoRepository(SolveRefused):
+    """No repository is registered for the finding's service: there is no code to solve."""
+
+    code = "no_repository"
+
+
+def solve_unavailable_reason(finding: Finding) -> str:
+    """Why no fix can be requested for `finding` at all (the Fix panel disables its button
+    with it); "" when one can."""
+    reason = no_repository_reason(finding)
+    return reason[:1].upper() + reason[1:] + "." if reason else ""
 
 
 def redecide_warning(finding: Finding) -> str:
@@ -123,6 +146,9 @@ def solve_request(
     SolveNeedsConfirmation says what would happen.
     """
     access_act(actor)
+    unavailable = solve_unavailable_reason(finding)
+    if unavailable:
+        raise SolveNoRepository(unavailable)
     warning = redecide_warning(finding)
     if warning and not confirm_redecide:
         raise SolveNeedsConfirmation(

@@ -1,7 +1,8 @@
-"""{% redecide_warning finding as warning %}: what Request fix would do to a standing decision.
+"""{% redecide_warning finding as warning %}: what Request fix would do to a standing decision;
+{% solve_unavailable finding as reason %}: why it cannot be requested at all.
 
-The Fix panel shows it as a confirm step; the text is the service's own, so the page, the API's
-409 and the CLI's refusal say the same thing.
+The Fix panel shows the first as a confirm step and the second beside a disabled button; the
+texts are the service's own, so the page, the 409 answer and the CLI's refusal say the same.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django import template
 
 from reviews.models import Finding
 from reviews.services.solving import redecide_warning as _redecide_warning
+from reviews.services.solving import solve_unavailable_reason as _solve_unavailable_reason
 
 register = template.Library()
 
@@ -17,3 +19,9 @@ register = template.Library()
 @register.simple_tag
 def redecide_warning(finding: Finding) -> str:
     return _redecide_warning(finding)
+
+
+@register.simple_tag
+def solve_unavailable(finding: Finding) -> str:
+    """Why Request fix cannot work for this finding (no repository); "" when it can."""
+    return _solve_unavailable_reason(finding)

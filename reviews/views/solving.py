@@ -13,7 +13,7 @@ from reviews.roles import role_required, user_roles
 from reviews.selectors.findings import finding_get_for_user
 from reviews.selectors.solving import solve_status
 from reviews.services.solve_backends import BACKENDS
-from reviews.services.solving import SolveNeedsConfirmation, solve_request
+from reviews.services.solving import SolveRefused, solve_request
 
 MAX_COMMENT_CHARS = 4000
 
@@ -50,7 +50,7 @@ def request_fix(request: HttpRequest, finding_id: int) -> HttpResponse:
             comment=comment,
             confirm_redecide=confirm,
         )
-    except SolveNeedsConfirmation as exc:
+    except SolveRefused as exc:
         if _wants_json(request):
             return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status_code)
         messages.error(request, exc.message)

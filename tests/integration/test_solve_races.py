@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from reviews.models import Finding, Service, SolveRun
+from reviews.models import Finding, Repository, Service, SolveRun
 from reviews.services import solving
 from reviews.services.solve_runs import solve_run_claim
 
@@ -39,7 +39,9 @@ def in_threads(count: int, func) -> list:
 @pytest.fixture
 def finding(transactional_db, monkeypatch) -> Finding:
     monkeypatch.setattr(solving, "solve_run_enqueue", lambda *, run_id: None)
-    service = Service.objects.create(name="race")
+    # Request fix needs a registered repository; nothing here runs the solver against it.
+    repository = Repository.objects.create(name="race", path="/nonexistent/race")
+    service = Service.objects.create(name="race", repository=repository)
     return Finding.objects.create(
         kind="opportunity",
         source="race",

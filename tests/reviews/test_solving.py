@@ -269,7 +269,8 @@ def test_a_live_worker_keeps_its_run(world, enqueued):
 def test_unusable_repository_fails_clearly_and_writes_nothing(world, enqueued, tmp_path, problem):
     world["add_skill"]("memoize", "fake-memoize")
     finding, repository = world["finding"], world["repository"]
-    if problem == "no_repository":
+    run = solve_request(finding=finding, actor=None)
+    if problem == "no_repository":  # unregistered after the request (which would refuse it)
         Finding.objects.filter(pk=finding.pk).update(repository=None)
         Service.objects.filter(pk=finding.service_id).update(repository=None)
         expected = "no repository is registered for service postage"
@@ -281,8 +282,7 @@ def test_unusable_repository_fails_clearly_and_writes_nothing(world, enqueued, t
         plain.mkdir()
         Repository.objects.filter(pk=repository.pk).update(path=str(plain))
         expected = "is not a git work tree"
-    finding.refresh_from_db()
-    run = run_to_end(finding)
+    run = solve_run_execute(run_id=run.pk)
     assert run.status == R.FAILED and expected in run.error
     assert not Proposal.objects.exists()
     finding.refresh_from_db()

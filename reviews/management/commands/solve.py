@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviews.models import Finding, SolveRun
 from reviews.services.solve_backends import BACKENDS
-from reviews.services.solving import SolveNeedsConfirmation, solve_request, solve_run_execute
+from reviews.services.solving import SolveRefused, solve_request, solve_run_execute
 
 POLL_S = 0.5
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 enqueue=not wait,
                 confirm_redecide=options["confirm"],
             )
-        except SolveNeedsConfirmation as exc:
+        except SolveRefused as exc:
             raise CommandError(exc.message, returncode=1) from None
         if wait:
             run = self._run_to_end(run)
