@@ -21,11 +21,21 @@ def pretty_json(value: Any) -> str:
         return repr(value)
 
 
+def _is_refusal(item: dict) -> bool:
+    """An ordinary "no" the solver expects: a codemod or a proposed diff declined ("refused",
+    skills.solver.offline / anthropic_backend) or a candidate validation turned down. A crash,
+    an unknown codemod or a failing tool stays an error."""
+    if not item.get("error"):
+        return False
+    return item.get("summary") == "refused" or item.get("tool") == "validate"
+
+
 def trace_entries(trace: Any) -> list[dict]:
-    """Numbered tool calls: tool, pretty arguments, summary, duration, error."""
+    """Numbered tool calls: tool, pretty arguments, summary, duration, error or refusal."""
     entries = []
     for number, raw in enumerate(trace if isinstance(trace, list) else [], start=1):
         item = raw if isinstance(raw, dict) else {"summary": raw}
+        refused = _is_refusal(item)
         duration = item.get("duration_ms")
         try:
             duration = float(duration) if duration is not None else None
@@ -38,7 +48,8 @@ def trace_entries(trace: Any) -> list[dict]:
                 "arguments": pretty_json(item.get("arguments")),
                 "summary": str(item.get("summary") or ""),
                 "duration_ms": duration,
-                "error": str(item.get("error") or ""),
+                "error": "" if refused else str(item.get("error") or ""),
+                "refusal": str(item.get("error") or "") if refused else "",
             }
         )
     return entries

@@ -465,3 +465,20 @@ def test_skill_version_and_model_are_shown(client_for, manager, proposal):
     assert "Precompile a constant regex" in html and f"v{version.number}" in html
     assert "anthropic" in html and "claude-test" in html
     assert "No solve run is linked to this proposal." in html
+
+
+def test_skill_refusals_in_the_trace_are_refusals_not_errors(client_for, reviewer, proposal):
+    run = proposal.solve_run
+    run.trace = [
+        {"tool": "codemod", "arguments": {"skill": "memoize"}, "summary": "refused",
+         "duration_ms": 3, "error": "memoize: total() reads a mutable global"},
+        {"tool": "codemod", "arguments": {"skill": "broken"}, "summary": "crashed",
+         "duration_ms": 3, "error": "ValueError('boom')"},
+    ]  # fmt: skip
+    run.save()
+    html = page(client_for(reviewer), proposal)
+    refusal, crash = html.split('class="tcall')[1:3]
+    assert refusal.startswith(' is-refusal"') and '<span class="trefused">refused</span>' in refusal
+    assert "Why it was refused" in refusal and "reads a mutable global" in refusal
+    assert "error" not in refusal.replace("error-", "")
+    assert crash.startswith(' has-error"') and '<span class="terr">error</span>' in crash
