@@ -8,7 +8,8 @@ from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from reviews.models import AuditEvent, Finding, Proposal, Repository, Service, SolveRun, Source
@@ -47,11 +48,14 @@ class QueueFilters:
     source: str = ""
     assigned_to_me: bool = False
     sort: str = DEFAULT_SORT
+    # Words found in the title, a function, the service's name or the root-cause commit.
+    search: str = ""
 
     @property
     def is_filtered(self) -> bool:
         return bool(
-            self.kind
+            self.search
+            or self.kind
             or self.status
             or self.service_id
             or self.service_name
@@ -93,8 +97,27 @@ def findings_queue(*, user, filters: QueueFilters) -> QuerySet[Finding]:
         queryset = queryset.filter(source=filters.source)
     if filters.assigned_to_me:
         queryset = queryset.filter(assignee=user)
+    if filters.search:
+        queryset = _search(queryset, filters.search)
     _label, ordering = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS[DEFAULT_SORT])
     return queryset.order_by(*ordering)
+
+
+def _search(queryset: QuerySet[Finding], text: str) -> QuerySet[Finding]:
+    """Findings matching every word of `text`, case-insensitively, in the title, a function
+    (the JSON list's text), the service's name or the root-cause commit (a prefix of a sha
+    matches). Works the same on SQLite and PostgreSQL; still the queue's one query for ids."""
+    # The service as a subquery, not a join: the ids query stays on the findings table.
+    queryset = queryset.alias(functions_text=Cast("functions", TextField()))
+    for word in text.split()[:8]:
+        services = Service.objects.filter(name__icontains=word).values("pk")
+        queryset = queryset.filter(
+            Q(title__icontains=word)
+            | Q(functions_text__icontains=word)
+            | Q(service_id__in=services)
+            | Q(root_cause_commit__istartswith=word)
+        )
+    return queryset
 
 
 # Past this many matches the queue says "10,000+": counting every row of a broad filter over a

@@ -38,6 +38,7 @@ class QueueFilterForm(forms.Form):
     # Bounded so a huge number is a form error, not an integer overflow in the database.
     service = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     source = forms.CharField(required=False, max_length=100)
+    q = forms.CharField(required=False, max_length=200)
     mine = forms.BooleanField(required=False)
     sort = forms.ChoiceField(
         choices=[(key, label) for key, (label, _) in QUEUE_SORTS.items()], required=False
@@ -56,6 +57,7 @@ class QueueFilterForm(forms.Form):
             source=(data.get("source") or "").strip(),
             assigned_to_me=bool(data.get("mine")),
             sort=data.get("sort") or DEFAULT_SORT,
+            search=" ".join((data.get("q") or "").split()),
         )
 
 

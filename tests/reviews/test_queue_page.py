@@ -210,6 +210,8 @@ def test_query_count_does_not_grow_with_page_size(
     assert counts[25] == counts[100]
     with django_assert_max_num_queries(counts[25]):
         client.get("/?per_page=100&status=open&mine=1")
+    with django_assert_max_num_queries(counts[25]):
+        client.get("/?per_page=100&q=pkg.mod+checkout")
     # session, user, groups, count, page, services, sources: a handful, whatever the size.
     assert counts[100] <= 10
 
@@ -260,3 +262,22 @@ def test_navigation_shows_admin_only_to_staff_skill_admins(client_for, reviewer,
     admin_page = client_for(skill_admin).get("/").content.decode()
     assert ">Admin</a>" in admin_page
     assert "skill-admin" in admin_page  # the roles are shown next to the name
+
+
+def test_text_search_over_title_function_service_and_commit(client_for, reviewer, checkout, search):
+    make_finding(checkout, title="Tax rate got slower", root_cause_commit="ab12cd34" + "0" * 32)
+    make_finding(search, title="Ranker is hot", functions=[{"symbol": "reco.rank.Score_Items"}])
+    make_finding(search, title="Index build", functions=[])
+    client = client_for(reviewer)
+
+    def found(query: str) -> list[str]:
+        return sorted(titles(client.get("/", {"q": query})))
+
+    assert found("TAX RATE") == ["Tax rate got slower"]  # title, any case, every word
+    assert found("score_items") == ["Ranker is hot"]  # a function, in the JSON's text
+    assert found("checkout") == ["Tax rate got slower"]  # the service's name
+    assert found("ab12cd") == ["Tax rate got slower"]  # a prefix of the root-cause commit
+    assert found("search index") == ["Index build"]  # words combine: service and title
+    assert found("nothing-like-this") == []
+    page = client.get("/", {"q": "ranker"}).content.decode()
+    assert 'value="ranker"' in page and "1 finding match your filters" in page
