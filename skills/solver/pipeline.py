@@ -210,19 +210,23 @@ def validation_summary(validation: Validation) -> str:
 @dataclass(frozen=True)
 class Savings:
     recovery: float  # the share of the finding's magnitude the estimate assumes recovered
-    measured: bool  # recovery was measured, not the expected figure
+    measured: bool  # validation measured a recovery too (measured_watts)
     estimated_watts: float
     measured_watts: float | None
 
 
 def savings(context: SolveContext, validation: Validation, expected_recovery: float) -> Savings:
-    """Watts the change saves: with the measured recovery when there is one, else the expected."""
+    """Watts the change saves, two figures kept apart: estimated with the skill's expected
+    recovery, measured with the recovery validation measured (None when it measured none).
+
+    The page, the reports and the skill's statistics label them separately; an estimate that
+    silently took the measured figure would make the two always agree (issue #11 item 6).
+    """
     measured = validation.measured_recovery
-    recovery = measured if measured is not None else expected_recovery
     return Savings(
-        recovery=recovery,
+        recovery=expected_recovery,
         measured=measured is not None,
-        estimated_watts=context.fleet.watts(context.magnitude_pct, recovery),
+        estimated_watts=context.fleet.watts(context.magnitude_pct, expected_recovery),
         measured_watts=(
             context.fleet.watts(context.magnitude_pct, measured) if measured is not None else None
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from skills.solver.types import SkillSpec, SolveContext, Validation
 
@@ -72,59 +73,110 @@ def _savings_line(
     context: SolveContext,
     watts: float,
     recovery: float,
-    measured: bool,
+    measured_recovery: float | None,
     *,
     of_regression: bool = False,
 ) -> str:
+    """The estimate (the skill's expected recovery) and, apart, what validation measured."""
     fleet = context.fleet
-    source = "measured" if measured else "the skill's expected"
-    if measured and of_regression:
-        source = "measured: the share of the regression undone"
-    dollars = fleet.dollars_per_year(watts)
-    return (
-        f"**Estimated savings:** {watts:,.0f} W (≈ ${dollars:,.0f}/year): "
+    basis = (
         f"{fleet.servers:,} servers × {fleet.watts_per_server:g} W × PUE {fleet.pue:g} × "
-        f"{context.magnitude_pct:g}% of {context.service}'s CPU × {recovery:.0%} recovery "
-        f"({source})."
+        f"{context.magnitude_pct:g}% of {context.service}'s CPU"
+    )
+    lines = [
+        f"**Estimated savings:** {watts:,.0f} W (≈ ${fleet.dollars_per_year(watts):,.0f}/year): "
+        f"{basis} × {recovery:.0%} recovery (the skill's expected)."
+    ]
+    if measured_recovery is not None:
+        source = "the share of the regression undone" if of_regression else "the benchmark"
+        measured = fleet.watts(context.magnitude_pct, measured_recovery)
+        lines.append(
+            f"**Measured savings:** {measured:,.0f} W "
+            f"(≈ ${fleet.dollars_per_year(measured):,.0f}/year): {basis} × "
+            f"{measured_recovery:.0%} recovery (measured: {source})."
+        )
+    return "\n\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One skill's change in a proposal (a composed proposal has two)."""
+
+    skill: SkillSpec
+    function: str
+    path: str
+    first_line: int
+    last_line: int
+    summary: str
+    # Set when the change is in a function the finding did not name: the caller it was reached
+    # from, and whether that caller calls it in a loop.
+    via: str = ""
+    in_loop: bool = False
+
+
+def _where(part: Part) -> str:
+    first, last = part.first_line, part.last_line
+    lines = f"line {first}" if first == last else f"lines {first}–{last}"
+    return f"**{part.skill.name}** on {_code(part.function)} in {_code(part.path)}, {lines}."
+
+
+def _elsewhere(part: Part) -> str:
+    """Why a change sits in another function than the one the finding named."""
+    if not part.via:
+        return ""
+    how = "in a loop" if part.in_loop else ""
+    return (
+        f"**Why here:** the finding names {_code(part.via)}, which calls "
+        f"{_code(part.function)}{' ' + how if how else ''}; the slow pattern is in the callee, "
+        "so the change is there and every caller gains from it."
     )
 
 
 def for_proposal(
     *,
     context: SolveContext,
-    skill: SkillSpec,
-    function: str,
-    path: str,
-    first_line: int,
-    last_line: int,
-    summary: str,
+    parts: list[Part],
     validation: Validation,
     commit_sha: str,
     commit_subject: str,
     commit_author: str,
     recovery: float,
     estimated_watts: float,
+    singles: list[str] | None = None,
 ) -> str:
-    lines = f"line {first_line}" if first_line == last_line else f"lines {first_line}–{last_line}"
-    parts = [
-        f"**{skill.name}** on {_code(function)} in {_code(path)}, {lines}.",
-        _commit_line(context, commit_sha, commit_subject, commit_author),
-        f"**What the change does:** {summary.strip()}",
-    ]
-    if skill.description.strip():
-        parts.append(f"**Why it saves CPU:** {skill.description.strip()}")
-    parts.append("**Validated** in a scratch worktree of " + _code(context.default_branch) + ":")
-    parts.append(_measured_line(context, validation))
-    parts.append(
+    """The rationale of an offline proposal: one part, or two skills' changes as one patch.
+
+    `singles` (composed proposals) says how each skill's change alone measured.
+    """
+    parts_text: list[str] = []
+    if len(parts) > 1:
+        names = " and ".join(f"**{part.skill.name}**" for part in parts)
+        parts_text.append(
+            f"Two skills, one patch: {names} each passed validation on this finding; both "
+            "changes together were validated as one patch, which is proposed because it did no "
+            "worse than the better change alone (figures below)."
+        )
+    parts_text.append(_commit_line(context, commit_sha, commit_subject, commit_author))
+    for part in parts:
+        parts_text += [_where(part), _elsewhere(part)]
+        parts_text.append(f"**What the change does:** {part.summary.strip()}")
+        if part.skill.description.strip():
+            parts_text.append(f"**Why it saves CPU:** {part.skill.description.strip()}")
+    branch = _code(context.default_branch)
+    parts_text.append(f"**Validated** in a scratch worktree of {branch}:")
+    parts_text.append(_measured_line(context, validation))
+    if singles:
+        parts_text.append("**Each change alone:**\n\n" + "\n".join(f"- {line}" for line in singles))
+    parts_text.append(
         _savings_line(
             context,
             estimated_watts,
             recovery,
-            validation.measured_recovery is not None,
+            validation.measured_recovery,
             of_regression=validation.bench_parent_s is not None,
         )
     )
-    return "\n\n".join(part for part in parts if part) + "\n"
+    return "\n\n".join(part for part in parts_text if part) + "\n"
 
 
 def for_model_proposal(
@@ -148,7 +200,7 @@ def for_model_proposal(
             context,
             estimated_watts,
             recovery,
-            validation.measured_recovery is not None,
+            validation.measured_recovery,
             of_regression=validation.bench_parent_s is not None,
         ),
     ]

@@ -77,8 +77,10 @@ def test_regression_fix_records_the_parent_and_recovers_most_of_the_regression(s
     # the old 1 - after/before would understate.
     assert recovery >= 0.8
     assert recovery > 1 - after / before
-    assert candidate.estimated_watts == pytest.approx(FLEET.watts(ctx.magnitude_pct, recovery))
-    assert candidate.measured_watts == pytest.approx(candidate.estimated_watts)
+    assert candidate.measured_watts == pytest.approx(FLEET.watts(ctx.magnitude_pct, recovery))
+    assert candidate.estimated_watts == pytest.approx(
+        FLEET.watts(ctx.magnitude_pct, candidate.expected_recovery)
+    )
     text = candidate.rationale
     assert f"({parent:.4f} s → {before:.4f} s)" in text
     assert f"the fix brings it to {after:.4f} s: {recovery:.0%} of the regression undone" in text
@@ -117,7 +119,7 @@ def test_a_benchmark_that_fails_at_the_parent_keeps_the_old_definition(scenario,
     assert validation.bench_parent_s is None
     before, after = validation.bench_before_s, validation.bench_after_s
     assert validation.measured_recovery == pytest.approx(1 - after / before)
-    assert candidate.estimated_watts == pytest.approx(
+    assert candidate.measured_watts == pytest.approx(
         FLEET.watts(ctx.magnitude_pct, 1 - after / before)
     )
     record = next(r for r in candidate.trace if r.tool == "bench_parent")
@@ -211,7 +213,7 @@ def test_the_anthropic_backend_measures_the_regression_the_same_way(scenario, ll
     assert validation.measured_recovery == pytest.approx(
         max(0.0, min(1.0, (before - after) / (before - parent)))
     )
-    assert candidate.estimated_watts == pytest.approx(
+    assert candidate.measured_watts == pytest.approx(
         ctx.fleet.watts(ctx.magnitude_pct, validation.measured_recovery)
     )
     assert "of the regression undone" in candidate.rationale

@@ -213,9 +213,11 @@ def test_solve_produces_validated_proposal_with_concrete_rationale(scenario, fak
     assert "`tariffs/rates.py`" in text and f"line {def_line}" in text
     assert "cached zone_rate with lru_cache" in text
     assert f"{validation.bench_before_s:.4f} s before" in text
-    # Savings use the measured recovery when the benchmark measured one.
-    expected = FLEET.watts(ctx.magnitude_pct, validation.measured_recovery)
+    # Estimated savings use the skill's expected recovery, measured ones what was measured.
+    expected = FLEET.watts(ctx.magnitude_pct, candidate.expected_recovery)
     assert candidate.estimated_watts == pytest.approx(expected)
+    measured = FLEET.watts(ctx.magnitude_pct, validation.measured_recovery)
+    assert candidate.measured_watts == pytest.approx(measured)
     tools = [record.tool for record in candidate.trace]
     assert "get_function" in tools and "outline_file" in tools and "validate" in tools
     # The user's work tree and branches are untouched, and the scratch worktree is gone.
@@ -269,7 +271,13 @@ def test_diagnosis_only_skill_gives_an_analysis_when_no_codemod_passes(scenario,
     ctx = context_for(
         built,
         skill("breaker", "fake-breaker"),
-        skill("profile-guide", "", instructions="Profile the tariff scan with cProfile."),
+        skill(
+            "profile-guide",
+            "",
+            instructions="Profile the tariff scan with cProfile.",
+            # A diagnosis-only skill is offered only when its own trigger matches the code.
+            trigger={"code_patterns": [r"\bfor\b"]},
+        ),
     )
 
     candidate = solve(ctx, bench_runs=1)
