@@ -33,6 +33,32 @@ def _trigger(
 
 _BOTH = ["regression", "opportunity"]
 
+# The triggers of the diagnosis-only skills: each is offered only when its own patterns appear in
+# the finding's functions or what they call (skills.selection; issue #12 item 1).
+# A lock, a condition wait, a sleep, or a spin (a while loop whose body is only pass/continue).
+LOCK_PATTERNS = [
+    r"\b(Lock|RLock|Semaphore|BoundedSemaphore|Condition)\(",
+    r"\.acquire\(",
+    r"\bwith\s+[\w.]*(?i:lock|mutex|cond|condition)\s*:",
+    r"\.(wait|wait_for)\(",
+    r"\bsleep\(",
+    r"\bwhile\b[^\n]*:\s*\n\s*(pass|continue)\b",
+]
+# A query or remote call, searched only inside loops (code_scope "loop"): one per item.
+QUERY_PATTERNS = [
+    r"\.objects\.(get|filter|exclude|get_or_create|create|count)\(",
+    r"\.(execute|executemany|fetchone|fetchall|fetchmany)\(",
+    r"\bsession\.(query|get|execute|scalar|scalars)\(",
+    r"\b(requests|httpx|session|client)\.(get|post|put|patch|delete|request)\(",
+]
+# An encoder or decoder call, or a model's own to/from dict.
+SERIALIZATION_PATTERNS = [
+    r"\bjson\.(dumps|loads|dump|load)\(",
+    r"\b(pickle|marshal|msgpack|orjson|ujson|yaml|cbor2?)\.\w+\(",
+    r"\.(to_dict|from_dict|to_json|from_json|as_dict|model_dump|SerializeToString|ParseFromString)\(",
+    r"\b(dataclasses\.)?asdict\(",
+]
+
 SEED_SKILLS: list[dict[str, Any]] = [
     {
         "slug": "logging-sampling",
@@ -370,12 +396,9 @@ names that no longer exist.
         ),
         "trigger": _trigger(
             ["regression"],
-            [
-                r"json\.(dumps|loads|dump|load)\(",
-                r"\b(pickle|marshal|msgpack|protobuf|orjson|yaml)\b",
-                r"\b(serializ|deserializ|to_dict|from_dict|to_json|as_dict|schema)\w*",
-            ],
+            SERIALIZATION_PATTERNS,
             symbol_pattern=r"(?i)(serial|encode|decode|dump|load|schema|to_dict|payload)",
+            code_scope="function",
         ),
         "instructions": """\
 ## When this applies
@@ -411,12 +434,8 @@ and who should decide (the schema owner).
         ),
         "trigger": _trigger(
             _BOTH,
-            [
-                r"\.objects\.(get|filter|exclude)\(",
-                r"\.(execute|fetchone|fetchall)\(",
-                r"\.(select_related|prefetch_related)\(",
-                r"\b(requests|httpx|session)\.(get|post)\(",
-            ],
+            QUERY_PATTERNS,
+            code_scope="loop",
         ),
         "instructions": """\
 ## When this applies
@@ -450,13 +469,8 @@ An analysis, no diff: which query repeats, how many times per request, and the b
         ),
         "trigger": _trigger(
             _BOTH,
-            [
-                r"\b(Lock|RLock|Semaphore|Condition)\(",
-                r"\.acquire\(",
-                r"with\s+[\w.]*lock\b",
-                r"while\s+(True|not\b).*:\s*$",
-                r"time\.sleep\(0?\.0*\d+\)",
-            ],
+            LOCK_PATTERNS,
+            code_scope="function",
         ),
         "instructions": """\
 ## When this applies

@@ -4,6 +4,11 @@ Score = trigger match × quality. Quality is the skill's Wilson lower bound from
 statistics once there is one, else a fixed prior, so a new skill is neither favoured nor buried.
 A finding's `pattern` hint doubles its skill's score. Skills flagged `needs_attention` go last,
 and `revert-hunk` (the defense fallback) goes after every specific skill.
+
+A diagnosis-only skill (no codemod) is offered only when its own code patterns appear in the
+code (issue #12 item 1): an analysis of lock contention in code with no lock costs a reviewer
+time and trust. A skill with a codemod whose patterns do not appear is still tried, last: its
+codemod refuses for a reason of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ PATTERN_HINT_BOOST = 2.0
 # codemod decides), but after those whose patterns do.
 UNMATCHED_CODE_PATTERN_FACTOR = 0.3
 FALLBACK_SLUGS = frozenset({"revert-hunk"})
+# Where a trigger's code_patterns are searched (the key prefixes of gather.code_for_triggers):
+# "any" (the default for a skill with a codemod) also reads the root-cause diff; "function"
+# (the default for a diagnosis-only skill) the finding's functions and what they call; "loop"
+# only the bodies of their loops and the functions those loops call.
+CODE_SCOPES = ("any", "function", "loop")
 
 
 @dataclass(frozen=True)
@@ -93,15 +103,40 @@ def trigger_match(
         reasons.append(f"symbol matches /{symbol_pattern}/")
     match = 1.0
     patterns = _as_list(trigger.get("code_patterns"))
+    diagnosis_only = not skill.codemod
+    if diagnosis_only and not patterns:
+        return None, "a diagnosis-only skill with no code pattern to look for"
     if patterns:
-        texts = list((code or {}).values())
+        scope = str(trigger.get("code_scope") or ("function" if diagnosis_only else "any"))
+        texts = _scoped(code or {}, scope)
         hits = [p for p in patterns if any(_safe_search(p, text) for text in texts)]
         if hits:
-            reasons.append("code matches " + ", ".join(f"/{p}/" for p in hits[:3]))
+            where = {"loop": "code in a loop", "function": "code"}.get(scope, "code")
+            reasons.append(f"{where} matches " + ", ".join(f"/{p}/" for p in hits[:3]))
+        elif diagnosis_only:
+            return None, _no_trigger(patterns, scope)
         else:
             match = UNMATCHED_CODE_PATTERN_FACTOR
             reasons.append("none of its code patterns appear in the function")
     return match, tuple(reasons)
+
+
+def _scoped(code: Mapping[str, str], scope: str) -> list[str]:
+    """The texts a code scope searches (see CODE_SCOPES; an unknown scope reads everything)."""
+    if scope == "loop":
+        return [text for key, text in code.items() if key.startswith("loops:")]
+    if scope == "function":
+        return [text for key, text in code.items() if key != "root_cause_diff"]
+    return list(code.values())
+
+
+def _no_trigger(patterns: list[str], scope: str) -> str:
+    where = {
+        "loop": "inside a loop of the function or of what it calls",
+        "function": "in the function or what it calls",
+    }.get(scope, "in the function, what it calls or the root-cause change")
+    shown = ", ".join(f"/{p}/" for p in patterns[:5])
+    return f"diagnosis only, and none of its code patterns appears {where} ({shown})"
 
 
 def rank_skills(

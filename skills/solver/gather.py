@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from skills.gitio import GitError, commit_info, run_git
+from skills.solver.callgraph import callees, loop_calls, loop_texts
 from skills.solver.trace import Tracer
 from skills.solver.types import FunctionRef, SolveContext
 
@@ -36,6 +37,10 @@ class TargetFunction:
     file_source: str = ""
     before_root_cause: str | None = None
     at_root_cause: str | None = None
+    # A callee of a finding's function (issue #12 item 4): the symbol that calls it, and
+    # whether it does so inside a loop. "" for the finding's own functions.
+    via: str = ""
+    in_loop: bool = False
 
 
 @dataclass
@@ -48,6 +53,10 @@ class Gathered:
     commit_author: str = ""
     commit_diff: str = ""
     unresolved: list[str] = field(default_factory=list)
+    # Repository functions the finding's functions call, one or two levels deep.
+    callees: list[TargetFunction] = field(default_factory=list)
+    # Per finding function: the text of its loops and of the repository functions they call.
+    loops: dict[str, str] = field(default_factory=dict)
 
 
 # --- resolving functions --------------------------------------------------------------------
@@ -136,25 +145,75 @@ def gather(context: SolveContext, root: Path, tracer: Tracer | None = None) -> G
             gathered.unresolved.append(ref.symbol)
             continue
         path, qualname = resolved
-        file_source = (root / path).read_text(errors="replace")
-        located = locate_function(file_source, qualname)
-        target = TargetFunction(ref=ref, path=path, qualname=qualname, file_source=file_source)
-        if located:
-            target.first_line, _last, target.source = located
-        if gathered.commit_sha:
-            trace("file_at_revision", {"path": path, "rev": f"{gathered.commit_sha}^"})
-            target.before_root_cause = _file_at(root, f"{gathered.commit_sha}^", path)
-            target.at_root_cause = _file_at(root, gathered.commit_sha, path)
+        target = _target(root, ref, path, qualname, gathered.commit_sha, trace)
         if path not in outlined:
             trace("outline_file", {"path": path})
             outlined.add(path)
         gathered.targets.append(target)
+    _gather_callees(root, gathered, trace)
     return gathered
 
 
+def _target(
+    root: Path, ref: FunctionRef, path: str, qualname: str, commit_sha: str, trace: Any
+) -> TargetFunction:
+    file_source = (root / path).read_text(errors="replace")
+    located = locate_function(file_source, qualname)
+    target = TargetFunction(ref=ref, path=path, qualname=qualname, file_source=file_source)
+    if located:
+        target.first_line, _last, target.source = located
+    if commit_sha:
+        trace("file_at_revision", {"path": path, "rev": f"{commit_sha}^"})
+        target.before_root_cause = _file_at(root, f"{commit_sha}^", path)
+        target.at_root_cause = _file_at(root, commit_sha, path)
+    return target
+
+
+def _gather_callees(root: Path, gathered: Gathered, trace: Any) -> None:
+    """The finding's functions' callees in the repository, and the code of their loops.
+
+    A profile blames the function it samples, but the slow pattern may sit in a helper it calls:
+    the callees are tried after the named functions, and triggers that need a pattern inside a
+    loop (a query per item) see the loops' text with the bodies of the functions they call.
+    """
+    named = {t.ref.symbol for t in gathered.targets}
+    by_symbol: dict[str, TargetFunction] = {}
+    for target in list(gathered.targets):
+        for callee in callees(root, target.path, target.qualname, exclude=named):
+            if callee.symbol in by_symbol:
+                continue
+            trace("get_function", {"symbol": callee.symbol, "file": callee.path})
+            found = _target(
+                root,
+                FunctionRef(callee.symbol, callee.path),
+                callee.path,
+                callee.qualname,
+                gathered.commit_sha,
+                trace,
+            )
+            found.via, found.in_loop = callee.caller, callee.in_loop
+            by_symbol[callee.symbol] = found
+            gathered.callees.append(found)
+    for target in [*gathered.targets, *gathered.callees]:
+        texts = loop_texts(target.source)
+        for symbol in loop_calls(root, target.path, target.qualname):
+            called = by_symbol.get(symbol)
+            if called is not None:
+                texts.append(called.source)
+        if texts:
+            gathered.loops[target.ref.symbol] = "\n".join(texts)
+
+
 def code_for_triggers(gathered: Gathered) -> dict[str, str]:
-    """The code a skill's trigger is matched against: each function's text, the root-cause diff."""
+    """The code a skill's trigger is matched against (keys: skills.selection's code scopes).
+
+    Each function's text under its symbol, each callee's under "calls:<symbol>", the loops of
+    each (with the functions they call) under "loops:<symbol>", the root-cause diff under
+    "root_cause_diff".
+    """
     code = {t.ref.symbol: t.source for t in gathered.targets}
+    code.update({f"calls:{t.ref.symbol}": t.source for t in gathered.callees})
+    code.update({f"loops:{symbol}": text for symbol, text in gathered.loops.items()})
     if gathered.commit_diff:
         code["root_cause_diff"] = gathered.commit_diff
     return code

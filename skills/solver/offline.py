@@ -1,22 +1,25 @@
 """The offline solver: gather context with the tools, try ranked skills' codemods, validate.
 
-`solve(context)` returns the first candidate whose patch applies, whose tests pass and whose
-benchmark does not get worse; otherwise an analysis from a diagnosis-only skill, otherwise
-"no_fix" with the reason each skill was refused. It needs no network and never imports `reviews`.
-The scratch set-up, validation, verdict and savings are the shared pipeline's
-(skills.solver.pipeline); this module only turns skills' codemods into diffs.
+`solve(context)` tries each ranked skill's codemod on the finding's functions, then on the
+repository functions they call (skills.solver.callgraph), and keeps a skill's first change whose
+patch applies, whose tests add no failure and whose benchmark gets faster. With two such changes
+from different skills, both together are validated as one patch and proposed unless the better
+one alone measured faster. Otherwise an analysis from a diagnosis-only skill whose trigger
+matched the code, otherwise "no_fix" with the reason each skill was refused. It needs no network
+and never imports `reviews`. The scratch set-up, validation, verdict and savings are the shared
+pipeline's (skills.solver.pipeline); this module only turns skills' codemods into diffs.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
 
-from skills.codemods import CodemodInput, CodemodRefused, run_codemod
+from skills.codemods import CodemodInput, CodemodRefused, CodemodResult, run_codemod
 from skills.gitio import run_git
 from skills.selection import RankedSkill, rank_skills
 from skills.solver import rationale as rationale_text
@@ -46,6 +49,9 @@ from skills.worktrees import worktree_diff
 __all__ = ["SolverError", "locate_function", "resolve_function", "solve"]
 
 MAX_CODE_PATTERN_SEARCHES = 4
+# Passing fixes from different skills collected before choosing: two are composed into one
+# patch when together they measure no worse (issue #12 item 5).
+MAX_COMPOSED = 2
 
 
 def _test_sleep_hook() -> None:
@@ -83,22 +89,38 @@ class Attempt:
     first_line: int
     last_line: int
     validation: Validation
+    new_source: str = ""  # the target's file after the codemod (composition reruns from it)
 
 
-def _codemod_diff(
-    item: RankedSkill, target: TargetFunction, context: SolveContext, root: Path, tracer: Tracer
-) -> tuple[str, str, tuple[int, int], str]:
-    """(diff, summary, (first, last line), "") from one codemod, or ("", "", (0, 0), why not)."""
-    skill = item.skill
+@dataclass(frozen=True)
+class Edit:
+    """One codemod's change to one file, not yet validated."""
+
+    diff: str
+    summary: str
+    first_line: int
+    last_line: int
+    new_source: str
+
+
+def run_codemod_on(
+    skill: SkillSpec,
+    target: TargetFunction,
+    context: SolveContext,
+    root: Path,
+    tracer: Tracer,
+    source: str | None = None,
+) -> tuple[CodemodResult | None, str]:
+    """(result, "") of one codemod on `target` (or on `source`, its file as already changed by
+    another skill's codemod), else (None, why it refused)."""
     where = target.ref.symbol
     arguments = {"skill": skill.slug, "codemod": skill.codemod, "function": where}
     started = time.perf_counter()
-    refused = "", "", (0, 0)
     try:
         result = run_codemod(
             skill.codemod,
             CodemodInput(
-                source=target.file_source,
+                source=target.file_source if source is None else source,
                 path=target.path,
                 qualname=target.qualname,
                 root_cause_before=target.before_root_cause,
@@ -109,23 +131,40 @@ def _codemod_diff(
         )
     except CodemodRefused as exc:
         tracer.step("codemod", arguments, "refused", started, error=str(exc))
-        return *refused, f"{where}: {exc}"
+        return None, f"{where}: {exc}"
     except KeyError:
         tracer.step("codemod", arguments, "unknown", started, error="no such codemod")
-        return *refused, f"no codemod named {skill.codemod!r} is registered"
+        return None, f"no codemod named {skill.codemod!r} is registered"
     except Exception as exc:  # a crashing codemod is refused, not fatal
         tracer.step("codemod", arguments, "crashed", started, error=repr(exc))
-        return *refused, f"{where}: the codemod crashed ({type(exc).__name__}: {exc})"
+        return None, f"{where}: the codemod crashed ({type(exc).__name__}: {exc})"
     tracer.step("codemod", arguments, result.summary, started)
+    return result, ""
 
-    (root / target.path).write_text(result.new_source)
-    diff = worktree_diff(root, target.path)
-    run_git(root, "checkout", "--quiet", "--", target.path)
+
+def diff_of(root: Path, sources: dict[str, str]) -> str:
+    """The diff of writing `sources` ({path: text}) in the worktree, which is then restored."""
+    for path, text in sources.items():
+        (root / path).write_text(text)
+    diff = worktree_diff(root, *sources)
+    run_git(root, "checkout", "--quiet", "--", *sources)
+    return diff
+
+
+def _codemod_edit(
+    item: RankedSkill, target: TargetFunction, context: SolveContext, root: Path, tracer: Tracer
+) -> tuple[Edit | None, str]:
+    """(edit, "") from one codemod, or (None, why not)."""
+    where = target.ref.symbol
+    result, refusal = run_codemod_on(item.skill, target, context, root, tracer)
+    if result is None:
+        return None, refusal
+    diff = diff_of(root, {target.path: result.new_source})
     if not diff.strip():
-        return *refused, f"{where}: the codemod changed nothing"
+        return None, f"{where}: the codemod changed nothing"
     if context.previous_diff and diff.strip() == context.previous_diff.strip():
-        return *refused, f"{where}: the same diff as the revision the reviewer asked to change"
-    return diff, result.summary, (result.first_line, result.last_line), ""
+        return None, f"{where}: the same diff as the revision the reviewer asked to change"
+    return Edit(diff, result.summary, result.first_line, result.last_line, result.new_source), ""
 
 
 def _try_skill(
@@ -138,16 +177,14 @@ def _try_skill(
 ) -> tuple[Attempt | None, str]:
     """One codemod on one function, validated. (attempt, "") or (None, why it was refused)."""
     where = target.ref.symbol
-    diff, summary, (first_line, last_line), refusal = _codemod_diff(
-        item, target, context, root, tracer
-    )
-    if refusal:
+    edit, refusal = _codemod_edit(item, target, context, root, tracer)
+    if edit is None:
         return None, refusal
     if bench.remaining() < MIN_VALIDATION_BUDGET_S:
         return None, f"{where}: no time left to validate it within the solve timeout"
     validation, verdict = validate_diff(
         root,
-        diff,
+        edit.diff,
         context=context,
         bench=bench,
         tracer=tracer,
@@ -155,17 +192,58 @@ def _try_skill(
     )
     if verdict:
         return None, f"{where}: {verdict}"
-    return Attempt(item.skill, target, diff, summary, first_line, last_line, validation), ""
+    attempt = Attempt(
+        item.skill,
+        target,
+        edit.diff,
+        edit.summary,
+        edit.first_line,
+        edit.last_line,
+        validation,
+        edit.new_source,
+    )
+    return attempt, ""
 
 
 # --- candidates ------------------------------------------------------------------------------
 
 
+def _part(attempt: Attempt) -> rationale_text.Part:
+    target = attempt.target
+    return rationale_text.Part(
+        skill=attempt.skill,
+        function=target.ref.symbol,
+        path=target.path,
+        first_line=attempt.first_line,
+        last_line=attempt.last_line,
+        summary=attempt.summary,
+        via=target.via,
+        in_loop=target.in_loop,
+    )
+
+
+def _speedup(validation: Validation) -> float | None:
+    before, after = validation.bench_before_s, validation.bench_after_s
+    return before / max(after, 1e-9) if before and after else None
+
+
 def _candidate_from(
-    attempt: Attempt, context: SolveContext, gathered: Gathered, tracer: Tracer
+    attempt: Attempt,
+    context: SolveContext,
+    gathered: Gathered,
+    tracer: Tracer,
+    *,
+    also: tuple[Attempt, ...] = (),
+    singles: tuple[Attempt, ...] = (),
 ) -> Candidate:
+    """The proposal of one attempt; `also` are the attempts composed into the same patch."""
     skill = attempt.skill
     saved = savings(context, attempt.validation, skill.expected_recovery)
+    single_lines = [
+        f"{single.skill.slug}: "
+        + (f"{speed:.2f}× faster" if (speed := _speedup(single.validation)) else "not measured")
+        for single in singles
+    ]
     return Candidate(
         outcome="proposal",
         skill_slug=skill.slug,
@@ -173,27 +251,122 @@ def _candidate_from(
         diff=attempt.diff,
         rationale=rationale_text.for_proposal(
             context=context,
-            skill=skill,
-            function=attempt.target.ref.symbol,
-            path=attempt.target.path,
-            first_line=attempt.first_line,
-            last_line=attempt.last_line,
-            summary=attempt.summary,
+            parts=[_part(attempt), *(_part(other) for other in also)],
             validation=attempt.validation,
             commit_sha=gathered.commit_sha,
             commit_subject=gathered.commit_subject,
             commit_author=gathered.commit_author,
             recovery=saved.recovery,
             estimated_watts=saved.estimated_watts,
+            singles=single_lines,
         ),
-        risks=rationale_text.risks(skill, context),
+        risks="\n\n".join(
+            dict.fromkeys(rationale_text.risks(a.skill, context) for a in (attempt, *also))
+        ),
         expected_recovery=skill.expected_recovery,
         estimated_watts=saved.estimated_watts,
         measured_watts=saved.measured_watts,
         validation=attempt.validation,
         trace=list(tracer.records),
         backend="offline",
+        also_skills=[{"slug": a.skill.slug, "version_id": a.skill.version_id} for a in also],
     )
+
+
+# --- composing two fixes ---------------------------------------------------------------------
+
+
+def _combine(
+    first: Attempt,
+    second: Attempt,
+    context: SolveContext,
+    root: Path,
+    tracer: Tracer,
+    bench: Bench,
+) -> tuple[Attempt | None, Attempt | None, str]:
+    """Both changes as one patch, validated: (combined, the second part as applied, "") or
+    (None, None, why not). In the same file, the second codemod reruns on the first's output
+    (written to the worktree, so analysis over the repository sees it)."""
+    sources = {first.target.path: first.new_source}
+    part = second
+    if second.target.path == first.target.path:
+        path = first.target.path
+        (root / path).write_text(first.new_source)
+        try:
+            result, refusal = run_codemod_on(
+                second.skill, second.target, context, root, tracer, source=first.new_source
+            )
+        finally:
+            run_git(root, "checkout", "--quiet", "--", path)
+        if result is None:
+            return None, None, f"after {first.skill.slug}: {refusal}"
+        sources[path] = result.new_source
+        part = replace(
+            second,
+            summary=result.summary,
+            first_line=result.first_line,
+            last_line=result.last_line,
+        )
+    else:
+        sources[second.target.path] = second.new_source
+    diff = diff_of(root, sources)
+    if bench.remaining() < MIN_VALIDATION_BUDGET_S:
+        return None, None, "no time left to validate the combination"
+    validation, verdict = validate_diff(
+        root,
+        diff,
+        context=context,
+        bench=bench,
+        tracer=tracer,
+        arguments={"skills": [first.skill.slug, second.skill.slug], "composed": True},
+    )
+    if verdict:
+        return None, None, verdict
+    return replace(first, diff=diff, validation=validation), part, ""
+
+
+def _best(
+    passing: list[Attempt], context: SolveContext, root: Path, tracer: Tracer, bench: Bench
+) -> tuple[Attempt, tuple[Attempt, ...], tuple[Attempt, ...]]:
+    """(the attempt to propose, the parts composed into it, the singles it was compared with).
+
+    With two passing fixes, both together are validated as one patch and proposed unless the
+    better single fix measured faster; each single is compared by its own interleaved
+    before/after ratio, since the runs were made at different times.
+    """
+    ranked = sorted(passing, key=lambda a: -(_speedup(a.validation) or 0.0))
+    best = ranked[0]
+    if len(passing) < 2:
+        return best, (), ()
+    first, second = passing[0], passing[1]
+    started = time.perf_counter()
+    combined, part, why_not = _combine(first, second, context, root, tracer, bench)
+    if combined is None or part is None:
+        tracer.step(
+            "compose",
+            {"skills": [first.skill.slug, second.skill.slug]},
+            "",
+            started,
+            error=f"not composed: {why_not}",
+        )
+        return best, (), ()
+    together, alone = _speedup(combined.validation), _speedup(best.validation)
+    if together is not None and alone is not None and together < alone:
+        tracer.step(
+            "compose",
+            {"skills": [first.skill.slug, second.skill.slug]},
+            f"the combination ({together:.2f}×) measured slower than {best.skill.slug} alone "
+            f"({alone:.2f}×): proposing {best.skill.slug}",
+            started,
+        )
+        return best, (), ()
+    tracer.step(
+        "compose",
+        {"skills": [first.skill.slug, second.skill.slug]},
+        "proposing both as one patch",
+        started,
+    )
+    return combined, (part,), (first, second)
 
 
 def _analysis_from(
@@ -262,23 +435,25 @@ def _solve_in(
         )
 
     diagnosis: list[RankedSkill] = []
+    passing: list[Attempt] = []
     for item in ranked:
         if not item.skill.codemod:
             diagnosis.append(item)
             continue
-        reasons: list[str] = []
-        for target in gathered.targets:
-            attempt, reason = _try_skill(item, target, context, root, tracer, bench)
-            if attempt is not None:
-                regression_parent(
-                    attempt.validation, context, bench, tracer.step, gathered.commit_sha
-                )
-                candidate = _candidate_from(attempt, context, gathered, tracer)
-                candidate.refusals = refusals
-                return candidate
-            reasons.append(reason)
-        refusals.append({"skill": item.slug, "reason": "\n".join(reasons)})
+        if len(passing) >= MAX_COMPOSED:
+            break
+        attempt, reasons = _first_passing(item, gathered, context, root, tracer, bench)
+        if attempt is not None:
+            passing.append(attempt)
+        else:
+            refusals.append({"skill": item.slug, "reason": "\n".join(reasons)})
 
+    if passing:
+        chosen, also, singles = _best(passing, context, root, tracer, bench)
+        regression_parent(chosen.validation, context, bench, tracer.step, gathered.commit_sha)
+        candidate = _candidate_from(chosen, context, gathered, tracer, also=also, singles=singles)
+        candidate.refusals = refusals
+        return candidate
     if diagnosis:
         return _analysis_from(diagnosis[0], context, gathered, tracer, refusals)
     tried = [r["skill"] for r in refusals if not r["reason"].startswith("not applicable")]
@@ -290,3 +465,22 @@ def _solve_in(
     return Candidate(
         outcome="no_fix", trace=list(tracer.records), refusals=refusals, no_fix_reason=reason
     )
+
+
+def _first_passing(
+    item: RankedSkill,
+    gathered: Gathered,
+    context: SolveContext,
+    root: Path,
+    tracer: Tracer,
+    bench: Bench,
+) -> tuple[Attempt | None, list[str]]:
+    """The skill's first passing change: on the finding's functions, then on what they call
+    (issue #12 item 4: the time may be spent in a helper). (attempt, []) or (None, reasons)."""
+    reasons: list[str] = []
+    for target in [*gathered.targets, *gathered.callees]:
+        attempt, reason = _try_skill(item, target, context, root, tracer, bench)
+        if attempt is not None:
+            return attempt, []
+        reasons.append(reason)
+    return None, reasons

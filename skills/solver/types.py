@@ -113,6 +113,11 @@ class Validation:
     # bench_parent_note then says why, for the trace and the rationale.
     bench_parent_s: float | None = None
     bench_parent_note: str = ""
+    # Baseline before blame (issue #12 item 2): the ids of tests that already fail on the
+    # unpatched commit (they do not count against a patch), and what the comparison could
+    # not tell (e.g. ids that could not be parsed, so the exit status decided).
+    baseline_failures: list[str] = field(default_factory=list)
+    baseline_note: str = ""
 
     @property
     def sandbox_mode(self) -> str:
@@ -175,3 +180,6 @@ class Candidate:
     usage: dict[str, Any] = field(default_factory=dict)
     transcript: list[dict[str, Any]] = field(default_factory=list)
     no_fix_reason: str = ""
+    # A composed proposal (issue #12 item 5): the other skills whose changes are in the same
+    # patch, [{"slug", "version_id"}]; each one's statistics get the decision too.
+    also_skills: list[dict[str, Any]] = field(default_factory=list)
