@@ -2,8 +2,8 @@
 
 config: Repository, Service, Source · findings: Finding · solving: SolveRun ·
 proposals: Proposal, Decision · comments: ReviewThread, ReviewComment · audit: AuditEvent ·
-rollups: SavingsWeek, DecisionWeek, FunnelWeek. Import them from `reviews.models`, as migrations
-and the rest of the code do.
+rollups: SavingsWeek, DecisionWeek, FunnelWeek · measurements: Series, Point, ProfileWindow,
+FunctionShare. Import them from `reviews.models`, as migrations and the rest of the code do.
 """
 
 from reviews.models.audit import AuditEvent
@@ -19,6 +19,7 @@ from reviews.models.config import (
     _default_watts_per_server,
 )
 from reviews.models.findings import Finding
+from reviews.models.measurements import FunctionShare, Point, ProfileWindow, Series
 from reviews.models.proposals import Decision, Proposal
 from reviews.models.rollups import DecisionWeek, FunnelWeek, SavingsWeek
 from reviews.models.solving import SolveRun
@@ -28,12 +29,16 @@ __all__ = [
     "Decision",
     "DecisionWeek",
     "Finding",
+    "FunctionShare",
     "FunnelWeek",
+    "Point",
+    "ProfileWindow",
     "Proposal",
     "Repository",
     "ReviewComment",
     "ReviewThread",
     "SavingsWeek",
+    "Series",
     "Service",
     "SolveRun",
     "Source",
