@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reviews.reports import savings_report
+from reviews.reports import FORMULAS, savings_report
 from reviews.roles import user_roles
 from reviews.views.reports import ReportFilterForm
 
@@ -26,9 +26,11 @@ class CanSeeReports(BasePermission):
 _bucket = inline_serializer(
     "SavingsBucket",
     {
-        "watts": serializers.FloatField(),
-        "dollars": serializers.FloatField(help_text="US dollars per year"),
-        "measured_watts": serializers.FloatField(allow_null=True),
+        "watts": serializers.FloatField(help_text=FORMULAS["watts"]),
+        "dollars": serializers.FloatField(help_text=f"US dollars {FORMULAS['dollars']}"),
+        "measured_watts": serializers.FloatField(
+            allow_null=True, help_text=FORMULAS["measured_watts"]
+        ),
         "count": serializers.IntegerField(),
     },
 )
@@ -62,7 +64,18 @@ class SavingsReportView(APIView):
                     "banked": _bucket,
                     "at_stake": _bucket,
                     "lost": _bucket,
-                    "weekly": serializers.ListField(child=serializers.DictField()),
+                    "weekly": serializers.ListField(
+                        child=serializers.DictField(),
+                        help_text="Per week: each bucket's estimated watts (named by the "
+                        "bucket), _measured watts, _dollars and _proposals",
+                    ),
+                    "weekly_by_service": serializers.ListField(
+                        child=serializers.DictField(),
+                        help_text="The same per service and week (the CSV's wide form)",
+                    ),
+                    "formulas": serializers.DictField(
+                        child=serializers.CharField(), help_text="What each figure is"
+                    ),
                     "breakdowns": serializers.DictField(),
                     "funnel": serializers.DictField(child=serializers.IntegerField()),
                     "no_fix_reasons": serializers.ListField(child=serializers.DictField()),

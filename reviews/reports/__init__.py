@@ -22,10 +22,20 @@ from django.utils import timezone
 
 from reviews.models import Finding, FunnelWeek, Service
 from reviews.reports.funnel import funnel_counts, no_fix_reasons
-from reviews.reports.money import BREAKDOWNS, BUCKETS, Totals, savings_totals, savings_weekly
+from reviews.reports.money import BREAKDOWNS, BUCKETS, Totals, savings_totals, savings_weeks
 from reviews.reports.quality import SkillQuality, skill_quality
 from reviews.reports.scope import ReportFilters, resolve_scope, visible_teams
 from reviews.reports.timing import review_times
+from skills.savings import DOLLARS_FORMULA, ESTIMATED_FORMULA, MEASURED_FORMULA
+
+# What each figure is: "watts" are estimated, "measured_watts" measured (issue #11 item 6).
+FORMULAS = {
+    "watts": f"estimated: {ESTIMATED_FORMULA}",
+    "measured_watts": (
+        f"measured: {MEASURED_FORMULA} (only proposals whose benchmark measured a recovery)"
+    ),
+    "dollars": f"per year, of the estimated watts: {DOLLARS_FORMULA}",
+}
 
 
 @dataclass
@@ -35,6 +45,7 @@ class SavingsReport:
     at_stake: Totals
     lost: Totals
     weekly: list[dict] = field(default_factory=list)
+    weekly_by_service: list[dict] = field(default_factory=list)
     breakdowns: dict[str, list[dict]] = field(default_factory=dict)
     funnel: dict[str, int] = field(default_factory=dict)
     no_fix_reasons: list[dict] = field(default_factory=list)
@@ -44,6 +55,7 @@ class SavingsReport:
     needs_attention: list[str] = field(default_factory=list)
     restricted_to_teams: list[str] | None = None
     generated_at: str = ""
+    formulas: dict[str, str] = field(default_factory=lambda: dict(FORMULAS))
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -58,12 +70,14 @@ def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
     services = {s.pk: s for s in Service.objects.only("id", "name", "team", "price_per_kwh")}
     savings = savings_totals(scope, services)
     quality = skill_quality(scope)
+    weekly, weekly_by_service = savings_weeks(scope, services)
     return SavingsReport(
         filters=filters,
         banked=savings.banked,
         at_stake=savings.at_stake,
         lost=savings.lost,
-        weekly=savings_weekly(scope, services),
+        weekly=weekly,
+        weekly_by_service=weekly_by_service,
         breakdowns=savings.breakdowns,
         funnel=funnel_counts(scope),
         no_fix_reasons=no_fix_reasons(scope),
@@ -102,6 +116,7 @@ def filter_choices(user) -> dict[str, list[str]]:
 __all__ = [
     "BREAKDOWNS",
     "BUCKETS",
+    "FORMULAS",
     "ReportFilters",
     "SavingsReport",
     "SkillQuality",

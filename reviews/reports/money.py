@@ -139,7 +139,12 @@ def _weekly_rows(scope: Scope) -> list[dict]:
     if weeks is not None:
         rows += list(
             weeks.values("week", "status", "service_id")
-            .annotate(watts=Sum("watts"), n=Sum("proposals"))
+            .annotate(
+                watts=Sum("watts"),
+                n=Sum("proposals"),
+                measured=Sum("measured_watts"),
+                measured_n=Sum("measured_count"),
+            )
             .order_by()
         )
     for part in edges(Proposal.objects.filter(SAVINGS_COUNTED), scope, "activity_at"):
@@ -147,26 +152,52 @@ def _weekly_rows(scope: Scope) -> list[dict]:
             {**row, "week": row["week"].date()}
             for row in part.annotate(week=TruncWeek("activity_at", tzinfo=dt.UTC))
             .values("week", "status", "service_id")
-            .annotate(watts=Coalesce(Sum("estimated_watts"), 0.0), n=Count("id"))
+            .annotate(
+                watts=Coalesce(Sum("estimated_watts"), 0.0),
+                n=Count("id"),
+                measured=Coalesce(Sum("measured_watts"), 0.0),
+                measured_n=Count("measured_watts"),
+            )
             .order_by()
         ]
     return rows
 
 
-def savings_weekly(scope: Scope, services: dict[int, Service]) -> list[dict]:
-    """Watts and dollars per bucket for each week (Monday, UTC), oldest first."""
+def _empty_week(**keys: str) -> dict:
+    """A week's figures per bucket: estimated watts (the bucket's name, as before), measured
+    watts and how many proposals measured any, dollars a year of the estimate, proposals."""
+    figures: dict = {}
+    for b in BUCKETS:
+        figures.update(
+            {b: 0.0, f"{b}_measured": 0.0, f"{b}_measured_count": 0, f"{b}_dollars": 0.0}
+        )
+        figures[f"{b}_proposals"] = 0
+    return {**keys, **figures}
+
+
+def _add_week(week: dict, bucket: str, row: dict, price: float) -> None:
+    week[bucket] += row["watts"]
+    week[f"{bucket}_dollars"] += dollars_per_year(row["watts"], price)
+    week[f"{bucket}_proposals"] += row["n"]
+    if row["measured_n"]:
+        week[f"{bucket}_measured"] += row["measured"] or 0.0
+        week[f"{bucket}_measured_count"] += row["measured_n"]
+
+
+def savings_weeks(scope: Scope, services: dict[int, Service]) -> tuple[list[dict], list[dict]]:
+    """Per week (Monday, UTC), oldest first: the figures of every bucket, in total and per
+    service (the CSV's wide form: one row per service and week)."""
     weekly: dict[str, dict] = {}
+    by_service: dict[tuple[str, str], dict] = {}
     for row in _weekly_rows(scope):
         bucket = bucket_of(row["status"])
         if bucket is None or not row["n"]:
             continue
         key = row["week"].isoformat()
-        week = weekly.setdefault(
-            key,
-            {"week": key, **{b: 0.0 for b in BUCKETS}, **{f"{b}_dollars": 0.0 for b in BUCKETS}},
-        )
-        week[bucket] += row["watts"]
-        week[f"{bucket}_dollars"] += dollars_per_year(
-            row["watts"], _price(services, row["service_id"])
-        )
-    return [weekly[k] for k in sorted(weekly)]
+        service = services.get(row["service_id"])
+        name = service.name if service else "—"
+        price = _price(services, row["service_id"])
+        _add_week(weekly.setdefault(key, _empty_week(week=key)), bucket, row, price)
+        per_service = by_service.setdefault((key, name), _empty_week(week=key, service=name))
+        _add_week(per_service, bucket, row, price)
+    return [weekly[k] for k in sorted(weekly)], [by_service[k] for k in sorted(by_service)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reviews.models import Proposal
-from skills.savings import KWH_PER_WATT_YEAR, dollars_per_year
+from skills.savings import KWH_PER_WATT_YEAR, dollars_per_year, formula_text
 
 
 def _dollars(watts: float | None, price_per_kwh: float) -> float | None:
@@ -26,11 +26,30 @@ def _price_label(price: float) -> str:
     return f"{price:.2f}" if round(price, 2) == price else f"{price:g}"
 
 
+def _formula(proposal: Proposal, recovery: float | None, label: str) -> str:
+    """The inputs of a figure as the service and finding hold them now (the figure itself was
+    computed when the solver ran; an admin may have edited the fleet since)."""
+    if recovery is None:
+        return ""
+    service, finding = proposal.finding.service, proposal.finding
+    return formula_text(
+        servers=service.fleet_servers,
+        watts_per_server=service.watts_per_server,
+        pue=service.pue,
+        share_pct=finding.magnitude_pct,
+        recovery=recovery,
+        recovery_label=label,
+    )
+
+
 def proposal_savings(*, proposal: Proposal) -> dict[str, Any]:
-    """Estimated and measured watts with their dollars a year, the benchmark and recovery."""
+    """Estimated and measured watts with their dollars a year and the formula of each, the
+    benchmark and recovery."""
     price = proposal.finding.service.price_per_kwh
     before, after = proposal.bench_before_s, proposal.bench_after_s
     return {
+        "estimated_formula": _formula(proposal, proposal.expected_recovery, "expected recovery"),
+        "measured_formula": _formula(proposal, proposal.measured_recovery, "measured recovery"),
         "price_per_kwh": price,
         "price_label": _price_label(price),
         "kwh_per_watt_year": KWH_PER_WATT_YEAR,

@@ -104,7 +104,7 @@ def test_queue_filters_by_clicking_and_looks_right(page, reviewer, queue_rows):
     expect(titles(page)).to_have_count(12)
 
     # Sorting by a column header, then into a finding.
-    page.get_by_role("link", name="Est. power").click()
+    page.get_by_role("link", name="Size (W)").click()
     expect(titles(page).first).to_have_text("median(baseline) recomputed for each request")
     titles(page).first.click()
     expect(page.locator("h1")).to_contain_text("median(baseline) recomputed for each request")

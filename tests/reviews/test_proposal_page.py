@@ -482,3 +482,34 @@ def test_skill_refusals_in_the_trace_are_refusals_not_errors(client_for, reviewe
     assert "Why it was refused" in refusal and "reads a mutable global" in refusal
     assert "error" not in refusal.replace("error-", "")
     assert crash.startswith(' has-error"') and '<span class="terr">error</span>' in crash
+
+
+def test_estimated_and_measured_savings_are_shown_apart_with_their_formulas(
+    client_for, reviewer, tmp_path, db
+):
+    repo, base, diff = two_file_change(tmp_path / "shop-repo")
+    proposal = make_proposal(
+        repo_path=repo,
+        base=base,
+        diff=diff,
+        expected_recovery=0.9,
+        measured_recovery=0.5,
+        estimated_watts=1512.0,
+        measured_watts=840.0,
+    )
+    Service.objects.filter(pk=proposal.finding.service_id).update(
+        fleet_servers=1000, watts_per_server=350, pue=1.2
+    )
+    html = page(client_for(reviewer), proposal)
+    estimated = html.split("Estimated savings", 1)[1].split('<div class="stat">', 1)[0]
+    measured = html.split("Measured savings", 1)[1].split('<div class="stat">', 1)[0]
+    assert "1.5 kW" in estimated and "840 W" in measured
+    assert "fleet 1,000 × 350 W × PUE 1.2 × 4 % × expected recovery 0.9" in estimated
+    assert "fleet 1,000 × 350 W × PUE 1.2 × 4 % × measured recovery 0.5" in measured
+
+
+def test_the_queue_names_its_power_column_for_what_it_shows(client_for, reviewer, proposal):
+    html = client_for(reviewer).get("/").content.decode()
+    assert "Size (W)" in html and "Est. power" not in html
+    assert "Not a saving" in html
+    assert 'title="fleet 1,000 × 350 W × PUE 1.2 × 4 %"' in html

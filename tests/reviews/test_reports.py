@@ -219,7 +219,7 @@ def test_page_csv_and_api_agree(data, manager, client_for):
     csv_totals = {(r[1], r[2]): r[3] for r in rows if r[0] == "totals"}
     api = client.get("/api/v1/reports/savings/").json()
     for bucket in ("banked", "at_stake", "lost"):
-        assert float(csv_totals[(bucket, "watts")]) == pytest.approx(api[bucket]["watts"])
+        assert float(csv_totals[(bucket, "estimated_watts")]) == pytest.approx(api[bucket]["watts"])
         assert float(csv_totals[(bucket, "dollars_per_year")]) == pytest.approx(
             api[bucket]["dollars"], abs=0.01
         )
@@ -268,3 +268,65 @@ def test_an_empty_program_says_so_in_each_chart(db, manager, client_for):
     assert "No decided or pending proposals in this range yet." in html
     assert "Nothing to break down yet." in html
     assert "No approvals or rejections yet." in html
+
+
+def test_csv_wide_form_has_one_row_per_service_and_week(data, manager, client_for):
+    response = client_for(manager).get("/reports/savings.csv?format=wide")
+    assert response["Content-Disposition"].endswith('"wattson-savings-by-service-week.csv"')
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert header[:6] == [
+        "week",
+        "service",
+        "banked_estimated_watts",
+        "banked_measured_watts",
+        "banked_dollars_per_year",
+        "banked_proposals",
+    ]
+    table = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in rows}
+    assert list(table) == [
+        ("2026-01-05", "checkout"),
+        ("2026-01-05", "search"),
+        ("2026-01-12", "search"),
+    ]
+    checkout = table[("2026-01-05", "checkout")]
+    assert float(checkout["banked_estimated_watts"]) == 1000
+    assert float(checkout["banked_measured_watts"]) == 800  # measured, apart from the estimate
+    assert float(checkout["banked_dollars_per_year"]) == pytest.approx(876.0)
+    assert float(checkout["at_stake_estimated_watts"]) == 2000
+    assert checkout["at_stake_measured_watts"] == ""  # nothing measured: empty, not zero
+    assert float(table[("2026-01-05", "search")]["lost_estimated_watts"]) == 300
+    assert table[("2026-01-12", "search")]["banked_proposals"] == "1"
+    # Filters apply to the wide form too.
+    narrowed = client_for(manager).get("/reports/savings.csv?format=wide&service=search")
+    assert "checkout" not in narrowed.content.decode()
+
+
+def test_the_long_csv_and_the_api_label_estimated_and_measured_apart(data, manager, client_for):
+    client = client_for(manager)
+    rows = list(csv.reader(io.StringIO(client.get("/reports/savings.csv").content.decode())))
+    totals = {(r[1], r[2]): r[3] for r in rows if r[0] == "totals"}
+    assert float(totals[("banked", "estimated_watts")]) == 1500
+    assert float(totals[("banked", "measured_watts")]) == 800
+    weekly = {(r[1], r[2]): r[3] for r in rows if r[0] == "weekly"}
+    assert float(weekly[("2026-01-05", "banked_measured_watts")]) == 800
+    assert weekly[("2026-01-12", "banked_measured_watts")] == ""
+    api = client.get("/api/v1/reports/savings/").json()
+    assert "expected recovery" in api["formulas"]["watts"]
+    assert "recovery validation measured" in api["formulas"]["measured_watts"]
+    page = client.get("/reports/").content.decode()
+    assert "Banked (est.)" in page and "Banked (measured)" in page
+    assert "the skill&#x27;s expected recovery" in page  # the formula, on the page
+
+
+def test_date_presets_set_the_range(db, manager, client_for, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 5, 20))
+    client = client_for(manager)
+    page = client.get("/reports/?breakdown=skill").content.decode()
+    assert "?breakdown=skill&amp;start=2026-04-23&amp;end=2026-05-20" in page  # last 4 weeks
+    assert "start=2026-02-19&amp;end=2026-05-20" in page  # last 13 weeks
+    assert "start=2025-05-22&amp;end=2026-05-20" in page  # last 52 weeks
+    assert "start=2026-04-01&amp;end=2026-05-20" in page  # quarter to date
+    chosen = client.get("/reports/?start=2026-04-01&end=2026-05-20").content.decode()
+    assert 'is-active" href="?start=2026-04-01&amp;end=2026-05-20" aria-current="true">Quarter' in (
+        chosen
+    )
