@@ -58,7 +58,9 @@ def test_metrics_need_the_bearer_token(client, settings):
 
 @pytest.mark.django_db
 def test_request_latency_is_labelled_by_view_name_not_path(client, scrape):
-    before = value(scrape(), "wattson_http_request_duration_seconds_count", view="login")
+    before = value(
+        scrape(), "wattson_http_request_duration_seconds_count", view="login", method="GET"
+    )
     client.get("/login/")
     client.get("/login/?next=/somewhere/")
     client.get("/no-such-page-12345/")
