@@ -4,6 +4,8 @@ from django.db.models.signals import post_migrate
 
 SWEEP_SCHEDULE_NAME = "wattson: sweep solve runs"
 SWEEP_FUNC = "reviews.tasks.sweep_solve_runs"
+DETECT_SCHEDULE_NAME = "wattson: detect regressions"
+DETECT_FUNC = "reviews.tasks.detect_regressions"
 
 
 class ReviewsConfig(AppConfig):
@@ -44,6 +46,12 @@ def register_sweep_schedule(**kwargs) -> None:
             "minutes": 1,
             "repeats": -1,
         },
+    )
+    # Change-point detection over every stored series files what the histories and profiles
+    # sent since the last run show.
+    Schedule.objects.update_or_create(
+        name=DETECT_SCHEDULE_NAME,
+        defaults={"func": DETECT_FUNC, "schedule_type": Schedule.HOURLY, "repeats": -1},
     )
 
 

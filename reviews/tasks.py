@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.logs import request_id_bound
+from reviews.services.regressions import detection_sweep
 from reviews.services.solve_admission import auto_solve_release_waiting
 from reviews.services.solving import solve_request, solve_run_execute
 from reviews.services.solving import sweep_solve_runs as _sweep
@@ -29,3 +30,8 @@ def sweep_solve_runs() -> dict[str, list[int]]:
         queue=lambda finding: solve_request(finding=finding, actor=None, backend=None)
     )
     return swept
+
+
+def detect_regressions() -> list[int]:
+    """Scheduled hourly: change-point detection over stored series; the findings it filed."""
+    return [filed.finding for filed in detection_sweep() if filed.created]

@@ -22,3 +22,8 @@ urlpatterns += _decisions_api.urlpatterns
 from reviews.api import comments as _comments_api  # noqa: E402
 
 urlpatterns += _comments_api.urlpatterns
+
+# Benchmark histories and profiles (reviews/api/measurements.py).
+from reviews.api import measurements as _measurements_api  # noqa: E402
+
+urlpatterns += _measurements_api.urlpatterns

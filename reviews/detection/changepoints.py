@@ -125,8 +125,10 @@ def seasonal_period(values: list[float], *, min_score: float) -> int | None:
     top = max(scores.values())
     if top < min_score:
         return None
-    # Multiples of the period score as high: the shortest one that nearly matches the best.
-    return min(lag for lag, score in scores.items() if score >= 0.8 * top)
+    # Multiples of the period score as high: take the shortest lag that nearly matches the
+    # best, then the best score around it (its neighbours score nearly as high).
+    first = min(lag for lag, score in scores.items() if score >= 0.8 * top)
+    return max(range(first, min(max_lag, first + first // 2) + 1), key=scores.__getitem__)
 
 
 def deseasonalized(values: list[float], period: int) -> list[float]:
