@@ -376,6 +376,17 @@ if WATTSON_ANTHROPIC_FALLBACK not in ("offline", "fail"):
     )
 # Scratch worktrees for validation and fix branches.
 WATTSON_WORK_DIR = Path(env("WATTSON_WORK_DIR", str(VAR_DIR / "work")))
+# This machine's bare mirrors of URL repositories (skills.mirrors): nothing in them is shared
+# with other machines, so every worker keeps its own.
+WATTSON_MIRROR_DIR = Path(env("WATTSON_MIRROR_DIR", str(VAR_DIR / "mirrors")))
+# A mirror fetched longer ago than this is fetched again before a solve or an approval (a finding
+# naming a commit the mirror lacks is fetched whatever its age).
+WATTSON_MIRROR_MAX_AGE_S = envint("WATTSON_MIRROR_MAX_AGE_S", 60, minimum=0)
+# Clone, fetch and push of a URL repository are stopped after this long.
+WATTSON_GIT_NETWORK_TIMEOUT_S = envint("WATTSON_GIT_NETWORK_TIMEOUT_S", 300, minimum=1)
+# Pushing an approved fix branch is retried by the sweeper this many times, then given up
+# (recorded on the approval; the approval itself stands).
+WATTSON_PUSH_MAX_ATTEMPTS = envint("WATTSON_PUSH_MAX_ATTEMPTS", 10, minimum=1)
 # Repository code (tests, benchmarks) runs under bubblewrap (skills.sandbox), read at call time:
 # required refuses to validate without it, auto runs unsandboxed with a warning on the proposal
 # when it is missing, off never sandboxes (warned too).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.logs import request_id_bound
 from reviews.services.regressions import detection_sweep
+from reviews.services.fix_delivery import fix_deliveries_due, fix_delivery_push
 from reviews.services.solve_admission import auto_solve_release_waiting
 from reviews.services.solving import solve_request, solve_run_execute
 from reviews.services.solving import sweep_solve_runs as _sweep
@@ -23,13 +24,21 @@ def solve_run_task(run_id: int, request_id: str = "") -> str:
 def sweep_solve_runs() -> dict[str, list[int]]:
     """Scheduled every minute: re-enqueue runs a lost message or a killed worker left behind.
 
-    Then queue the findings auto-solve left waiting for a cap, while there is room.
+    Then queue the findings auto-solve left waiting for a cap, while there is room, and the
+    fix-branch pushes due a retry.
     """
     swept = _sweep()
     swept["released"] = auto_solve_release_waiting(
         queue=lambda finding: solve_request(finding=finding, actor=None, backend=None)
     )
+    swept["pushes"] = fix_deliveries_due()
     return swept
+
+
+def fix_delivery_push_task(delivery_id: int) -> str:
+    """One attempt to push an approved fix branch to its remote; retries are the sweeper's."""
+    delivery = fix_delivery_push(delivery_id=delivery_id)
+    return "skipped" if delivery is None else delivery.status
 
 
 def detect_regressions() -> list[int]:

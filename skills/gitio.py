@@ -9,6 +9,7 @@ HOME: whatever git might still start never sees the worker's secrets.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 GIT_TIMEOUT_S = 30
 # No prompts, no pager, no user/system config, no network helpers.
@@ -92,7 +94,117 @@ READ_ONLY_ENV = {
 
 
 class GitError(Exception):
-    """A git command failed; the message carries git's own words."""
+    """A git command failed; the message carries git's own words (with secrets scrubbed)."""
+
+
+# --- credentials for code hosts ------------------------------------------------------------------
+# Read from the environment at call time and handed only to the git commands that talk to that
+# host (clone, fetch, push of a mirror, and a mirror's own lazy fetches), through GIT_ASKPASS:
+# never on a command line, in a URL, or in a message.
+CREDENTIALS_ENV = "WATTSON_GIT_CREDENTIALS"  # {"host[:port]": {"username": ..., "password": ...}}
+TOKEN_ENV_PREFIX = "WATTSON_GIT_TOKEN_"  # WATTSON_GIT_TOKEN_GITHUB_COM=... (username below)
+TOKEN_USERNAME = "x-access-token"
+SSH_COMMAND_ENV = "WATTSON_GIT_SSH_COMMAND"  # e.g. "ssh -i /run/secrets/deploy_key"
+_ASKPASS_SCRIPT = """#!/bin/sh
+# Wattson's askpass: git asks for the username, then the password, of the one host it talks to.
+case "$1" in
+  Username*) printf '%s\\n' "$WATTSON_GIT_ASKPASS_USERNAME" ;;
+  *) printf '%s\\n' "$WATTSON_GIT_ASKPASS_PASSWORD" ;;
+esac
+"""
+
+
+class CredentialsError(GitError):
+    """The credentials configured in the environment cannot be read (the value is not shown)."""
+
+
+def _token_variable(host: str) -> str:
+    return TOKEN_ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", host).upper()
+
+
+def _configured_credentials() -> dict[str, tuple[str, str]]:
+    """Every host's (username, password) from the environment; CredentialsError if unreadable."""
+    found: dict[str, tuple[str, str]] = {}
+    raw = os.environ.get(CREDENTIALS_ENV, "").strip()
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise CredentialsError(f"{CREDENTIALS_ENV} is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise CredentialsError(f"{CREDENTIALS_ENV} must be a JSON object keyed by host")
+        for host, entry in parsed.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("password"), str):
+                raise CredentialsError(
+                    f"{CREDENTIALS_ENV}[{host!r}] must be an object with a password (and username)"
+                )
+            found[host.lower()] = (str(entry.get("username") or TOKEN_USERNAME), entry["password"])
+    for name, value in os.environ.items():
+        if name.startswith(TOKEN_ENV_PREFIX) and value:
+            found.setdefault(name, (TOKEN_USERNAME, value))
+    return found
+
+
+def host_credentials(host: str) -> tuple[str, str] | None:
+    """(username, password) for `host` ("host" or "host:port"), or None when none is set."""
+    configured = _configured_credentials()
+    host = host.lower()
+    bare_host = host.rsplit(":", 1)[0] if ":" in host else host
+    for key in (host, bare_host, _token_variable(host), _token_variable(bare_host)):
+        if key in configured:
+            return configured[key]
+    return None
+
+
+def secret_values() -> list[str]:
+    """Every configured password or token, longest first (for scrubbing)."""
+    try:
+        values = {password for _user, password in _configured_credentials().values()}
+    except CredentialsError:
+        values = set()
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def scrub_secrets(text: str) -> str:
+    """`text` with every configured credential and any URL userinfo password replaced by ***."""
+    for secret in secret_values():
+        text = text.replace(secret, "***")
+    return re.sub(r"(://[^/@\s:]+):[^/@\s]+@", r"\1:***@", text)
+
+
+@lru_cache(maxsize=1)
+def _askpass_program() -> str:
+    """A private askpass script that prints what the calling command's environment holds."""
+    folder = tempfile.mkdtemp(prefix="wattson-git-askpass-")
+    path = Path(folder) / "askpass"
+    path.write_text(_ASKPASS_SCRIPT)
+    path.chmod(0o700)
+    return str(path)
+
+
+def url_host(url: str) -> str:
+    """The host (with its port, if any) of an http(s) or ssh URL; "" for a path or file URL."""
+    parsed = urlsplit(url)
+    if parsed.scheme in ("http", "https", "ssh") and parsed.hostname:
+        return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname
+    return ""
+
+
+def transport_env(url: str) -> dict[str, str]:
+    """Environment for a git command talking to `url`: its host's credentials, if any."""
+    env: dict[str, str] = {}
+    scheme = urlsplit(url).scheme
+    if scheme in ("http", "https"):
+        credentials = host_credentials(url_host(url))
+        if credentials is not None:
+            env.update(
+                GIT_ASKPASS=_askpass_program(),
+                WATTSON_GIT_ASKPASS_USERNAME=credentials[0],
+                WATTSON_GIT_ASKPASS_PASSWORD=credentials[1],
+            )
+    elif os.environ.get(SSH_COMMAND_ENV):
+        env["GIT_SSH_COMMAND"] = os.environ[SSH_COMMAND_ENV]
+    return env
 
 
 def _subcommand(args: tuple[str, ...]) -> str:
@@ -124,27 +236,43 @@ def _empty_home() -> str:
     return tempfile.mkdtemp(prefix="wattson-git-home-")
 
 
+def git_dirs(repo: str | Path) -> tuple[Path, Path] | None:
+    """(common, private) git directories of a work tree, a linked worktree or a bare repository.
+
+    Read from the files git leaves (no subprocess); None when `repo` is none of these. A linked
+    worktree's private dir holds its index and HEAD, the common dir the objects, refs and config.
+    """
+    repo = Path(repo)
+    dot_git = repo / ".git"
+    try:
+        if dot_git.is_file():  # a worktree: `.git` names its private dir, `commondir` the shared
+            text = dot_git.read_text(errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            private = (repo / text.removeprefix("gitdir:").strip()).resolve()
+            common_file = private / "commondir"
+            common = (
+                (private / common_file.read_text().strip()).resolve()
+                if common_file.is_file()
+                else private
+            )
+            return common, private
+    except OSError:
+        return None
+    if dot_git.is_dir():
+        return dot_git.resolve(), dot_git.resolve()
+    if (repo / "HEAD").is_file() and (repo / "objects").is_dir():  # a bare repository
+        return repo.resolve(), repo.resolve()
+    return None
+
+
 def _config_stamp(repo: Path) -> tuple[object, ...] | None:
     """Size and mtime of the repository's config files, or None when they cannot be found."""
-    dot_git = repo / ".git"
-    if dot_git.is_file():  # a worktree: `.git` names its private dir, `commondir` the shared one
-        text = dot_git.read_text(errors="replace").strip()
-        if not text.startswith("gitdir:"):
-            return None
-        private = (repo / text.removeprefix("gitdir:").strip()).resolve()
-        common_file = private / "commondir"
-        common = (
-            (private / common_file.read_text().strip()).resolve()
-            if common_file.is_file()
-            else private
-        )
-        files = (common / "config", private / "config.worktree")
-    elif dot_git.is_dir():
-        files = (dot_git / "config", dot_git / "config.worktree")
-    elif (repo / "HEAD").is_file():  # a bare repository
-        files = (repo / "config",)
-    else:
+    dirs = git_dirs(repo)
+    if dirs is None:
         return None
+    common, private = dirs
+    files = (common / "config", private / "config.worktree")
     stamp: list[object] = []
     for path in files:
         try:
@@ -243,7 +371,7 @@ def run_git(
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and result.returncode != 0:
-        message = (result.stderr or result.stdout).strip()
+        message = scrub_secrets((result.stderr or result.stdout).strip())
         raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {message}")
     return result
 

@@ -5,6 +5,8 @@ commit, so the user's work tree, index and branches are never touched, and it is
 afterwards even on error. `git worktree add/remove` edit the repository's own bookkeeping
 (`.git/worktrees`), so they are serialised per repository across threads and processes.
 The sweeper in reviews removes what a killed process left behind, by the name prefixes below.
+A URL repository's worktrees are cut from this machine's mirror of it (skills.mirrors), whose
+missing blobs are fetched as the worktree is checked out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from skills.gitio import GitError, run_git
+from skills.gitio import GitError, git_dirs, run_git, transport_env
 
 # Name prefixes under WATTSON_WORK_DIR: the solver's validation worktrees, approvals' fix ones.
 SOLVE_PREFIX = "solve-"
@@ -37,14 +39,37 @@ def work_dir() -> Path:
     return Path(settings.WATTSON_WORK_DIR)
 
 
+def mirror_dir() -> Path:
+    """Where this machine's mirrors of URL repositories live (skills.mirrors), read at call time."""
+    return Path(settings.WATTSON_MIRROR_DIR)
+
+
+def mirror_transport_env(repo_path: str | Path) -> dict[str, str]:
+    """Credentials for the lazy fetches of one of our partial mirrors (or its worktrees).
+
+    A partial clone fetches missing blobs when a worktree is checked out; only a repository under
+    our own mirror directory gets its origin's credentials: a registered local repository's
+    config is not trusted to name the host they go to.
+    """
+    dirs = git_dirs(repo_path)
+    if dirs is None or not dirs[0].is_relative_to(mirror_dir().resolve()):
+        return {}
+    url = run_git(dirs[0], "config", "--get", "remote.origin.url", check=False).stdout.strip()
+    return transport_env(url) if url else {}
+
+
 @contextmanager
 def repo_lock(repo_path: str | Path) -> Iterator[None]:
-    """Serialise worktree bookkeeping per repository across threads and processes.
+    """Serialise worktree bookkeeping and fetches per repository across threads and processes.
 
-    The lock is taken on the repository's directory itself, so no lock file is left behind.
+    The lock is taken on the repository's common git directory (shared by all its worktrees, so
+    a mirror's fetch and a worktree cut from it take the same lock), or on the directory itself
+    when it is not a repository yet; no lock file is left behind.
     """
+    dirs = git_dirs(repo_path)
+    target = dirs[0] if dirs is not None else Path(repo_path).resolve()
     try:
-        fd = os.open(Path(repo_path).resolve(), os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise WorktreeError(f"cannot open repository {repo_path}: {exc.strerror}") from None
     try:
@@ -75,6 +100,7 @@ def scratch_worktree(
                 "--quiet",
                 str(path),
                 f"{ref}^{{commit}}",
+                env=mirror_transport_env(repo_path),
             )
     except GitError as exc:
         shutil.rmtree(path, ignore_errors=True)

@@ -18,6 +18,7 @@ from reviews.models.config import (
     _default_pue,
     _default_watts_per_server,
 )
+from reviews.models.delivery import FixDelivery
 from reviews.models.findings import Finding
 from reviews.models.measurements import FunctionShare, Point, ProfileWindow, Series
 from reviews.models.proposals import Decision, Proposal
@@ -29,6 +30,7 @@ __all__ = [
     "Decision",
     "DecisionWeek",
     "Finding",
+    "FixDelivery",
     "FunctionShare",
     "FunnelWeek",
     "Point",

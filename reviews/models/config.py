@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from skills import savings
+from skills.gitio import is_work_tree
+from skills.mirrors import url_problem
 
 # Defaults read at call time from settings; migration 0001 names them as reviews.models._default_*
 # (re-exported there).
@@ -29,8 +32,25 @@ def _default_price_per_kwh() -> float:
 
 
 class Repository(models.Model):
+    """A git repository: a local work tree (`path`) or a clone URL (`url`), never both.
+
+    A URL repository is mirrored by each machine that needs it (skills.mirrors); its `path` stays
+    empty, since no path is the same on every machine.
+    """
+
     name = models.CharField(max_length=200, unique=True)
-    path = models.CharField(max_length=1000, help_text="Local path of a git work tree.")
+    path = models.CharField(
+        max_length=1000, blank=True, help_text="Local path of a git work tree (or leave empty)."
+    )
+    url = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text=(
+            "Clone URL (https://, ssh://, git@host:path, file://); every machine keeps its own "
+            "mirror and approved fixes are pushed there. Credentials come from the environment "
+            "(WATTSON_GIT_CREDENTIALS), never from the URL."
+        ),
+    )
     default_branch = models.CharField(max_length=200, default="main")
     test_cmd = models.CharField(max_length=1000, blank=True)
     bench_cmd = models.CharField(max_length=1000, blank=True)
@@ -43,6 +63,20 @@ class Repository(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Exactly one of path and url; a URL git can clone and that carries no secret."""
+        self.path, self.url = self.path.strip(), self.url.strip()
+        if self.path and self.url:
+            raise ValidationError({"url": "Give a path or a URL, not both."})
+        if not self.path and not self.url:
+            raise ValidationError({"path": "Give the path of a git work tree, or a URL."})
+        if self.url:
+            problem = url_problem(self.url)
+            if problem:
+                raise ValidationError({"url": f"The URL {problem}."})
+        elif not is_work_tree(self.path):
+            raise ValidationError({"path": f"{self.path} is not a git work tree on this server."})
 
 
 class Service(models.Model):

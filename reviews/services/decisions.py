@@ -38,7 +38,9 @@ from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.comments import request_changes_comment
+from reviews.services.fix_delivery import fix_delivery_start
 from reviews.services.proposals import proposal_count_decision
+from reviews.services.repositories import repository_checkout_path, repository_local_path
 from reviews.services.solve_runs import solve_run_cancel
 from reviews.services.solving import SolveRefused, solve_request
 from reviews.services.transitions import (
@@ -322,7 +324,11 @@ def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
 def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str, str]:
     """Commit the approved patch in a scratch worktree; (commit, branch, head) or a refusal."""
     repository = proposal_repository(proposal)
-    if repository is None or not is_work_tree(repository.path):
+    try:  # a URL repository: this machine's mirror, fetched when stale (fix_delivery pushes it)
+        repo_path = repository_local_path(repository) if repository is not None else ""
+    except GitError as exc:
+        raise DecisionConflict(f"The repository cannot be read here: {exc}") from None
+    if not repo_path or not is_work_tree(repo_path):
         raise DecisionConflict(
             "The finding's repository is not registered or its path is not a git work tree; "
             "register it (manage.py add_repo) before approving."
@@ -337,7 +343,7 @@ def _prepare_fix_commit(proposal: Proposal, *, actor: Any) -> tuple[str, str, st
     )
     try:
         commit, head = patches.fix_commit_prepare(
-            repo_path=repository.path,
+            repo_path=repo_path,
             default_branch=repository.default_branch,
             diff_text=proposal.diff,
             message=message,
@@ -515,7 +521,16 @@ def proposal_decide(
             if branch:
                 # Last inside the transaction: only the winner names its commit, and a failure
                 # here rolls the decision back.
-                patches.fix_branch_create(repo_path=repository.path, branch=branch, commit=commit)
+                fix_delivery_start(  # a URL repository's push, queued for after the commit
+                    decision=decision,
+                    repository=repository,
+                    branch=branch,
+                    commit=commit,
+                    head=head,
+                    actor=actor,
+                )
+                repo_path = repository_checkout_path(repository)
+                patches.fix_branch_create(repo_path=repo_path, branch=branch, commit=commit)
                 branch_created = True
     except _LostRace:
         raise DecisionConflict(
@@ -530,7 +545,9 @@ def proposal_decide(
         raise DecisionConflict(f"Could not create the fix branch {branch}: {exc}") from None
     except Exception:
         if branch_created:
-            patches.fix_branch_delete(repo_path=repository.path, branch=branch, commit=commit)
+            patches.fix_branch_delete(
+                repo_path=repository_checkout_path(repository), branch=branch, commit=commit
+            )
         raise
     return decision
 

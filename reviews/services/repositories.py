@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from django.db import transaction
 from reviews.models import Repository, Service
 from reviews.services.audit import audit_record
 from skills.gitio import GitError, is_work_tree, run_git
+from skills.mirrors import is_remote_url, mirror_ensure, mirror_for, url_problem
 
 
 class RepositoryError(Exception):
@@ -74,6 +76,58 @@ def _work_tree_root(path: Path) -> Path:
     return top
 
 
+def _check_url(url: str) -> str:
+    url = url.strip()
+    problem = url_problem(url)
+    if problem:
+        raise RepositoryError(f"URL {url!r} {problem}")
+    return url
+
+
+def _location(path: str | Path, branch: str | None) -> dict[str, str]:
+    """{"path", "url"} for a local work tree or a clone URL (the other one emptied)."""
+    location = str(path)
+    if is_remote_url(location):
+        url = _check_url(location)
+        _check_length("URL", url, Repository, "url")
+        if branch is not None:
+            # check-ref-format needs no repository: there is none here yet.
+            _check_branch(Path(tempfile.gettempdir()), branch)
+        return {"path": "", "url": url}
+    root = _work_tree_root(Path(location).expanduser().resolve())
+    _check_length("PATH", str(root), Repository, "path")
+    if branch is not None:
+        _check_branch(root, branch)
+    return {"path": str(root), "url": ""}
+
+
+def repository_local_path(
+    repository: Repository, *, commits: tuple[str, ...] = (), max_age_s: float | None = None
+) -> str:
+    """Where this machine reads `repository`: its work tree, or for a URL its mirror's checkout.
+
+    A URL repository's mirror is made, or fetched when it lacks one of `commits` or is older
+    than WATTSON_MIRROR_MAX_AGE_S (skills.mirrors). Raises MirrorError with a reason to show.
+    """
+    if not repository.url:
+        return repository.path
+    mirror = mirror_ensure(
+        name=repository.name,
+        url=repository.url,
+        default_branch=repository.default_branch,
+        commits=commits,
+        max_age_s=max_age_s,
+    )
+    return str(mirror.checkout)
+
+
+def repository_checkout_path(repository: Repository) -> str:
+    """Where `repository_local_path` puts this machine's copy, without fetching or checking it."""
+    if not repository.url:
+        return repository.path
+    return str(mirror_for(name=repository.name, url=repository.url).checkout)
+
+
 def repository_register(
     *,
     name: str,
@@ -86,12 +140,15 @@ def repository_register(
 ) -> RegisterResult:
     """Register a repository by name, or update the one of that name.
 
-    Options left as None keep their stored value. `service_name` points that service (created
-    with the default fleet figures when unknown) at this repository.
+    `path` is a local work tree or a clone URL (https://, ssh://, git@host:path, file://);
+    registering a URL checks its form only, so a worker can register a host that is down (the
+    first solve clones it and says why when it cannot). Options left as None keep their stored
+    value. `service_name` points that service (created with the default fleet figures when
+    unknown) at this repository.
     """
     for label, value in (
         ("NAME", name),
-        ("PATH", str(path)),
+        ("PATH or URL", str(path)),
         ("--service", service_name),
         ("--test-cmd", test_cmd),
         ("--bench-cmd", bench_cmd),
@@ -105,11 +162,7 @@ def repository_register(
     if branch is not None and not branch.strip():
         raise RepositoryError("--branch must not be empty")
     _check_length("NAME", name, Repository, "name")
-    root = _work_tree_root(Path(path).expanduser().resolve())
-    _check_length("PATH", str(root), Repository, "path")
-    if branch is not None:
-        _check_branch(root, branch)
-    updates: dict[str, str] = {"path": str(root)}
+    updates: dict[str, str] = _location(path, branch)
     for label, value, field_name in (
         ("--test-cmd", test_cmd, "test_cmd"),
         ("--bench-cmd", bench_cmd, "bench_cmd"),

@@ -10,9 +10,10 @@ import os
 from django.conf import settings
 from django.db.models import F
 
-from reviews.models import Finding, SolveRun
+from reviews.models import Finding, Repository, SolveRun
 from reviews.selectors.repositories import finding_repository
-from skills.gitio import is_work_tree
+from reviews.services.repositories import repository_local_path
+from skills.gitio import GitError, is_work_tree
 from skills.models import Skill, SkillStats
 from skills.solver.types import Fleet, FunctionRef, RootCause, SkillSpec, SolveContext
 
@@ -32,13 +33,15 @@ def no_repository_reason(finding: Finding) -> str:
     )
 
 
-def solve_context_build(*, run: SolveRun) -> SolveContext:
-    """The plain context the solver sees; SolveSetupError when the repository is not usable."""
-    finding = run.finding
-    repository = finding_repository(finding)
-    if repository is None:
-        # Unregistered after the fix was requested (solve_request refuses it before).
-        raise SolveSetupError(no_repository_reason(finding))
+def _local_path(repository: Repository, finding: Finding) -> str:
+    """The repository's work tree on this machine: its path, or its mirror's checkout (fetched
+    when it lacks the finding's root-cause commit); SolveSetupError says why it is not usable."""
+    if repository.url:
+        commits = (finding.root_cause_commit,) if finding.root_cause_commit else ()
+        try:
+            return repository_local_path(repository, commits=commits)
+        except GitError as exc:
+            raise SolveSetupError(f"repository {repository.name}: {exc}") from None
     if not os.path.isdir(repository.path):
         raise SolveSetupError(
             f"repository {repository.name}: path {repository.path} does not exist (moved or "
@@ -48,6 +51,17 @@ def solve_context_build(*, run: SolveRun) -> SolveContext:
         raise SolveSetupError(
             f"repository {repository.name}: {repository.path} is not a git work tree"
         )
+    return repository.path
+
+
+def solve_context_build(*, run: SolveRun) -> SolveContext:
+    """The plain context the solver sees; SolveSetupError when the repository is not usable."""
+    finding = run.finding
+    repository = finding_repository(finding)
+    if repository is None:
+        # Unregistered after the fix was requested (solve_request refuses it before).
+        raise SolveSetupError(no_repository_reason(finding))
+    repo_path = _local_path(repository, finding)
     service = finding.service
     functions = tuple(
         FunctionRef(
@@ -78,7 +92,7 @@ def solve_context_build(*, run: SolveRun) -> SolveContext:
         metric=finding.metric,
         magnitude_pct=finding.magnitude_pct,
         service=service.name,
-        repo_path=repository.path,
+        repo_path=repo_path,
         default_branch=repository.default_branch,
         functions=functions,
         fleet=Fleet(

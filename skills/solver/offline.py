@@ -462,6 +462,8 @@ def _solve_in(
         if tried
         else "no enabled skill applies to this finding"
     )
+    if bench.tests_baseline is not None and not bench.tests_baseline.runnable:
+        reason = bench.tests_baseline.why_not_runnable()
     return Candidate(
         outcome="no_fix", trace=list(tracer.records), refusals=refusals, no_fix_reason=reason
     )

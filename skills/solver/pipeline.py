@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from skills.gitio import is_work_tree
+from skills.solver.baseline import Baseline, compare, run_baseline
 from skills.solver.gather import SHA_RE
 from skills.solver.trace import Step, Tracer
 from skills.solver.types import SolveContext, Validation
@@ -29,7 +30,7 @@ from skills.solver.validation import (
     measure_interleaved,
     validate_in_worktree,
 )
-from skills.worktrees import WorktreeError, scratch_worktree
+from skills.worktrees import WorktreeError, head_commit, scratch_worktree
 
 # Seconds kept back from the task timeout, and the least worth starting a validation with.
 SOLVE_MARGIN_S = 10
@@ -88,6 +89,8 @@ class Bench:
         self.repo = repo
         # (parent seconds or None, why not, log): measured at most once per solve.
         self.parent: tuple[float | None, str, str] | None = None
+        # The tests on the unpatched commit, run (or read from the cache) once per solve.
+        self.tests_baseline: Baseline | None = None
 
     @property
     def runs(self) -> int:
@@ -132,6 +135,43 @@ def scratch(context: SolveContext, limits: Limits) -> Iterator[tuple[Path, Bench
 # --- validating a diff -----------------------------------------------------------------------
 
 
+def tests_baseline(
+    root: Path, context: SolveContext, bench: Bench, tracer: Tracer
+) -> Baseline | None:
+    """The tests on the unpatched scratch worktree, once per solve (cached per commit and
+    command); None without a test command. Traced as a "baseline_tests" step."""
+    if not context.test_cmd:
+        return None
+    if bench.tests_baseline is None:
+        started = time.perf_counter()
+        commit = head_commit(root)
+        baseline, cached = run_baseline(
+            root,
+            context.test_cmd,
+            repo=context.repo_path,
+            commit=commit,
+            timeout=min(TEST_TIMEOUT_S, bench.remaining() / 3),
+        )
+        bench.tests_baseline = baseline
+        if not baseline.runnable:
+            summary, error = "cannot run", baseline.why_not_runnable()
+        elif baseline.ok:
+            summary, error = "the tests pass on the unchanged code", ""
+        else:
+            failing = baseline.failures or ["(ids not readable)"]
+            summary, error = f"already failing before any change: {', '.join(failing[:10])}", ""
+        if cached:
+            summary += " (cached for this commit and command)"
+        tracer.step("baseline_tests", {"commit": commit[:12]}, summary, started, error=error)
+    return bench.tests_baseline
+
+
+def baseline_refusal(root: Path, context: SolveContext, bench: Bench, tracer: Tracer) -> str:
+    """Why no change can be judged on this commit (the tests cannot run at all), or ""."""
+    baseline = tests_baseline(root, context, bench, tracer)
+    return baseline.why_not_runnable() if baseline is not None and not baseline.runnable else ""
+
+
 def validate_diff(
     root: Path,
     diff: str,
@@ -146,6 +186,11 @@ def validate_diff(
     Tests get up to half the time left; the benchmark alternates with the clean checkout, with
     up to twice the usual pairs when noise blurs the verdict.
     """
+    refusal = baseline_refusal(root, context, bench, tracer)
+    if refusal:
+        tracer.step("validate", arguments, refusal, time.perf_counter(), error=refusal)
+        return Validation(), refusal
+    tests_before = bench.tests_baseline
     remaining = bench.remaining()
     baseline = bench.baseline_dir()
     started = time.perf_counter()
@@ -160,7 +205,10 @@ def validate_diff(
         bench_timeout=min(BENCH_TIMEOUT_S, remaining / (8 * bench.runs)),
         bench_max_runs=2 * bench.runs,
         min_speedup=bench.limits.min_speedup,
+        judge_tests=lambda returncode, output: compare(tests_before, returncode, output),
     )
+    if tests_before is not None and tests_before.failures:
+        validation.baseline_failures = list(tests_before.failures)
     if baseline is not None and validation.bench_before_s is None and validation.bench_log:
         # The unchanged code's benchmark fails: nothing can be measured, so say so and go on
         # without it (the tests still decide).

@@ -23,7 +23,14 @@ def _commit_line(context: SolveContext, sha: str, subject: str, author: str) -> 
 
 def _measured_line(context: SolveContext, validation: Validation) -> str:
     lines: list[str] = []
-    if validation.tests_passed:
+    if validation.tests_passed and validation.baseline_failures:
+        failing = ", ".join(_code(test) for test in validation.baseline_failures[:10])
+        lines.append(
+            f"- Tests ({_code(context.test_cmd)}): the change adds no failure. "
+            f"{len(validation.baseline_failures)} test(s) already fail on the unchanged code "
+            f"and do not count against it: {failing}."
+        )
+    elif validation.tests_passed:
         lines.append(f"- Tests ({_code(context.test_cmd)}) pass with the change.")
     elif validation.tests_passed is None:
         lines.append("- The repository has no test command: the change is not covered by tests.")

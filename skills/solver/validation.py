@@ -14,6 +14,7 @@ import re
 import shlex
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,10 +200,13 @@ def validate_in_worktree(
     baseline_dir: str | Path | None = None,
     bench_max_runs: int | None = None,
     min_speedup: float = 1.0,
+    judge_tests: Callable[[int | None, str], tuple[bool, str]] | None = None,
 ) -> Validation:
     """Apply `diff` to a clean worktree, run the tests, then the benchmark; reset afterwards.
 
     The benchmark runs only when the tests pass: a broken change measures nothing useful.
+    `judge_tests(returncode, output)` -> (passed, note) decides whether the tests pass (the
+    solver compares failing ids with the unpatched baseline); without it, the exit status.
     With `baseline_dir` (a clean checkout of the same commit) before and after runs alternate;
     otherwise `bench_before_s` is the before figure, measured earlier by the caller.
     """
@@ -224,12 +228,18 @@ def validate_in_worktree(
         validation.apply_log = "git apply --check: ok"
         if test_cmd:
             result = run_command(test_cmd, cwd=worktree, timeout=test_timeout)
-            validation.tests_passed = result.ok
+            passed, note = (
+                judge_tests(result.returncode, result.output)
+                if judge_tests is not None
+                else (result.ok, "")
+            )
+            validation.tests_passed, validation.baseline_note = passed, note
             status = "timed out" if result.returncode is None else f"exit {result.returncode}"
             validation.test_log = cap_log(
                 f"$ {test_cmd}\n{result.output}\n[{status}, {result.seconds:.2f}s]"
+                + (f"\n[{note}]" if note else "")
             )
-            if not result.ok:
+            if not passed:
                 return validation
         if bench_cmd and baseline_dir is not None:
             before, after, log = measure_interleaved(

@@ -63,9 +63,8 @@ def context(repo: Path, symbol: str, skills, kind: str = "opportunity", **extra)
         default_branch="main",
         functions=(FunctionRef(symbol, module.replace(".", "/") + ".py"),),
         fleet=FLEET,
-        test_cmd="python3 -m unittest -q",
         skills=skills,
-        **extra,
+        **{"test_cmd": "python3 -m unittest -q", **extra},
     )
 
 
@@ -309,11 +308,10 @@ TWO_PROBLEMS_REPO = {
         import re
 
         def rank(items, weights):
-            out = []
+            scored = []
             for item in items:
-                name = re.sub(r"[^a-z]", "", item.lower())
-                out.append((name, len(name) / sum(weights)))
-            return out
+                scored.append((item, len(item) / sum(weights)))
+            return [(re.sub(r"[^a-z]", "", name.lower()), score) for name, score in scored]
     """,
     "tests/__init__.py": "",
     "tests/test_rank.py": """
@@ -322,7 +320,7 @@ TWO_PROBLEMS_REPO = {
 
         class T(unittest.TestCase):
             def test_rank(self):
-                self.assertEqual(rank(["Ab1", "c"], [1, 1]), [("ab", 1.0), ("c", 0.5)])
+                self.assertEqual(rank(["Ab1", "c"], [1, 1]), [("ab", 1.5), ("c", 0.5)])
 
             def test_no_items(self):
                 self.assertEqual(rank([], []), [])
@@ -337,8 +335,8 @@ def test_two_passing_codemods_are_proposed_as_one_patch_naming_both(work):
     assert candidate.outcome == "proposal", candidate.refusals
     slugs = {candidate.skill_slug, *(s["slug"] for s in candidate.also_skills)}
     assert slugs == {"precompile-regex", "hoist-loop-invariant"}
-    assert "re.compile" in candidate.diff and "sum(weights)" in candidate.diff
-    assert "-                out.append((name, len(name) / sum(weights)))" not in candidate.diff
+    assert "re.compile" in candidate.diff
+    assert "+    sum_weights = sum(weights)" in candidate.diff
     for slug in slugs:
         assert f"**{SEEDS[slug]['name']}**" in candidate.rationale
     assert "Two skills, one patch" in candidate.rationale
