@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from console.logs import request_id_bound
-from reviews.services.regressions import detection_sweep
 from reviews.services.fix_delivery import fix_deliveries_due, fix_delivery_push
+from reviews.services.regressions import detection_sweep
 from reviews.services.solve_admission import auto_solve_release_waiting
 from reviews.services.solving import solve_request, solve_run_execute
 from reviews.services.solving import sweep_solve_runs as _sweep
