@@ -16,11 +16,12 @@ well-typed argument (len, sum, sorted, tuple, any/all, str methods) are hoisted 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
 from skills.codemods._cst import (
     COMPREHENSION_TYPES,
-    LOOP_TYPES,
     Parsed,
     bound_by,
     code,
@@ -28,9 +29,22 @@ from skills.codemods._cst import (
     function_locals,
     target_names,
     walk,
+    walk_own,
 )
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
 from skills.codemods.edits import unique_name
+from skills.codemods.hoist_edits import Apply, Plan, anchor_statement, inserts, name_for, unique
+from skills.codemods.hoist_safety import (
+    READING_METHODS,
+    ReadOnlyMethods,
+    alias_problem,
+    chain_text,
+    fresh_locals,
+    generator_problem,
+    read_paths,
+    related,
+    yields_in,
+)
 from skills.codemods.purity import (
     HOISTABLE_BUILTINS,
     MUTABLE_FACTORIES,
@@ -40,39 +54,44 @@ from skills.codemods.purity import (
     STATISTICS_RAISE_ON_EMPTY,
     STR_METHODS,
 )
+from skills.codemods.repository import index_for
 
 
-class _Plan:
-    def __init__(self, call, loop, name, kind):
-        self.call = call
-        self.loop = loop
-        self.name = name
-        self.kind = kind  # "safe" | "guarded"
+@dataclass
+class _Context:
+    """What the checks need to know about the function besides the loop."""
+
+    me: str | None  # `self` (or `cls`) of a method, None for a function or a staticmethod
+    generator: bool
+    fresh: set[str]  # locals bound only to objects the function made
+    read_only: ReadOnlyMethods
 
 
 def apply(data: CodemodInput) -> CodemodResult:
     parsed = Parsed(data.source, data.path)
-    func = parsed.find_target(data.qualname).func
-    plans, refusals = _plan_hoists(parsed, func)
+    target = parsed.find_target(data.qualname)
+    func = target.func
+    context = _context(parsed, target, data)
+    plans, refusals = _plan_hoists(parsed, func, context)
     if not plans:
         raise CodemodRefused(
             "; ".join(refusals)
             or f"{func.name.value} has no pure call inside a loop that does not depend on the loop"
         )
     swaps = {plan.call: cst.Name(plan.name) for plan in plans}
-    new_func = func.visit(_Apply(swaps, _inserts(parsed, func, plans)))
+    new_func = func.visit(Apply(swaps, inserts(parsed, func, plans)))
     module = parsed.module.deep_replace(func, new_func)
     lines = [parsed.line(p.call) for p in plans] + [parsed.line(p.loop) for p in plans]
     described = "; ".join(
         f"{code(p.call)} at line {parsed.line(p.call)} -> {p.name}, computed once before the "
-        f"loop at line {parsed.line(_anchor_statement(parsed, p.loop, func))}"
+        f"loop at line {parsed.line(anchor_statement(parsed, p.loop, func))}"
         + (
             " (only when its argument is non-empty: it raises on an empty one, and the loop may "
             "never have reached it)"
             if p.kind == "guarded"
             else ""
         )
-        for p in _unique(plans)
+        for p in unique(plans)
     )
     summary = (
         f"{func.name.value}: {described}. Its inputs are not changed inside the loop, so every "
@@ -84,10 +103,26 @@ def apply(data: CodemodInput) -> CodemodResult:
     return finish(data, module, summary, min(lines), max(parsed.line(p.call) for p in plans))
 
 
-def _plan_hoists(parsed: Parsed, func: cst.FunctionDef) -> tuple[list[_Plan], list[str]]:
+def _context(parsed: Parsed, target, data: CodemodInput) -> _Context:
+    func = target.func
+    params = [*func.params.posonly_params, *func.params.params]
+    static = any(code(d.decorator).endswith("staticmethod") for d in func.decorators)
+    me = params[0].name.value if target.cls is not None and params and not static else None
+    index = index_for(data.repo_root, data.path, data.source)
+    return _Context(
+        me=me,
+        generator=any(isinstance(n, cst.Yield) for n in walk_own(func.body)),
+        fresh=fresh_locals(func),
+        read_only=ReadOnlyMethods(parsed, target, index),
+    )
+
+
+def _plan_hoists(
+    parsed: Parsed, func: cst.FunctionDef, context: _Context
+) -> tuple[list[Plan], list[str]]:
     """Every pure, loop-invariant call to hoist (outermost first), and the reasons for the rest."""
     taken = function_locals(func) | parsed.all_names()
-    plans: list[_Plan] = []
+    plans: list[Plan] = []
     by_code: dict[tuple[str, int], str] = {}
     refusals: list[str] = []
     covered: set[int] = set()
@@ -97,7 +132,13 @@ def _plan_hoists(parsed: Parsed, func: cst.FunctionDef) -> tuple[list[_Plan], li
         kind = _call_kind(parsed, node)
         if kind is None:
             continue
-        chosen, refusal = _outermost_invariant_loop(parsed, node, func, kind)
+        if _in_except_clause(parsed, node, func):
+            refusals.append(
+                f"line {parsed.line(node)}: {code(node)} is evaluated only when an exception "
+                "reaches its except clause, not once per iteration: hoisting it saves nothing"
+            )
+            continue
+        chosen, refusal = _outermost_invariant_loop(parsed, node, func, kind, context)
         if refusal is None and chosen is not None:
             guarded, refusal = _guard_for(parsed, node, kind)
         if refusal:
@@ -106,23 +147,35 @@ def _plan_hoists(parsed: Parsed, func: cst.FunctionDef) -> tuple[list[_Plan], li
             continue
         key = (code(node), id(chosen))
         if key not in by_code:
-            name = unique_name(_name_for(node), taken)
+            name = unique_name(name_for(node), taken)
             taken.add(name)
             by_code[key] = name
-        plans.append(_Plan(node, chosen, by_code[key], "guarded" if guarded else "safe"))
+        plans.append(Plan(node, chosen, by_code[key], "guarded" if guarded else "safe"))
         covered |= {id(n) for n in walk(node)}
     return plans, refusals
 
 
+def _in_except_clause(parsed: Parsed, call: cst.Call, func: cst.FunctionDef) -> bool:
+    """The call is part of an `except <types>:` expression, run only when an exception is."""
+    for ancestor in parsed.ancestors(call):
+        if ancestor is func:
+            return False
+        if isinstance(ancestor, cst.ExceptHandler | cst.ExceptStarHandler):
+            return ancestor.type is not None and any(
+                a is ancestor.type for a in [call, *parsed.ancestors(call)]
+            )
+    return False
+
+
 def _outermost_invariant_loop(
-    parsed: Parsed, call: cst.Call, func: cst.FunctionDef, kind: str
+    parsed: Parsed, call: cst.Call, func: cst.FunctionDef, kind: str, context: _Context
 ) -> tuple[cst.CSTNode | None, str | None]:
     """(the outermost loop the call does not depend on, None), or (None, why not or '')."""
     loops = _enclosing_loops(parsed, call, func)
     chosen = None
     reason = ""
     for loop in loops:  # innermost first
-        problem = _variance(parsed, call, loop, func)
+        problem = _variance(parsed, call, loop, func, context)
         if problem:
             reason = problem
             break
@@ -150,39 +203,6 @@ def _guard_for(parsed: Parsed, call: cst.Call, kind: str) -> tuple[bool, str | N
         if any(a.keyword is not None and a.keyword.value == "default" for a in call.args):
             guarded = False
     return guarded, None
-
-
-def _inserts(
-    parsed: Parsed, func: cst.FunctionDef, plans: list[_Plan]
-) -> dict[cst.CSTNode, list[tuple[cst.CSTNode, cst.BaseStatement]]]:
-    """block -> (anchor statement, the assignment to put before it), once per value and loop."""
-    inserts: dict[cst.CSTNode, list[tuple[cst.CSTNode, cst.BaseStatement]]] = {}
-    done: set[tuple[str, int]] = set()
-    for plan in plans:
-        key = (code(plan.call), id(plan.loop))
-        if key in done:
-            continue
-        done.add(key)
-        anchor = _anchor_statement(parsed, plan.loop, func)
-        block = parsed.parent(anchor)
-        expression = code(plan.call.with_changes(lpar=[], rpar=[]))
-        if plan.kind == "guarded":
-            argument = code([a for a in plan.call.args if a.keyword is None][0].value)
-            text = f"{plan.name} = {expression} if {argument} else None"
-        else:
-            text = f"{plan.name} = {expression}"
-        inserts.setdefault(block, []).append((anchor, cst.parse_statement(text + "\n")))
-    return inserts
-
-
-def _unique(plans: list[_Plan]) -> list[_Plan]:
-    seen: set[str] = set()
-    out = []
-    for plan in plans:
-        if plan.name not in seen:
-            seen.add(plan.name)
-            out.append(plan)
-    return out
 
 
 def _call_kind(parsed: Parsed, call: cst.Call) -> str | None:
@@ -286,7 +306,7 @@ def _root(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
-def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
+def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func, context: _Context) -> str:
     """Why `call` is not invariant in `loop`, or '' when it is."""
     used = {n.value for n in walk(call) if isinstance(n, cst.Name)}
     if isinstance(call.func, cst.Attribute):
@@ -299,6 +319,23 @@ def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
     bound = _loop_bound_names(loop) & used
     if bound:
         return f"depends on {', '.join(sorted(bound))}, which the loop assigns"
+    paths = read_paths(parsed, call)
+    problem = alias_problem(parsed, func, paths)
+    if not problem and context.generator and yields_in(loop):
+        problem = generator_problem(func, paths, context.fresh)
+    return problem or _changed_in_loop(parsed, call, loop, func, context, used, paths)
+
+
+def _changed_in_loop(
+    parsed: Parsed,
+    call: cst.Call,
+    loop: cst.CSTNode,
+    func,
+    context: _Context,
+    used: set[str],
+    paths: set[str],
+) -> str:
+    """Why the loop itself (or what it calls) may change what `call` reads, or ''."""
     # A second name for the same object could be mutated in the loop without us seeing it.
     for node in walk(func.body):
         if (
@@ -308,47 +345,98 @@ def _variance(parsed: Parsed, call: cst.Call, loop: cst.CSTNode, func) -> str:
         ):
             return f"reads {node.value.value}, which has another name (line {parsed.line(node)})"
     call_ids = {id(n) for n in walk(call)}
-    module_scope = parsed.scope(parsed.module)
-    unknown_calls = False
+    unknown: cst.Call | None = None  # the first call that may run code nothing here can read
     for node in walk(loop):
         if id(node) in call_ids:
             continue
         if isinstance(node, cst.Call):
-            root = _root(node.func)
-            method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
-            if (
-                root in used
-                and (method in MUTATING_METHODS or _attribute_chain(node.func))
-                and method not in STR_METHODS
-                and method not in ("get", "count", "index")
-            ):
-                return f"reads {root}, which the loop may change through .{method}()"
-            for arg in node.args:
-                if _root(arg.value) in used and _call_kind(parsed, node) is None:
-                    return (
-                        f"reads {_root(arg.value)}, which the loop passes to {code(node.func)}(), "
-                        "which might change it"
-                    )
-            if _call_kind(parsed, node) is None:
-                unknown_calls = True
+            why, runs_unknown = _call_effect(parsed, node, used, paths, context)
+            if why:
+                return why
+            if runs_unknown and unknown is None:
+                unknown = node
         if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.Del):
             target = node.target
-            if isinstance(target, cst.Subscript | cst.Attribute) and _root(target) in used:
-                return f"reads {_root(target)}, which the loop modifies ({code(target)})"
-    if unknown_calls:
-        for node in walk(call):
-            if not isinstance(node, cst.Name):
-                continue
-            scope = parsed.scope(node)
-            if scope is None:
-                continue
-            assignments = list(scope[node.value])
+            rebinds_other_attribute = (
+                isinstance(target, cst.Attribute)
+                and chain_text(target.value) == context.me
+                and not any(related(code(target), path) for path in paths)
+            )
             if (
-                assignments
-                and all(a.scope is module_scope for a in assignments)
-                and _mutable_global(parsed, node.value)
+                isinstance(target, cst.Subscript | cst.Attribute)
+                and _root(target) in used
+                and not rebinds_other_attribute
             ):
-                return f"reads the mutable global {node.value}, which a call in the loop may change"
+                return f"reads {_root(target)}, which the loop modifies ({code(target)})"
+    return _unknown_call_problem(parsed, call, func, context, paths, unknown)
+
+
+def _call_effect(
+    parsed: Parsed, node: cst.Call, used: set[str], paths: set[str], context: _Context
+) -> tuple[str, bool]:
+    """(why this call in the loop may change what is read, or '';
+    whether it may run code nothing here can read)."""
+    root = _root(node.func)
+    method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+    kind = _call_kind(parsed, node)
+    receiver = chain_text(node.func.value) if isinstance(node.func, cst.Attribute) else None
+    if context.me is not None and receiver == context.me and root in used:
+        why = context.read_only.problem(method)
+        if why:
+            path = sorted(p for p in paths if p.split(".")[0] == context.me)[0]
+            return (
+                f"reads {path}, which the loop may change: it calls {code(node.func)}(), and {why}"
+            ), False
+        return "", False  # a method that only reads self
+    if (
+        root in used
+        and (method in MUTATING_METHODS or _attribute_chain(node.func))
+        and method not in STR_METHODS
+        and method not in ("get", "count", "index")
+    ):
+        return f"reads {root}, which the loop may change through .{method}()", False
+    for arg in node.args:
+        if _root(arg.value) in used and kind is None:
+            return (
+                f"reads {_root(arg.value)}, which the loop passes to {code(node.func)}(), "
+                "which might change it"
+            ), False
+    if kind is not None:
+        return "", False
+    if method in READING_METHODS or (root in context.fresh and method in MUTATING_METHODS):
+        return "", False  # a container's own reading method, or a change to a local's object
+    return "", True
+
+
+def _unknown_call_problem(
+    parsed: Parsed, call: cst.Call, func, context: _Context, paths: set[str], unknown
+) -> str:
+    """Why a call in the loop to code nothing here reads may change what `call` reads, or ''."""
+    if unknown is None:
+        return ""
+    module_scope = parsed.scope(parsed.module)
+    for node in walk(call):
+        if not isinstance(node, cst.Name):
+            continue
+        scope = parsed.scope(node)
+        if scope is None:
+            continue
+        assignments = list(scope[node.value])
+        if (
+            assignments
+            and all(a.scope is module_scope for a in assignments)
+            and _mutable_global(parsed, node.value)
+        ):
+            return f"reads the mutable global {node.value}, which a call in the loop may change"
+    local_names = function_locals(func)
+    for path in sorted(paths):
+        root = path.split(".")[0]
+        if root in context.fresh or root not in local_names:
+            continue  # made here, or a module global (judged above)
+        return (
+            f"reads {path}, and the loop calls {code(unknown.func)}(), which may change it "
+            "through a reference of its own"
+        )
     return ""
 
 
@@ -365,70 +453,3 @@ def _mutable_global(parsed: Parsed, name: str) -> bool:
                 if isinstance(value, cst.List | cst.Dict | cst.Set | cst.Call):
                     return True
     return False
-
-
-def _anchor_statement(parsed: Parsed, loop: cst.CSTNode, func) -> cst.CSTNode:
-    """The statement, directly in a block of the function, before which the value is computed."""
-    if isinstance(loop, LOOP_TYPES) and isinstance(parsed.parent(loop), cst.IndentedBlock):
-        return loop
-    current = loop
-    for ancestor in parsed.ancestors(loop):
-        if isinstance(ancestor, cst.IndentedBlock) and isinstance(current, cst.BaseStatement):
-            return current
-        current = ancestor
-    raise CodemodRefused("could not find a statement to compute the value before")
-
-
-def _name_for(call: cst.Call) -> str:
-    if isinstance(call.func, cst.Attribute) and call.func.attr.value in STR_METHODS:
-        verb = call.func.attr.value
-        subject = _short(call.func.value)
-        if verb == "join":
-            subject = _short(call.args[0].value) if call.args else subject
-            return f"joined_{subject}"
-        return f"{subject}_{verb}"
-    if isinstance(call.func, cst.Attribute):  # statistics.median(xs) -> median_xs
-        verb = call.func.attr.value
-    else:
-        verb = call.func.value if isinstance(call.func, cst.Name) else "value"
-    args = [a for a in call.args if a.keyword is None]
-    subject = _short(args[0].value) if args else "value"
-    return f"{verb}_{subject}"
-
-
-def _short(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value.strip("_")
-    if isinstance(node, cst.Call):
-        return _name_for(node)
-    return "value"
-
-
-class _Apply(cst.CSTTransformer):
-    def __init__(self, swaps: dict, inserts: dict) -> None:
-        self.swaps = swaps
-        self.inserts = inserts
-
-    def leave_Call(self, original_node, updated_node):
-        return self.swaps.get(original_node, updated_node)
-
-    def leave_IndentedBlock(self, original_node, updated_node):
-        pending = self.inserts.get(original_node)
-        if not pending:
-            return updated_node
-        body = list(updated_node.body)
-        originals = list(original_node.body)
-        for anchor, statement in pending:
-            index = originals.index(anchor)
-            # The new statement takes the blank lines above the anchor; comments stay with it.
-            lines = list(body[index].leading_lines)
-            blank = 0
-            while blank < len(lines) and lines[blank].comment is None:
-                blank += 1
-            statement = statement.with_changes(leading_lines=lines[:blank])
-            body[index] = body[index].with_changes(leading_lines=lines[blank:])
-            body.insert(index, statement)
-            originals.insert(index, statement)
-        return updated_node.with_changes(body=body)

@@ -43,6 +43,11 @@ class RepositoryIndex:
     # attribute name -> where `obj.attr` is assigned or changed, and where a class body binds it
     attribute_writes: dict[str, list[str]] = field(default_factory=dict)
     class_bindings: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # method name -> (path, class, "path:line") of every class body that defines it: a call
+    # `self.name()` may run any of them (a subclass overrides)
+    method_definitions: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # class name -> the last part of each base's name, for every class statement with that name
+    class_bases: dict[str, set[str]] = field(default_factory=dict)
     environ_writes: list[str] = field(default_factory=list)
     complete: bool = True
 
@@ -63,6 +68,28 @@ class RepositoryIndex:
             if (in_path, in_class) != (path, class_name)
         ]
         return self.attribute_writes.get(attr, []) + others
+
+    def method_overrides(self, method: str, path: str, class_name: str) -> list[str]:
+        """Where a subclass of class_name (judged by name, at any depth) defines `method`."""
+        if not self.complete:
+            return [f"the repository has more than {MAX_FILES} Python files; not indexed"]
+        subclasses = self.subclasses(class_name)
+        return [
+            where
+            for (in_path, in_class, where) in self.method_definitions.get(method, [])
+            if in_class in subclasses and (in_path, in_class) != (path, class_name)
+        ]
+
+    def subclasses(self, class_name: str) -> set[str]:
+        """Names of the classes that derive from class_name, directly or not."""
+        found: set[str] = set()
+        frontier = {class_name}
+        while frontier:
+            frontier = {
+                name for name, bases in self.class_bases.items() if bases & frontier
+            } - found
+            found |= frontier
+        return found
 
     def add(self, qualified: str, where: str) -> None:
         self.writes.setdefault(qualified, []).append(where)
@@ -215,10 +242,17 @@ class _ModuleWrites:
 
     def _node(self, node: ast.AST) -> None:
         if isinstance(node, ast.ClassDef):
+            bases = self.index.class_bases.setdefault(node.name, set())
+            bases.update(ast.unparse(base).rsplit(".", 1)[-1] for base in node.bases)
             for stmt in node.body:
                 for name in _assigned_names(stmt):
                     where = f"{self.path}:{stmt.lineno}: class {node.name} binds {name}"
                     self.index.class_bindings.setdefault(name, []).append(
+                        (self.path, node.name, where)
+                    )
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                    where = f"{self.path}:{stmt.lineno}: class {node.name} defines {stmt.name}"
+                    self.index.method_definitions.setdefault(stmt.name, []).append(
                         (self.path, node.name, where)
                     )
         elif isinstance(node, ast.Global):

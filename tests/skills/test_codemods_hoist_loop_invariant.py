@@ -226,3 +226,168 @@ def test_an_attribute_read_in_a_method_comprehension_is_hoisted_and_a_subscript_
     assert "cannot be tested cheaply" in result.summary  # max() of a subscript: left alone
     old, new = load(dedent(source)).Box("ab"), load(result.new_source).Box("ab")
     assert old.big([1, 3, 5], {"caps": [4]}) == new.big([1, 3, 5], {"caps": [4]}) == [3]
+
+
+# -- shapes met in real code (bench/realworld) ---------------------------------------------------
+
+SLIDING = """
+import collections
+import itertools
+
+
+def windows(n, seq):
+    it = iter(seq)
+    d = collections.deque(itertools.islice(it, n), n)
+    d_append = d.append
+    for item in it:
+        yield tuple(d)
+        d_append(item)
+    yield tuple(d)
+"""
+
+
+def test_an_object_changed_through_a_bound_method_held_in_a_local_is_not_invariant():
+    # toolz's sliding_window: `tuple(d)` looks invariant, but `d_append(item)` changes d.
+    with pytest.raises(CodemodRefused, match=r"reads d, which has another name: d\.append"):
+        apply("hoist-loop-invariant", SLIDING, "windows")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(xs, grid):\n    out = []\n    row = grid[0]\n    for x in xs:\n"
+        "        row.append(x)\n        out.append(sorted(grid))\n    return out\n",
+        "class A:\n    def f(self, xs):\n        me = self\n        out = []\n"
+        "        for x in xs:\n            me.items.append(x)\n"
+        "            out.append(len(self.items))\n"
+        "        return out\n",
+    ],
+)
+def test_an_item_or_the_owner_under_another_name_is_an_alias(source):
+    qualname = "A.f" if "class A" in source else "f"
+    with pytest.raises(CodemodRefused, match="has another name"):
+        apply("hoist-loop-invariant", source, qualname)
+
+
+def test_a_generator_yielding_in_the_loop_leaves_what_its_consumer_can_reach():
+    source = """
+    def scaled(xs, weights):
+        for x in xs:
+            yield x * sum(weights)
+    """
+    with pytest.raises(CodemodRefused, match="generator that yields inside the loop") as refused:
+        apply("hoist-loop-invariant", source, "scaled")
+    assert "weights comes from the caller" in str(refused.value)
+    # And rightly: the consumer may change weights between two items.
+    module = load(dedent(source))
+    weights = [1]
+    gen = module.scaled([1, 1], weights)
+    first = next(gen)
+    weights.append(1)
+    assert (first, next(gen)) == (1, 2)
+
+
+def test_a_generator_hoists_what_it_made_itself():
+    source = """
+    def tagged(xs, names):
+        seen = set(names)
+        for x in xs:
+            yield x, len(seen)
+    """
+    result = apply("hoist-loop-invariant", source, "tagged")
+    assert (
+        "    seen = set(names)\n    len_seen = len(seen)\n    for x in xs:\n"
+        "        yield x, len_seen\n"
+    ) in result.new_source
+    old, new = load(dedent(source)), load(result.new_source)
+    for xs, names in [([1, 2], ["a", "b", "a"]), ([], [])]:
+        assert list(new.tagged(xs, names)) == list(old.tagged(xs, names))
+
+
+def test_a_call_in_an_except_clause_runs_only_on_an_exception_and_is_left_alone():
+    # toolz's interleave: `except (StopIteration,) + tuple(pass_exceptions)`.
+    source = """
+    def firsts(iters, pass_exceptions=()):
+        out = []
+        for itr in iters:
+            try:
+                out.append(next(itr))
+            except (StopIteration,) + tuple(pass_exceptions):
+                pass
+        return out
+    """
+    with pytest.raises(CodemodRefused, match="only when an exception reaches its except clause"):
+        apply("hoist-loop-invariant", source, "firsts")
+
+
+def test_a_call_to_unknown_code_may_change_an_argument_through_its_own_reference():
+    source = """
+    def total(xs, items, notify):
+        out = 0
+        for x in xs:
+            notify(x)
+            out += x * len(items)
+        return out
+    """
+    with pytest.raises(CodemodRefused, match=r"the loop calls notify\(\), which may change it"):
+        apply("hoist-loop-invariant", source, "total")
+
+
+READER = """
+class Shelf:
+    def __init__(self, items):
+        self.items = list(items)
+        self.hits = 0
+
+    def _weight(self, x):
+        return x * 2 if x in self.items else x
+
+    def score(self, xs):
+        out = []
+        i = 0
+        while i < len(self.items) and i < len(xs):
+            out.append(self._weight(xs[i]) + len(self.items))
+            self.hits += 1
+            i += 1
+        return out
+"""
+
+
+def test_self_attribute_is_hoisted_when_the_loop_only_calls_methods_that_read():
+    result = apply("hoist-loop-invariant", READER, "Shelf.score")
+    new = result.new_source
+    assert (
+        "        len_items = len(self.items)\n"
+        "        while i < len_items and i < len(xs):\n"
+        "            out.append(self._weight(xs[i]) + len_items)\n"
+    ) in new
+    assert "self.items" in result.summary
+    old, fresh = load(dedent(READER)), load(new)
+    for items, xs in [([1, 2, 3], [3, 4, 1, 9]), ([], [1]), ([5], [])]:
+        assert fresh.Shelf(items).score(xs) == old.Shelf(items).score(xs)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (  # the helper writes into the attribute
+            ("return x * 2 if x in self.items else x", "self.items.append(x)\n        return x"),
+            r"_weight writes|_weight calls self\.items\.append",
+        ),
+        (  # the helper calls code that cannot be read
+            ("return x * 2 if x in self.items else x", "return self.hook(x)"),
+            r"_weight calls self\.hook\(\), which is not defined in the class",
+        ),
+        (  # a subclass overrides the helper
+            ("class Shelf:", "class Shelf:"),
+            r"_weight is overridden by a subclass \(pkg/mod\.py:\d+: class Wide defines _weight",
+        ),
+    ],
+)
+def test_self_attribute_stays_when_a_called_method_may_change_it(change, reason):
+    source = dedent(READER).replace(*change)
+    if "overridden" in reason:
+        source += "\n\nclass Wide(Shelf):\n    def _weight(self, x):\n        self.items.clear()\n"
+        source += "        return x\n"
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("hoist-loop-invariant", source, "Shelf.score")
