@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from reviews.models import Finding, FunnelWeek, Service
 from reviews.reports.funnel import funnel_counts, no_fix_reasons
-from reviews.reports.money import BREAKDOWNS, BUCKETS, Totals, savings_totals, savings_weeks
+from reviews.reports.money import (
+    BREAKDOWNS,
+    BUCKETS,
+    Totals,
+    needs_human_fix,
+    savings_totals,
+    savings_weeks,
+)
 from reviews.reports.quality import SkillQuality, skill_quality
 from reviews.reports.scope import ReportFilters, resolve_scope, visible_teams
 from reviews.reports.timing import review_times
@@ -44,6 +51,8 @@ class SavingsReport:
     banked: Totals
     at_stake: Totals
     lost: Totals
+    # Open analyses: a diagnosis, no patch; never at stake (issue #12 item 1).
+    needs_human_fix: Totals = field(default_factory=Totals)
     weekly: list[dict] = field(default_factory=list)
     weekly_by_service: list[dict] = field(default_factory=list)
     breakdowns: dict[str, list[dict]] = field(default_factory=dict)
@@ -76,6 +85,7 @@ def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
         banked=savings.banked,
         at_stake=savings.at_stake,
         lost=savings.lost,
+        needs_human_fix=needs_human_fix(scope, services),
         weekly=weekly,
         weekly_by_service=weekly_by_service,
         breakdowns=savings.breakdowns,

@@ -18,7 +18,15 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 
 from reviews.models import Proposal, SavingsWeek, Service
-from reviews.reports.scope import SAVINGS_COUNTED, Scope, edges, rollup
+from reviews.reports.scope import (
+    COUNTED,
+    SAVINGS_COUNTED,
+    Scope,
+    edges,
+    filtered,
+    in_range,
+    rollup,
+)
 from skills.savings import dollars_per_year
 
 P = Proposal.Status
@@ -201,3 +209,29 @@ def savings_weeks(scope: Scope, services: dict[int, Service]) -> tuple[list[dict
         per_service = by_service.setdefault((key, name), _empty_week(week=key, service=name))
         _add_week(per_service, bucket, row, price)
     return [weekly[k] for k in sorted(weekly)], [by_service[k] for k in sorted(by_service)]
+
+
+# Analyses still waiting for a person: no patch exists, so their estimate is never "at stake";
+# they are the findings that need a human fix (issue #12 item 1).
+HUMAN_FIX_OPEN = [P.PENDING, P.STALE, P.CHANGES_REQUESTED]
+
+
+def needs_human_fix(scope: Scope, services: dict[int, Service]) -> Totals:
+    """Open analyses (diagnosis-only proposals) in the scope: count and estimated watts.
+
+    Read from the base table by activity date: analyses are few, and the rollups leave them out.
+    """
+    analyses = filtered(
+        Proposal.objects.filter(COUNTED, is_analysis=True, status__in=HUMAN_FIX_OPEN), scope
+    )
+    totals = Totals()
+    rows = (
+        in_range(analyses, scope, "activity_at")
+        .values("service_id")
+        .annotate(n=Count("id"), watts=Coalesce(Sum("estimated_watts"), 0.0))
+        .order_by()
+    )
+    for row in rows:
+        price = _price(services, row["service_id"])
+        totals.add(row["watts"], dollars_per_year(row["watts"], price), None, row["n"])
+    return totals
