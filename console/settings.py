@@ -403,6 +403,22 @@ WATTSON_BOT_EMAIL = env("WATTSON_BOT_EMAIL", "wattson-bot@localhost")
 WATTSON_BOT_USERNAME = "wattson-bot"
 # Links in commit messages and the demo's greeting; the quickstart serves on $PORT (default 8000).
 WATTSON_PUBLIC_URL = env("WATTSON_PUBLIC_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
+# Code hosts (reviews.services.code_hosts): an approved fix of a repository whose URL is on
+# github.com or gitlab.com, or on a host named here (GitHub Enterprise, a self-hosted GitLab;
+# "host" or "host:port"), becomes a pull / merge request. The hosts named here are reached at
+# the API roots below (default: https://<host>/api/v3 and https://<host>). Tokens and webhook
+# secrets are read from the environment when used, never here (WATTSON_GITHUB_TOKEN,
+# WATTSON_GITLAB_TOKEN, WATTSON_GITHUB_WEBHOOK_SECRET, WATTSON_GITLAB_WEBHOOK_TOKEN).
+WATTSON_GITHUB_HOSTS = envlist("WATTSON_GITHUB_HOSTS", [])
+WATTSON_GITHUB_API_URL = env("WATTSON_GITHUB_API_URL")
+WATTSON_GITLAB_HOSTS = envlist("WATTSON_GITLAB_HOSTS", [])
+WATTSON_GITLAB_URL = env("WATTSON_GITLAB_URL")
+# Attempts to open a pull request before it is marked failed (backoff doubles from a minute,
+# or what the host's Retry-After / rate-limit reset says), and how often open ones are polled
+# in case a webhook was lost.
+WATTSON_PR_MAX_ATTEMPTS = envint("WATTSON_PR_MAX_ATTEMPTS", 8, minimum=1)
+WATTSON_PR_POLL_S = envint("WATTSON_PR_POLL_S", 900, minimum=60)
+WATTSON_PR_TIMEOUT_S = envint("WATTSON_PR_TIMEOUT_S", 30, minimum=1)
 # Patches larger than this are refused before anything applies them (skills.patchsafety).
 WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum=1)
 # Validation (skills.solver.pipeline): benchmark runs on each side (interleaved, up to twice as

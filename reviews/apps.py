@@ -6,6 +6,8 @@ SWEEP_SCHEDULE_NAME = "wattson: sweep solve runs"
 SWEEP_FUNC = "reviews.tasks.sweep_solve_runs"
 DETECT_SCHEDULE_NAME = "wattson: detect regressions"
 DETECT_FUNC = "reviews.tasks.detect_regressions"
+PULL_REQUEST_SCHEDULE_NAME = "wattson: pull requests"
+PULL_REQUEST_FUNC = "reviews.tasks.sweep_pull_requests"
 
 
 class ReviewsConfig(AppConfig):
@@ -35,18 +37,23 @@ def check_queue_timing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 def register_sweep_schedule(**kwargs) -> None:
-    """The sweeper runs every minute on whichever cluster runs the scheduler."""
+    """The sweepers run every minute on whichever cluster runs the scheduler."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name=SWEEP_SCHEDULE_NAME,
-        defaults={
-            "func": SWEEP_FUNC,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    for name, func in (
+        (SWEEP_SCHEDULE_NAME, SWEEP_FUNC),
+        # Pull requests: retries due, and the poll that catches a lost webhook.
+        (PULL_REQUEST_SCHEDULE_NAME, PULL_REQUEST_FUNC),
+    ):
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+                "repeats": -1,
+            },
+        )
     # Change-point detection over every stored series files what the histories and profiles
     # sent since the last run show.
     Schedule.objects.update_or_create(

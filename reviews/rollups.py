@@ -68,6 +68,11 @@ FUNNEL = Rollup(
 )
 
 
+# The funnel's "approved": a person approved the fix, whatever its pull request became since
+# (reviews.reports.funnel.APPROVED_STATUSES).
+APPROVED_SQL = "('approved', 'shipped', 'abandoned')"
+
+
 def counted_sql(row: str) -> str:
     """The revision the reports count for its finding: reviews.reports.scope.COUNTED in SQL."""
     return f"COALESCE({row}.in_reports, {row}.is_current)"
@@ -109,7 +114,7 @@ def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
             "0",
             "0",
             _flag(f"{row}.revision = 1 AND NOT {row}.is_analysis", sign),
-            _flag(f"{savings_counted_sql(row)} AND {row}.status = 'approved'", sign),
+            _flag(f"{savings_counted_sql(row)} AND {row}.status IN {APPROVED_SQL}", sign),
             _flag(f"{counted_sql(row)} AND {row}.branch_commit <> ''", sign),
         ],
         where=f"{row}.finding_created_at IS NOT NULL",
@@ -247,7 +252,7 @@ def rebuild_sql(vendor: str) -> list[str]:
             SELECT {wk("finding_created_at")}, COALESCE(service_id, 0), source, kind, skill_slug,
                    0, 0, 0,
                    CASE WHEN revision = 1 AND NOT is_analysis THEN 1 ELSE 0 END,
-                   CASE WHEN {savings_counted_sql("p")} AND status = 'approved'
+                   CASE WHEN {savings_counted_sql("p")} AND status IN {APPROVED_SQL}
                         THEN 1 ELSE 0 END,
                    CASE WHEN {counted_sql("p")} AND branch_commit <> '' THEN 1 ELSE 0 END
             FROM reviews_proposal AS p WHERE finding_created_at IS NOT NULL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.logs import request_id_bound
+from reviews.services.code_hosts.delivery import pull_request_attempt, pull_requests_sweep
 from reviews.services.fix_delivery import fix_deliveries_due, fix_delivery_push
 from reviews.services.regressions import detection_sweep
 from reviews.services.solve_admission import auto_solve_release_waiting
@@ -39,6 +40,18 @@ def fix_delivery_push_task(delivery_id: int) -> str:
     """One attempt to push an approved fix branch to its remote; retries are the sweeper's."""
     delivery = fix_delivery_push(delivery_id=delivery_id)
     return "skipped" if delivery is None else delivery.status
+
+
+def pull_request_open_task(pull_request_id: int) -> str:
+    """The first attempt at opening a fix's pull request; retries are the sweeper's."""
+    pull_request = pull_request_attempt(pull_request_id=pull_request_id)
+    return "skipped" if pull_request is None else pull_request.status
+
+
+def sweep_pull_requests() -> dict[str, list[int]]:
+    """Scheduled every minute: open the pull requests due a retry, poll the open ones whose
+    fate no webhook has reported for WATTSON_PR_POLL_S."""
+    return pull_requests_sweep()
 
 
 def detect_regressions() -> list[int]:

@@ -1,6 +1,6 @@
 """Page URLs: each views module owns its own list."""
 
-from reviews.views import comments, decisions, findings, proposals, reports, solving
+from reviews.views import comments, decisions, findings, proposals, reports, solving, webhooks
 
 app_name = "reviews"
 
@@ -11,4 +11,5 @@ urlpatterns = (
     + decisions.urlpatterns
     + solving.urlpatterns
     + comments.urlpatterns
+    + webhooks.urlpatterns
 )

@@ -24,6 +24,10 @@ class Proposal(models.Model):
         STALE = "stale", "Stale (no longer applies)"
         # An analysis (no diff) a reviewer read and judged useful or not: never a fix.
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        # An approved fix's pull / merge request was merged on its code host, or closed
+        # unmerged (reviews.services.code_hosts).
+        SHIPPED = "shipped", "Shipped (merged)"
+        ABANDONED = "abandoned", "Abandoned (closed unmerged)"
 
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="proposals")
     revision = models.PositiveIntegerField()

@@ -9,6 +9,13 @@ from reviews.models import Finding, FunnelWeek, Proposal, SolveRun
 from reviews.reports.scope import COUNTED, SAVINGS_COUNTED, Scope, edges, in_range, rollup
 
 _STAGES = ("ingested", "no_fix", "failed", "proposed", "approved", "applied")
+# A person approved the fix, whatever its pull request became since (reviews.rollups has the
+# same rule in SQL: APPROVED_SQL).
+APPROVED_STATUSES = (
+    Proposal.Status.APPROVED,
+    Proposal.Status.SHIPPED,
+    Proposal.Status.ABANDONED,
+)
 
 
 def _add(funnel: dict[str, int], counts: dict[str, int]) -> None:
@@ -33,7 +40,7 @@ def funnel_counts(scope: Scope) -> dict[str, int]:
                 failed=Count("id", filter=Q(status=Finding.Status.FAILED)),
             )
             _add(funnel, counts)
-    approved = SAVINGS_COUNTED & Q(status=Proposal.Status.APPROVED)
+    approved = SAVINGS_COUNTED & Q(status__in=APPROVED_STATUSES)
     for part in edges(Proposal.objects.all(), scope, "finding_created_at"):
         counts = part.aggregate(
             proposed=Count("id", filter=Q(revision=1, is_analysis=False)),

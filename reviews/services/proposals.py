@@ -33,9 +33,11 @@ log = logging.getLogger(__name__)
 
 P = Proposal.Status
 # A person's verdict on these stands: a newer revision never changes their status.
-DECIDED = (P.APPROVED, P.REJECTED, P.ACKNOWLEDGED)
+DECIDED = (P.APPROVED, P.REJECTED, P.ACKNOWLEDGED, P.SHIPPED, P.ABANDONED)
+# Decided statuses the reports keep counting while a later revision waits.
+COUNTED_DECIDED = (P.APPROVED, P.REJECTED, P.SHIPPED, P.ABANDONED)
 # Statuses whose validated diff is a working fix a newer result must not throw away.
-_WORKING = (P.PENDING, P.CHANGES_REQUESTED, P.APPROVED)
+_WORKING = (P.PENDING, P.CHANGES_REQUESTED, P.APPROVED, P.SHIPPED)
 # What the finding is while the revision that stands is in each status.
 _FINDING_STATUS = {
     P.PENDING: Finding.Status.IN_REVIEW,
@@ -43,6 +45,9 @@ _FINDING_STATUS = {
     P.APPROVED: Finding.Status.FIXED,
     P.REJECTED: Finding.Status.REJECTED,
     P.ACKNOWLEDGED: Finding.Status.CLOSED,
+    P.SHIPPED: Finding.Status.FIXED,
+    # Its pull request was closed unmerged (reviews.services.code_hosts).
+    P.ABANDONED: Finding.Status.CLOSED,
 }
 _STANDS = {
     P.PENDING: "stays in review",
@@ -50,6 +55,8 @@ _STANDS = {
     P.APPROVED: "and its approval stand",
     P.REJECTED: "and its rejection stand",
     P.ACKNOWLEDGED: "and its acknowledgement stand",
+    P.SHIPPED: "and its merged pull request stand",
+    P.ABANDONED: "and its closed pull request stand",
 }
 
 
@@ -244,7 +251,7 @@ def proposal_replace(proposal: Proposal, *, revision: int, actor: Any | None) ->
 
 
 def _keep_decided(proposal: Proposal, *, revision: int, actor: Any | None) -> None:
-    counted = proposal.status in (P.APPROVED, P.REJECTED) and proposal.in_reports is not False
+    counted = proposal.status in COUNTED_DECIDED and proposal.in_reports is not False
     fields: dict[str, Any] = {"is_current": False}
     if counted:
         fields["in_reports"] = True

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from reviews.models import Finding, Proposal, ReviewThread, SolveRun
+from reviews.models import Finding, Proposal, PullRequest, ReviewThread, SolveRun
 from reviews.services.audit import audit_record
 
 F = Finding.Status
@@ -22,7 +22,9 @@ FINDING_TRANSITIONS: dict[str, set[str]] = {
     F.FAILED: {F.SOLVING, F.CLOSED, F.FIXED, F.REJECTED},
     F.FIXED: {F.CLOSED, F.SOLVING},
     F.REJECTED: {F.SOLVING, F.CLOSED},
-    F.CLOSED: {F.SOLVING},
+    # FIXED: the pull request of an approved fix that was closed unmerged (which closed the
+    # finding) was reopened or merged after all.
+    F.CLOSED: {F.SOLVING, F.FIXED},
 }
 
 P = Proposal.Status
@@ -37,7 +39,12 @@ PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
     },
     # Decisions are facts: a newer revision never supersedes an approval, a rejection or an
     # acknowledgement (the revision just stops being current; proposals.proposal_store_revision).
-    P.APPROVED: {P.STALE},
+    # An approved fix's pull / merge request is merged (shipped) or closed unmerged
+    # (abandoned); one reopened goes back to approved, and may still be merged
+    # (reviews.services.code_hosts).
+    P.APPROVED: {P.STALE, P.SHIPPED, P.ABANDONED},
+    P.SHIPPED: set(),
+    P.ABANDONED: {P.APPROVED, P.SHIPPED},
     # Back in review when the re-solve could not make a validated revision; still decided on
     # while the re-solve runs (a working fix stays approvable until a validated one replaces it).
     P.CHANGES_REQUESTED: {P.SUPERSEDED, P.PENDING, P.APPROVED, P.REJECTED, P.ACKNOWLEDGED},
@@ -61,6 +68,19 @@ SOLVE_RUN_TRANSITIONS: dict[str, set[str]] = {
     R.CANCELLED: set(),
 }
 
+Q = PullRequest.Status
+# A fix's pull / merge request on its code host (reviews.services.code_hosts): queued until the
+# host accepts it (a failed attempt stays queued with its error and next attempt time; FAILED
+# once retries run out or the host refuses for good, and a person may queue it again), then
+# open until merged or closed; a closed one may be reopened.
+PULL_REQUEST_TRANSITIONS: dict[str, set[str]] = {
+    Q.QUEUED: {Q.OPEN, Q.FAILED, Q.MERGED, Q.CLOSED},
+    Q.FAILED: {Q.QUEUED},
+    Q.OPEN: {Q.MERGED, Q.CLOSED},
+    Q.CLOSED: {Q.OPEN, Q.MERGED},
+    Q.MERGED: set(),
+}
+
 T = ReviewThread.Status
 # Line-comment threads: resolved and re-opened by reviewers (reviews.services.comments).
 THREAD_TRANSITIONS: dict[str, set[str]] = {T.OPEN: {T.RESOLVED}, T.RESOLVED: {T.OPEN}}
@@ -71,7 +91,7 @@ class TransitionError(Exception):
 
 
 def _transition(
-    obj: Finding | Proposal | SolveRun | ReviewThread,
+    obj: Finding | Proposal | SolveRun | ReviewThread | PullRequest,
     table: dict[str, set[str]],
     new: str,
     *,
@@ -131,3 +151,9 @@ def thread_transition(
     thread: ReviewThread, new: str, *, actor: Any | None = None, **kwargs
 ) -> None:
     _transition(thread, THREAD_TRANSITIONS, new, actor=actor, **kwargs)
+
+
+def pull_request_transition(
+    pull_request: PullRequest, new: str, *, actor: Any | None = None, **kwargs
+) -> None:
+    _transition(pull_request, PULL_REQUEST_TRANSITIONS, new, actor=actor, **kwargs)
