@@ -28,6 +28,20 @@ FRESH_CONTAINERS = {
     "splitlines": "list",
 }
 FRESH_BUILTINS = frozenset({"dict", "list", "sorted", "set"})  # only as builtins, not methods
+# Builtins and itertools/functools functions that iterate their positional arguments.
+ITERATING_CALLEES = frozenset(
+    {
+        "iter", "next", "filter", "map", "zip", "enumerate", "list", "tuple", "set", "frozenset",
+        "dict", "sorted", "reversed", "sum", "any", "all", "min", "max", "reduce",
+        "islice", "chain", "cycle", "tee", "compress", "dropwhile", "takewhile", "filterfalse",
+        "groupby", "starmap", "zip_longest", "accumulate", "pairwise", "batched", "product",
+        "permutations", "combinations", "combinations_with_replacement",
+    }
+)  # fmt: skip
+# ... and those that call their first positional argument.
+CALLING_FIRST_ARGUMENT = frozenset(
+    {"filter", "map", "reduce", "dropwhile", "takewhile", "filterfalse", "starmap"}
+)
 UNHASHABLE_ANNOTATION = re.compile(
     r"^(typing\.)?(list|dict|set|List|Dict|Set|bytearray|MutableMapping|MutableSequence|MutableSet)\b"
 )
@@ -152,6 +166,57 @@ def _check_argument_use(
                 f"(isinstance check at line {parsed.line(node)}): not hashable"
             )
         _check_argument_state(parsed, func, node, names)
+        if isinstance(node, cst.Call):
+            _check_consumed_argument(parsed, func, node, names - hashable_annotated)
+
+
+def _check_consumed_argument(
+    parsed: Parsed, func: cst.FunctionDef, call: cst.Call, names: set[str]
+) -> None:
+    """Refuse an argument handed to a call that iterates it or calls it.
+
+    Iterated, the argument is a collection (a list is unhashable) or an iterator, which the
+    first call consumes while the cache, keyed on the same iterator object, answers the next
+    call from a stale entry. Called, it is a callback whose purity cannot be checked.
+    """
+    callee = _builtin_or_itertools(parsed, call.func)
+    if callee is None:
+        return
+    for position, arg in enumerate(call.args):
+        if not (isinstance(arg.value, cst.Name) and arg.value.value in names):
+            continue
+        argument = arg.value.value
+        called = (arg.keyword is not None and arg.keyword.value == "key") or (
+            arg.keyword is None and position == 0 and callee in CALLING_FIRST_ARGUMENT
+        )
+        if called:
+            raise CodemodRefused(
+                f"{func.name.value} passes its argument {argument} to {callee}() as a function "
+                f"(line {parsed.line(call)}): a callback whose purity cannot be checked"
+            )
+        if arg.keyword is None and callee in ITERATING_CALLEES:
+            raise CodemodRefused(
+                f"{func.name.value} passes its argument {argument} to {callee}(), which "
+                f"iterates it (line {parsed.line(call)}): a list there is unhashable, and an "
+                "iterator is used up by the first call while the cache, keyed on the same "
+                "iterator, would answer the next call from a stale entry (annotate it as tuple, "
+                "str or frozenset if it is one)"
+            )
+
+
+def _builtin_or_itertools(parsed: Parsed, func: cst.BaseExpression) -> str | None:
+    """`filter` for the builtin filter, `islice` for itertools.islice (however imported)."""
+    if not isinstance(func, cst.Name) and not (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+    ):
+        return None  # a method of a computed value: `dict(pairs).get`
+    for qualified in parsed.qualified_names(func):
+        module, _, name = qualified.rpartition(".")
+        if module in ("builtins", "itertools", "functools"):
+            return name
+    if isinstance(func, cst.Name) and not parsed.qualified_names(func):
+        return func.value if func.value in ITERATING_CALLEES | CALLING_FIRST_ARGUMENT else None
+    return None
 
 
 def _check_argument_state(parsed: Parsed, func: cst.FunctionDef, node, names: set[str]) -> None:

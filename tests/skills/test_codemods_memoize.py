@@ -306,3 +306,52 @@ def test_a_dict_global_nothing_in_the_repository_changes_is_a_constant(tmp_path)
     (tmp_path / "pkg" / "admin.py").write_text("from pkg import mod\n\nmod.PRICES['c'] = 3\n")
     with pytest.raises(CodemodRefused, match=r"PRICES, which is changed at pkg/admin.py:3"):
         apply("memoize", source, "price", repo_root=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (  # more-itertools' exactly_n: the predicate is a callback, the iterable is consumed
+            "from itertools import islice\n\n\ndef exactly_n(iterable, n, predicate=bool):\n"
+            "    return len(list(islice(filter(predicate, iterable), n + 1))) == n\n",
+            r"passes its argument predicate to filter\(\) as a function",
+        ),
+        (
+            "import itertools\n\n\ndef first_n(iterable, n):\n"
+            "    return tuple(itertools.islice(iterable, n))\n",
+            r"passes its argument iterable to islice\(\), which iterates it .*stale entry",
+        ),
+        (
+            "def top(scores: tuple, rank):\n    return sorted(scores, key=rank)[:3]\n",
+            r"passes its argument rank to sorted\(\) as a function",
+        ),
+    ],
+)
+def test_an_argument_consumed_or_called_by_a_builtin_is_refused(source, reason):
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("memoize", source, source.split("def ")[1].split("(")[0])
+
+
+def test_a_cache_keyed_on_an_iterator_would_answer_from_a_stale_entry():
+    # Why the refusal above is right: the same iterator object, asked twice, differs.
+    import functools
+    import itertools
+
+    def first_n(iterable, n):
+        return tuple(itertools.islice(iterable, n))
+
+    cached = functools.lru_cache(maxsize=8)(first_n)
+    plain_it, cached_it = iter(range(6)), iter(range(6))
+    assert first_n(plain_it, 2) == cached(cached_it, 2) == (0, 1)
+    assert first_n(plain_it, 2) == (2, 3)
+    assert cached(cached_it, 2) == (0, 1)  # stale
+
+
+def test_an_argument_annotated_as_a_tuple_may_be_iterated():
+    source = """
+    def total(values: tuple[int, ...], scale: int) -> int:
+        return sum(values) * scale
+    """
+    result = apply("memoize", source, "total")
+    assert "@functools.lru_cache(maxsize=1024, typed=True)\ndef total(" in result.new_source
+    assert_same_behaviour(source, result.new_source, "total", [((1, 2), 3), ((), 1)])
