@@ -95,6 +95,10 @@ def _piece(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
 
 def _rewrite(parsed: Parsed, data: CodemodInput, func: cst.FunctionDef, name: str) -> CodemodResult:
     appends = [n for n in walk_own(func.body) if _piece(n, name) is not None]
+    numeric = [n for n in appends if _is_number(_piece(n, name))]
+    if numeric:
+        # int + str raises: an accumulator grown by a number is a number, not text.
+        raise _NotText(f"{name} is a number (line {parsed.line(numeric[0])})")
     common = _loops_around_every_append(parsed, func, name, appends)
     site = _initialised_loop(parsed, name, common)
     kind = _text_kind(parsed, site, name)
@@ -177,12 +181,14 @@ def _initialised_loop(parsed: Parsed, name: str, common: list[cst.CSTNode]) -> _
 def _text_kind(parsed: Parsed, site: _Site, name: str) -> str:
     """The text type ("str" or "bytes") of the initial value; nothing may read it earlier."""
     init_value = site.statements[site.init_index].body[0].value
-    kind = _literal_kind(init_value)
+    kind = _exact_kind(init_value)
     if isinstance(init_value, cst.Integer | cst.Float | cst.List | cst.Tuple):
         raise _NotText(f"{name} is not text")
     if kind is None:
         raise CodemodRefused(
-            f"{name} starts as {code(init_value)!r}: cannot tell whether it holds str or bytes"
+            f"{name} starts as {code(init_value)!r}: cannot tell whether it is exactly a str or "
+            "bytes (a subclass such as markupsafe.Markup, or another type, may define + its own "
+            "way, which a join would not reproduce)"
         )
     for stmt in site.statements[site.init_index + 1 : site.loop_index]:
         if _mentions(stmt, name):
@@ -325,10 +331,54 @@ def _literal_kind(node: cst.BaseExpression) -> str | None:
     return None
 
 
+# Calls whose result is a number: the piece of an accumulator that holds a count or an offset.
+NUMBER_FUNCTIONS = frozenset({"len", "int", "float", "abs", "round", "ord", "sum", "min", "max"})
+NUMBER_METHODS = frozenset({"start", "end", "count", "find", "rfind", "index", "bit_length"})
+# Calls whose result is exactly a str (never a subclass): str(x), "".join(...), "...".format().
+EXACT_STR_METHODS = frozenset({"join", "format", "lower", "upper", "strip", "replace"})
+
+
+def _is_number(node: cst.BaseExpression | None) -> bool:
+    if isinstance(node, cst.Integer | cst.Float | cst.Imaginary):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _is_number(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _is_number(node.left) or _is_number(node.right)
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Name):
+            return node.func.value in NUMBER_FUNCTIONS
+        if isinstance(node.func, cst.Attribute):
+            return node.func.attr.value in NUMBER_METHODS
+    return False
+
+
+def _exact_kind(node: cst.BaseExpression) -> str | None:
+    """ "str" or "bytes" when the value is exactly that type (a literal, an f-string, str(x),
+    a join or format on a literal), else None: a subclass or another type may define `+`."""
+    kind = _literal_kind(node)
+    if kind is not None or not isinstance(node, cst.Call | cst.BinaryOperation):
+        return kind
+    if isinstance(node, cst.BinaryOperation):
+        left = _literal_kind(node.left)
+        return left if isinstance(node.operator, cst.Modulo) else None
+    func = node.func
+    if isinstance(func, cst.Name) and func.value in ("str", "bytes"):
+        return func.value if func.value == "bytes" or len(node.args) <= 1 else "str"
+    if isinstance(func, cst.Attribute):
+        receiver = _literal_kind(func.value)
+        if func.attr.value == "encode" and receiver == "str":
+            return "bytes"
+        if receiver is not None and func.attr.value in EXACT_STR_METHODS:
+            return receiver
+    return None
+
+
 def _literal_is_empty(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value in ("", b"")
-    return isinstance(node, cst.Call)  # str() / bytes()
+    # str() / bytes(); any other call (str(x), "".join(xs)) makes the list's first piece
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not node.args
 
 
 def _mentions(stmt: cst.CSTNode, name: str) -> bool:

@@ -105,3 +105,59 @@ def test_str_call_initial_value_and_an_else_clause_that_reads_it():
     )
     with pytest.raises(CodemodRefused, match="else"):
         apply("string-join", with_else, "f")
+
+
+@pytest.mark.parametrize(
+    ("init", "joiner"),
+    [
+        ('"<{}>".format(tag)', '""'),
+        ('", ".join(head)', '""'),
+        ('"%s: " % tag', '""'),
+        ('str(tag, "ascii")', '""'),
+        ('"-".encode()', 'b""'),
+    ],
+)
+def test_the_kind_is_inferred_from_an_initial_value_that_is_exactly_str_or_bytes(init, joiner):
+    piece = 'b"." + item' if joiner == 'b""' else '"." + item'
+    tag = 'b"t"' if init.startswith("str(") else '"t"'
+    source = (
+        "def render(tag, head, items):\n"
+        f"    text = {init}\n"
+        "    for item in items:\n"
+        f"        text += {piece}\n"
+        "    return text\n"
+    )
+    result = apply("string-join", source, "render")
+    assert f"    text = {joiner}.join(text_parts)\n    return text\n" in result.new_source
+    items = [b"a", b"b"] if joiner == 'b""' else ["a", "b"]
+    assert_same_behaviour(
+        source, result.new_source, "render", [(eval(tag), ["x", "y"], items), (eval(tag), [], [])]
+    )
+
+
+def test_an_initial_value_of_unknown_type_is_refused_naming_subclasses():
+    # A str subclass (markupsafe.Markup escapes what is added to it) defines + its own way.
+    source = """
+    def render(start, items):
+        text = start
+        for item in items:
+            text += "<" + item + ">"
+        return text
+    """
+    with pytest.raises(CodemodRefused, match="exactly a str or bytes .*Markup"):
+        apply("string-join", source, "render")
+
+
+@pytest.mark.parametrize(
+    "piece", ["1", "len(chunk)", "match.end(0)", "-step * 2", "int(chunk) + 1"]
+)
+def test_a_counter_or_offset_grown_with_numbers_is_not_text(piece):
+    # Python-Markdown's `startIndex += match.end(0)`, `index += 1`: not an accumulator of text.
+    source = (
+        "def scan(index, chunks, match, step):\n"
+        "    for chunk in chunks:\n"
+        f"        index += {piece}\n"
+        "    return index\n"
+    )
+    with pytest.raises(CodemodRefused, match=r"has no `s \+= piece` on a local inside a loop"):
+        apply("string-join", source, "scan")
