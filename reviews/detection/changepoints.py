@@ -7,12 +7,13 @@ The method, stated so a reviewer can check a finding's figures:
    the series declares one, else the lag whose autocorrelation stands highest above that of
    half the lag (a cycle is positive at its period and negative at half of it, while a step
    raises both alike); when that margin reaches `seasonal_min_score`, each phase's median is
-   subtracted before testing.
+   subtracted before testing. A big step can hide a cycle, so once steps are found the period
+   is looked for again in what they leave (each point minus its segment's median).
 3. Change points: binary segmentation with Pettitt's test (a CUSUM of Mann-Whitney ranks).
    Its p-value, p = 2 exp(-6 K^2 / (n^3 + n^2)), is that of the largest statistic over all
    split positions, so choosing the split is already paid for (no Bonferroni over splits is
    needed). A segment is split while p < `alpha` and both sides keep `min_segment` points,
-   at the maximum-likelihood position of a mean shift (on winsorized values).
+   at the maximum-likelihood position of a mean shift (outliers clipped on each side).
 4. A change in the worse direction is a regression when the relative shift of the segment
    medians is at least `min_effect` and it has not gone away: the latest segment still sits
    at least `persist_fraction` of the shift above the level before the change.
@@ -131,25 +132,39 @@ def seasonal_period(values: list[float], *, min_score: float) -> int | None:
     return max(range(first, min(max_lag, first + first // 2) + 1), key=scores.__getitem__)
 
 
-def deseasonalized(values: list[float], period: int) -> list[float]:
-    """Each point minus its phase's median (plus the overall median, to keep the level)."""
-    overall = median(values)
-    offsets = [median(values[phase::period]) - overall for phase in range(period)]
-    return [v - offsets[i % period] for i, v in enumerate(values)]
+def deseasonalized(values: list[float], period: int, residuals: list[float]) -> list[float]:
+    """Each point minus its phase's median offset, the offsets read from `residuals`."""
+    offsets = [median(residuals[phase::period]) for phase in range(period)]
+    centre = median(offsets)
+    return [v - (offsets[i % period] - centre) for i, v in enumerate(values)]
 
 
-def mean_shift_split(values: list[float], *, min_segment: int) -> int:
-    """The maximum-likelihood split of one mean shift, on values winsorized at 3 MADs.
+def _residuals(values: list[float], splits: list[tuple[int, float]]) -> list[float]:
+    """Each point minus its segment's median: what is left once the steps are taken out."""
+    bounds = [0, *(index for index, _ in splits), len(values)]
+    residuals: list[float] = []
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        level = median(values[lo:hi])
+        residuals += [v - level for v in values[lo:hi]]
+    return residuals
+
+
+def mean_shift_split(values: list[float], *, near: int, min_segment: int) -> int:
+    """The maximum-likelihood split of one mean shift, outliers clipped first.
 
     Pettitt's ranks say whether there is a change but place it loosely (a rank does not know
     how far apart two points are); the likelihood ratio of a mean shift places it sharply.
+    Each side of Pettitt's split is clipped at 3 robust deviations of its own median, so an
+    outlier cannot pull the split while the step itself is left whole.
     """
     n = len(values)
-    centre = median(values)
-    spread = 3 * 1.4826 * (median(abs(v - centre) for v in values) or 1e-12)
-    clipped = [min(centre + spread, max(centre - spread, v)) for v in values]
+    clipped: list[float] = []
+    for side in (values[:near], values[near:]):
+        centre = median(side)
+        spread = 3 * 1.4826 * (median(abs(v - centre) for v in side) or 1e-12)
+        clipped += [min(centre + spread, max(centre - spread, v)) for v in side]
     mean = fmean(clipped)
-    best_index, best, running = -1, -1.0, 0.0
+    best_index, best, running = near, -1.0, 0.0
     for k in range(1, n - min_segment + 1):
         running += clipped[k - 1] - mean
         if k < min_segment:
@@ -170,7 +185,7 @@ def _splits(values: list[float], config: DetectorConfig) -> list[tuple[int, floa
         index, p_value = pettitt(segment, min_segment=config.min_segment)
         if index < 0 or p_value >= config.alpha:
             continue
-        index = mean_shift_split(segment, min_segment=config.min_segment)
+        index = mean_shift_split(segment, near=index, min_segment=config.min_segment)
         found.append((lo + index, p_value))
         pending += [(lo, lo + index), (lo + index, hi)]
     return sorted(found)
@@ -185,8 +200,17 @@ def changes_find(
     period = config.period
     if period is None:
         period = seasonal_period(values, min_score=config.seasonal_min_score)
-    tested = deseasonalized(values, period) if period and period > 1 else list(values)
+    tested = deseasonalized(values, period, _residuals(values, [])) if period else list(values)
     splits = _splits(tested, config)
+    if config.period is None and splits:
+        # A big step hides a cycle from the autocorrelation (it dominates the variance): look
+        # again once the steps found are taken out, and test again against that cycle.
+        residuals = _residuals(values, splits)
+        found = seasonal_period(residuals, min_score=config.seasonal_min_score)
+        if found and found != period:
+            period = found
+            tested = deseasonalized(values, period, residuals)
+            splits = _splits(tested, config)
     if not splits:
         return []
     bounds = [0, *(index for index, _ in splits), len(values)]
@@ -213,7 +237,7 @@ def changes_find(
                 current_mean=fmean(current),
                 current_median=after,
                 magnitude=shift / abs(before),
-                period=period if period and period > 1 else None,
+                period=period or None,
             )
         )
     return changes
