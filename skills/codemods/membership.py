@@ -294,8 +294,15 @@ def _local_constant(parsed: Parsed, func, name: str, use: cst.CSTNode, constants
     statement = parsed.parent(parsed.parent(assigned)) if assigned is not None else None
     if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
         return None, f"{name} is a parameter or not a plain assignment; its type is unknown"
-    if _collection_problem(name, statement.value, constants):
-        return None, f"{name} is not a list or tuple literal of hashable constants"
+    problem = _collection_problem(name, statement.value, constants)
+    if "already a set" in problem:
+        return None, problem
+    if problem:
+        return None, (
+            f"{name} is built at run time, not from constants ({code(statement.value)[:60]}): a "
+            "frozenset needs hashable items, which cannot be checked before it runs (a list of "
+            "lists would raise TypeError where the scan did not)"
+        )
     line = parsed.parent(statement)
     if _in_loop(parsed, line, func):
         return None, f"{name} is built inside a loop"

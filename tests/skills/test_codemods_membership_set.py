@@ -208,3 +208,24 @@ def test_a_class_constant_a_subclass_overrides_is_refused(tmp_path):
     )
     with pytest.raises(CodemodRefused, match=r"may be changed or overridden.*class Dark"):
         apply("membership-set", source, "Palette.pick", repo_root=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ("seen = set()", "seen is already a set"),  # toolz's join: `key not in seen_keys`
+        ("seen = list(names)", r"seen is built at run time, not from constants \(list\(names\)\)"),
+    ],
+)
+def test_a_local_collection_is_refused_for_what_it_is(setup, reason):
+    source = (
+        "def keep(items, names):\n"
+        f"    {setup}\n"
+        "    out = []\n"
+        "    for item in items:\n"
+        "        if item not in seen:\n"
+        "            out.append(item)\n"
+        "    return out\n"
+    )
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("membership-set", source, "keep")
