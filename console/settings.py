@@ -427,6 +427,10 @@ WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum
 WATTSON_BENCH_RUNS = envint("WATTSON_BENCH_RUNS", 3, minimum=1)
 WATTSON_MIN_SPEEDUP = envfloat("WATTSON_MIN_SPEEDUP", 1.05, minimum=0.0)
 WATTSON_MIN_PARENT_BUDGET_S = envfloat("WATTSON_MIN_PARENT_BUDGET_S", 5.0, minimum=0.0)
+# Bisecting a detected regression (reviews.services.bisect): benchmarks measured at most, and
+# the wall time after which it stops and says how far it got.
+WATTSON_BISECT_MAX_STEPS = envint("WATTSON_BISECT_MAX_STEPS", 12, minimum=2)
+WATTSON_BISECT_TIMEOUT_S = envint("WATTSON_BISECT_TIMEOUT_S", 900, minimum=10)
 # A skill is flagged needs_attention (ranked last by the solver) once it has this many
 # approve/reject decisions and its 95% Wilson lower bound on acceptance is below the maximum.
 WATTSON_ATTENTION_MIN_DECISIONS = envint("WATTSON_ATTENTION_MIN_DECISIONS", 5, minimum=1)

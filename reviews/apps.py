@@ -17,6 +17,7 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         checks.register(check_queue_timing, checks.Tags.compatibility)
         post_migrate.connect(register_sweep_schedule, sender=self)
+        post_migrate.connect(register_survey_schedule, sender=self)
         _register_auto_solve()
 
 
@@ -72,3 +73,19 @@ def _register_auto_solve() -> None:
     hooks = getattr(ingest, "POST_INGEST_HOOKS", None)
     if hooks is not None and auto_solve_findings not in hooks:
         hooks.append(auto_solve_findings)
+    from reviews.services.bisect import bisect_queue
+
+    if hooks is not None and bisect_queue not in hooks:
+        hooks.append(bisect_queue)
+
+
+def register_survey_schedule(**kwargs) -> None:
+    """The survey of every registered repository runs daily (issue #14 item 4)."""
+    from django_q.models import Schedule
+
+    from reviews.services.survey import SCHEDULE_FUNC, SCHEDULE_NAME
+
+    Schedule.objects.update_or_create(
+        name=SCHEDULE_NAME,
+        defaults={"func": SCHEDULE_FUNC, "schedule_type": Schedule.DAILY, "repeats": -1},
+    )

@@ -304,4 +304,146 @@ def skill_acceptance(skills: Sequence) -> SafeString:
     return _svg(width, height, title, mark_safe("".join(parts)))  # noqa: S308
 
 
-__all__ = ["savings_trend", "skill_acceptance", "stacked_breakdown", "watts_unit"]
+def _axis_number(value: float) -> str:
+    """Tick labels for any unit: seconds, shares, throughputs (3 significant digits)."""
+    return f"{value:.3g}"
+
+
+def change_point(
+    *,
+    points: Sequence[tuple[str, str, float]],
+    change_index: int,
+    baseline_mean: float,
+    current_mean: float,
+    unit: str,
+    title: str,
+) -> SafeString:
+    """A series (time, commit, value) with its change point and the means before and after."""
+    width, height = 760, 300
+    left, right, top, bottom = 70, 20, 50, 60
+    plot_w, plot_h = width - left - right, height - top - bottom
+    if len(points) < 2 or not 0 < change_index < len(points):
+        return _empty(width, title, "Too few points to draw.")
+    values = [value for _, _, value in points]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    low, high = low - pad, high + pad
+
+    def x(index: float) -> float:
+        return left + plot_w * index / (len(points) - 1)
+
+    def y(value: float) -> float:
+        return top + plot_h - plot_h * (value - low) / (high - low)
+
+    parts: list[SafeString] = []
+    for step in range(5):
+        value = low + (high - low) * step / 4
+        parts.append(
+            _h(
+                '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="chart-grid"/>'
+                '<text x="{}" y="{:.1f}" text-anchor="end" class="chart-tick">{}</text>',
+                left,
+                left + plot_w,
+                y(value),
+                y(value),
+                left - 6,
+                y(value) + 4,
+                _axis_number(value),
+            )
+        )
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    parts.append(_h('<polyline points="{}" fill="none" stroke="#9aa5b1"/>', path))
+    for index, (moment, commit, value) in enumerate(points):
+        colour = "#c0392b" if index >= change_index else "#2c5fa8"
+        parts.append(
+            _h(
+                '<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="{}">'
+                "<title>{} · {} · {} {}</title></circle>",
+                x(index),
+                y(value),
+                colour,
+                moment[:16].replace("T", " "),
+                commit[:12] or "no commit",
+                _axis_number(value),
+                unit,
+            )
+        )
+    boundary = x(change_index - 0.5)
+    parts.append(
+        _h(
+            '<line x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}" stroke="#111" '
+            'stroke-dasharray="4 3" class="change-point"/>'
+            '<text x="{:.1f}" y="{}" class="chart-tick" text-anchor="middle">{}</text>',
+            boundary,
+            boundary,
+            top,
+            top + plot_h,
+            boundary,
+            top - 6,
+            "change: " + (points[change_index][1][:12] or points[change_index][0][:10]),
+        )
+    )
+    for start, end, mean, colour, label in (
+        (0, change_index - 1, baseline_mean, "#2c5fa8", "before"),
+        (change_index, len(points) - 1, current_mean, "#c0392b", "after"),
+    ):
+        parts.append(
+            _h(
+                '<line x1="{:.1f}" x2="{:.1f}" y1="{:.1f}" y2="{:.1f}" stroke="{}" '
+                'stroke-width="2" class="mean-{}"><title>mean {}: {} {}</title></line>',
+                x(start),
+                x(end),
+                y(mean),
+                y(mean),
+                colour,
+                label,
+                label,
+                _axis_number(mean),
+                unit,
+            )
+        )
+    parts.append(
+        _h(
+            '<text x="{}" y="{}" class="chart-tick">{}</text>'
+            '<text x="{}" y="{}" class="chart-tick" text-anchor="end">{}</text>'
+            '<text x="{}" y="{}" text-anchor="middle" class="chart-axis">{}</text>'
+            '<text x="16" y="{}" text-anchor="middle" class="chart-axis" '
+            'transform="rotate(-90 16 {})">{}</text>',
+            left,
+            top + plot_h + 16,
+            points[0][0][:10],
+            left + plot_w,
+            top + plot_h + 16,
+            points[-1][0][:10],
+            left + plot_w // 2,
+            height - 24,
+            f"Measurements, oldest to newest ({len(points)} points)",
+            top + plot_h // 2,
+            top + plot_h // 2,
+            unit or "value",
+        )
+    )
+    parts.append(
+        _h(
+            '<rect x="{}" y="{}" width="12" height="3" fill="#2c5fa8"/>'
+            '<text x="{}" y="{}" class="chart-legend">mean before: {} {}</text>'
+            '<rect x="{}" y="{}" width="12" height="3" fill="#c0392b"/>'
+            '<text x="{}" y="{}" class="chart-legend">mean after: {} {}</text>',
+            left,
+            height - 12,
+            left + 16,
+            height - 8,
+            _axis_number(baseline_mean),
+            unit,
+            left + 260,
+            height - 12,
+            left + 276,
+            height - 8,
+            _axis_number(current_mean),
+            unit,
+        )
+    )
+    return _svg(width, height, title, mark_safe("".join(parts)))  # noqa: S308
+
+
+__all__ = ["change_point", "savings_trend", "skill_acceptance", "stacked_breakdown", "watts_unit"]

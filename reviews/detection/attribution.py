@@ -98,7 +98,8 @@ def _changes(repository_path: str, last_good: str, first_bad: str) -> list[_Chan
     ).stdout
     changes: list[_Change] = []
     path = ""
-    for line in log.splitlines():
+    # split("\n"), not splitlines(): that also splits at the record separator the format uses.
+    for line in log.split("\n"):
         if line.startswith(_COMMIT_MARK):
             sha, author, title = (line[len(_COMMIT_MARK) :].split("\x1f") + ["", ""])[:3]
             changes.append(_Change(sha, author, title))

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from reviews.models import Finding, SolveRun
 from reviews.roles import role_required, user_roles
+from reviews.selectors.detection import finding_detection_evidence
 from reviews.selectors.findings import (
     DEFAULT_SORT,
     QUEUE_SORTS,
@@ -119,6 +120,7 @@ def finding(request: HttpRequest, finding_id: int) -> HttpResponse:
             "active_run": active_run,
             "audit_events": activity.audit_events,
             "root_cause": finding_root_cause(finding=finding),
+            "detection": finding_detection_evidence(finding=finding),
             "can_act": user_roles(request.user).can_act,
         },
     )

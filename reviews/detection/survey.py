@@ -1,0 +1,123 @@
+"""The survey (offense): every function of a repository against every skill's static trigger.
+
+Plain data in and out (no Django). The repository's Python files (git's list, tests left out)
+are parsed once each with `ast`; each module-level function and method is matched with the same
+trigger code the solver ranks skills with (skills.selection.trigger_match), on the same kinds of
+text (the function's own source, and its loops' text from skills.solver.callgraph). A hit needs
+one of the skill's code patterns to appear: a trigger with no code pattern would match every
+function, which tells a reviewer nothing. Whether the fix is safe is the codemod's question,
+asked when the opportunity is solved, not here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skills.gitio import run_git
+from skills.selection import trigger_match
+from skills.solver.callgraph import loop_texts, module_name
+from skills.solver.types import Fleet, FunctionRef, SkillSpec, SolveContext
+
+# Tests, and code that is not shipped, are not where a fleet spends its CPU.
+_NOT_SHIPPED = re.compile(r"(^|/)(tests?|testing|docs?|examples?|benchmarks?)/|(^|/)test_[^/]*$")
+_NO_FLEET = Fleet(servers=0, watts_per_server=0.0, pue=1.0, price_per_kwh=0.0)
+
+
+@dataclass(frozen=True)
+class SurveyedFunction:
+    symbol: str  # dotted module path + qualname, as a finding names it
+    path: str  # repo-relative
+    qualname: str
+    line: int
+    lines: int
+
+
+@dataclass(frozen=True)
+class SurveyHit:
+    function: SurveyedFunction
+    skill: SkillSpec
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class SurveyScan:
+    functions: list[SurveyedFunction]
+    hits: list[SurveyHit]
+    files: int
+    lines: int
+    unparsable: list[str]
+
+
+def shipped_python_files(root: Path) -> list[str]:
+    """The repository's tracked Python files, tests and docs left out."""
+    listed = run_git(root, "ls-files", "-z", "--", "*.py").stdout.split("\0")
+    return sorted(path for path in listed if path and not _NOT_SHIPPED.search(path))
+
+
+def _defs(tree: ast.AST, prefix: str = "") -> Iterable[tuple[str, ast.AST]]:
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield f"{prefix}{node.name}", node
+        elif isinstance(node, ast.ClassDef):
+            yield from _defs(node, f"{prefix}{node.name}.")
+
+
+def _functions(path: str, source: str) -> list[tuple[SurveyedFunction, str]]:
+    tree = ast.parse(source, filename=path)
+    lines = source.splitlines(keepends=True)
+    found = []
+    for qualname, node in _defs(tree):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        text = "".join(lines[first - 1 : last])
+        symbol = f"{module_name(path)}.{qualname}"
+        found.append((SurveyedFunction(symbol, path, qualname, first, last - first + 1), text))
+    return found
+
+
+def _context(function: SurveyedFunction, root: Path, skills: tuple[SkillSpec, ...]) -> SolveContext:
+    return SolveContext(
+        finding_id=0,
+        kind="opportunity",
+        title="",
+        metric="cpu",
+        magnitude_pct=0.0,
+        service="",
+        repo_path=str(root),
+        default_branch="",
+        functions=(FunctionRef(function.symbol, function.path, function.line),),
+        fleet=_NO_FLEET,
+        skills=skills,
+    )
+
+
+def survey_scan(root: Path, skills: Iterable[SkillSpec]) -> SurveyScan:
+    """Every shipped function of the checkout at `root`, and each skill trigger it sets off."""
+    surveyable = tuple(s for s in skills if (s.trigger or {}).get("code_patterns"))
+    scan = SurveyScan(functions=[], hits=[], files=0, lines=0, unparsable=[])
+    for path in shipped_python_files(root):
+        try:
+            source = (root / path).read_text(encoding="utf-8")
+            functions = _functions(path, source)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            scan.unparsable.append(path)
+            continue
+        scan.files += 1
+        scan.lines += source.count("\n")
+        for function, text in functions:
+            scan.functions.append(function)
+            code = {function.symbol: text}
+            loops = loop_texts(text)
+            if loops:
+                code[f"loops:{function.symbol}"] = "\n".join(loops)
+            context = _context(function, root, surveyable)
+            for skill in surveyable:
+                match, reasons = trigger_match(skill, context, code)
+                # 1.0: a code pattern appeared; less is "tried last" in a solve, no hit here.
+                if match is not None and match >= 1.0:
+                    scan.hits.append(SurveyHit(function, skill, tuple(reasons)))
+    return scan

@@ -1,0 +1,17 @@
+"""django-q2 entry points of the inlet (issue #14): thin, take an id, call a service."""
+
+from __future__ import annotations
+
+from reviews.services.bisect import finding_bisect
+from reviews.services.survey import survey_all
+
+
+def bisect_task(finding_id: int) -> str:
+    """Bisect one detected regression with its repository's benchmark."""
+    outcome = finding_bisect(finding_id=finding_id)
+    return "skipped" if outcome is None else outcome.status
+
+
+def survey_all_task() -> dict[str, int]:
+    """Scheduled daily: survey every registered repository; opportunities filed per repository."""
+    return {result.repository: len(result.created) for result in survey_all()}
