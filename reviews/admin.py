@@ -17,6 +17,7 @@ from reviews.models import (
     AuditEvent,
     Decision,
     Finding,
+    FixDelivery,
     Proposal,
     Repository,
     Service,
@@ -25,6 +26,7 @@ from reviews.models import (
 )
 from reviews.selectors.skill_decisions import latest_rejections
 from reviews.services.assignment import finding_assign
+from reviews.services.fix_delivery import fix_delivery_retry
 from skills.admin import SkillAdmin
 from skills.models import Skill
 
@@ -44,9 +46,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "path", "default_branch", "test_cmd", "updated_at")
-    search_fields = ("name", "path")
+    """A path or a clone URL (Repository.clean checks which, and names the field at fault)."""
+
+    list_display = ("name", "path", "url", "default_branch", "test_cmd", "updated_at")
+    search_fields = ("name", "path", "url")
     readonly_fields = ("created_at", "updated_at")
+    fields = ("name", "path", "url", "default_branch", "test_cmd", "bench_cmd", *readonly_fields)
+
+
+@admin.register(FixDelivery)
+class FixDeliveryAdmin(ReadOnlyAdmin):
+    """Pushes of approved fix branches; one that gave up can be retried."""
+
+    list_display = ("branch", "url", "status", "attempts", "pushed_at", "updated_at")
+    list_filter = ("status",)
+    exclude = ("bundle",)
+    actions = ("retry_push",)
+
+    @admin.action(description="Retry the push of the selected deliveries that gave up")
+    def retry_push(self, request: HttpRequest, queryset) -> None:
+        retried = 0
+        for delivery in queryset.filter(status=FixDelivery.Status.FAILED):
+            fix_delivery_retry(delivery=delivery, actor=request.user)
+            retried += 1
+        self.message_user(request, f"{retried} push(es) queued again.")
 
 
 @admin.register(Service)

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from reviews.models import Repository, Service
 from reviews.services.audit import audit_record
-from skills.gitio import GitError, is_work_tree, run_git
+from skills.gitio import GitError, is_work_tree, run_git, scrub_secrets
 from skills.mirrors import is_remote_url, mirror_ensure, mirror_for, url_problem
 
 
@@ -80,7 +80,7 @@ def _check_url(url: str) -> str:
     url = url.strip()
     problem = url_problem(url)
     if problem:
-        raise RepositoryError(f"URL {url!r} {problem}")
+        raise RepositoryError(f"URL {scrub_secrets(url)!r} {problem}")
     return url
 
 
