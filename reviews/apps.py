@@ -19,6 +19,7 @@ class ReviewsConfig(AppConfig):
         post_migrate.connect(register_sweep_schedule, sender=self)
         post_migrate.connect(register_survey_schedule, sender=self)
         _register_auto_solve()
+        _register_pull_requests()
 
 
 def check_queue_timing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -89,3 +90,12 @@ def register_survey_schedule(**kwargs) -> None:
         name=SCHEDULE_NAME,
         defaults={"func": SCHEDULE_FUNC, "schedule_type": Schedule.DAILY, "repeats": -1},
     )
+
+
+def _register_pull_requests() -> None:
+    """A pushed fix branch of a repository on a code host becomes a pull / merge request."""
+    from reviews.services import fix_delivery
+    from reviews.services.code_hosts.delivery import pull_request_after_push
+
+    if pull_request_after_push not in fix_delivery.POST_PUSH_HOOKS:
+        fix_delivery.POST_PUSH_HOOKS.append(pull_request_after_push)

@@ -59,6 +59,11 @@ SKIPPED_PREFIXES = ("admin/", "static/", "media/")
 OVERRIDES: dict[str, dict[str, set[int]]] = {
     # Picking a revision to compare with redirects to that interdiff.
     "proposal_interdiff_pick": {"manager": {302}, "reviewer": {302}},
+    # Code-host webhooks: the hosts cannot log in, so a delivery proves itself with its
+    # signature (GitHub's HMAC, GitLab's token) instead; anyone without one, logged in or not,
+    # gets 403, never the login page.
+    "webhook_github": {"anonymous": {403}},
+    "webhook_gitlab": {"anonymous": {403}},
 }
 # Query strings some pages need to answer 200 (by URL name); a function of the world.
 QUERIES = {

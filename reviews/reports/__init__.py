@@ -1,7 +1,8 @@
 """Savings and skill-quality reports. Every sum, count and percentile runs in the database.
 
-A proposal's savings count as **banked** once approved, **at stake** while in review (or stale,
-waiting for a re-solve) and **lost** when rejected (README "Reports"). Only a finding's current
+A proposal's savings count as **banked** once approved (**shipped** once its pull request was
+merged), **at stake** while in review (or stale, waiting for a re-solve) and **lost** when
+rejected or its pull request was closed unmerged (README "Reports"). Only a finding's current
 proposal counts, so revisions are never double-counted. A proposal is dated by its decision, or
 by its creation while it waits; the funnel follows findings by the week they were ingested.
 
@@ -53,6 +54,8 @@ class SavingsReport:
     lost: Totals
     # Open analyses: a diagnosis, no patch; never at stake (issue #12 item 1).
     needs_human_fix: Totals = field(default_factory=Totals)
+    # The part of banked whose pull / merge request was merged on the code host.
+    shipped: Totals = field(default_factory=Totals)
     weekly: list[dict] = field(default_factory=list)
     weekly_by_service: list[dict] = field(default_factory=list)
     breakdowns: dict[str, list[dict]] = field(default_factory=dict)
@@ -86,6 +89,7 @@ def savings_report(*, user, filters: ReportFilters) -> SavingsReport:
         at_stake=savings.at_stake,
         lost=savings.lost,
         needs_human_fix=needs_human_fix(scope, services),
+        shipped=savings.shipped,
         weekly=weekly,
         weekly_by_service=weekly_by_service,
         breakdowns=savings.breakdowns,

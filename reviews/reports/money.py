@@ -1,7 +1,9 @@
 """Watts and dollars: banked, at stake and lost, in total, by breakdown and by week.
 
-A proposal's savings count as **banked** once approved, **at stake** while in review (or stale,
-waiting for a re-solve, or while changes are requested) and **lost** when rejected. One revision
+A proposal's savings count as **banked** once approved (of which **shipped** once its pull /
+merge request was merged), **at stake** while in review (or stale, waiting for a re-solve, or
+while changes are requested) and **lost** when rejected or when its pull request was closed
+unmerged (abandoned). One revision
 per finding counts (scope.COUNTED: the current one, unless an earlier approval or rejection
 stands while it waits), so revisions are never double-counted, and analyses never count; a
 proposal is dated by its decision, or by its creation while it waits. Dollars come from
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, TruncWeek
@@ -31,9 +33,9 @@ from skills.savings import dollars_per_year
 
 P = Proposal.Status
 BUCKETS = {
-    "banked": [P.APPROVED],
+    "banked": [P.APPROVED, P.SHIPPED],
     "at_stake": [P.PENDING, P.STALE, P.CHANGES_REQUESTED],
-    "lost": [P.REJECTED],
+    "lost": [P.REJECTED, P.ABANDONED],
 }
 BREAKDOWNS = ("service", "team", "skill", "source", "kind")
 _KEYS = ("service_id", "skill_slug", "source", "kind", "status")
@@ -62,6 +64,8 @@ class Savings:
     at_stake: Totals
     lost: Totals
     breakdowns: dict[str, list[dict]]
+    # The part of banked whose pull / merge request was merged: approved and shipped.
+    shipped: Totals = field(default_factory=Totals)
 
 
 def bucket_of(status: str) -> str | None:
@@ -115,6 +119,7 @@ def _breakdown_keys(service: Service | None, row: dict) -> dict[str, str]:
 
 def savings_totals(scope: Scope, services: dict[int, Service]) -> Savings:
     totals = {bucket: Totals() for bucket in BUCKETS}
+    shipped = Totals()
     groups: dict[str, dict[str, dict[str, Totals]]] = {name: {} for name in BREAKDOWNS}
     for row in _savings_rows(scope):
         bucket = bucket_of(row["status"])
@@ -124,6 +129,8 @@ def savings_totals(scope: Scope, services: dict[int, Service]) -> Savings:
         measured = row["measured"] if row["measured_n"] else None
         values = (row["watts"], dollars, measured, row["n"])
         totals[bucket].add(*values)
+        if row["status"] == P.SHIPPED:
+            shipped.add(*values)
         keys = _breakdown_keys(services.get(row["service_id"]), row)
         for name, key in keys.items():
             per_bucket = groups[name].setdefault(key, {b: Totals() for b in BUCKETS})
@@ -138,7 +145,7 @@ def savings_totals(scope: Scope, services: dict[int, Service]) -> Savings:
         )
         for name, by_key in groups.items()
     }
-    return Savings(totals["banked"], totals["at_stake"], totals["lost"], breakdowns)
+    return Savings(totals["banked"], totals["at_stake"], totals["lost"], breakdowns, shipped)
 
 
 def _weekly_rows(scope: Scope) -> list[dict]:

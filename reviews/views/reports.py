@@ -121,7 +121,8 @@ def report_csv_rows(report: SavingsReport, breakdown: str) -> list[list]:
     The long form: one figure per row. Estimated and measured watts are separate metrics.
     """
     rows: list[list] = [["section", "key", "metric", "value"]]
-    for bucket in ("banked", "at_stake", "lost"):
+    # "shipped" is the part of "banked" whose pull request was merged.
+    for bucket in ("banked", "shipped", "at_stake", "lost"):
         totals = getattr(report, bucket)
         rows.append(["totals", bucket, "estimated_watts", round(totals.watts, 3)])
         rows.append(["totals", bucket, "dollars_per_year", round(totals.dollars, 2)])

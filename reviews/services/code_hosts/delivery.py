@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from reviews.models import Decision, Finding, Proposal, PullRequest, Repository
+from reviews.models import Decision, Finding, FixDelivery, Proposal, PullRequest, Repository
 from reviews.services.audit import audit_record
 from reviews.services.code_hosts.clients import HostError, client_for
 from reviews.services.code_hosts.hosts import TOKEN_ENV, HostTarget, host_for_url, host_token
@@ -78,6 +78,14 @@ def pull_request_queue(
         )
         transaction.on_commit(lambda: pull_request_enqueue(pull_request_id=pull_request.pk))
     return pull_request
+
+
+def pull_request_after_push(delivery: FixDelivery) -> None:
+    """reviews.services.fix_delivery.POST_PUSH_HOOKS: the fix branch is on the remote now."""
+    if delivery.repository is None:
+        return
+    proposal = Proposal.objects.get(decisions=delivery.decision_id)
+    pull_request_queue(proposal=proposal, repository=delivery.repository, branch=delivery.branch)
 
 
 def pull_request_enqueue(*, pull_request_id: int) -> None:
