@@ -16,6 +16,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -62,7 +63,8 @@ class RawFileParser(BaseParser):
 
 
 class MeasurementErrorSerializer(serializers.Serializer):
-    field = serializers.CharField()
+    field = serializers.CharField(help_text="the bad field, column or parameter")
+    where = serializers.CharField(help_text="where in the file: 'line 3', 'upload.json', or ''")
     error = serializers.CharField()
 
 
@@ -81,7 +83,7 @@ class ProfileImportSerializer(serializers.Serializer):
 
 def _error(exc: HistoryError) -> Response:
     code = status.HTTP_409_CONFLICT if isinstance(exc, MeasurementConflict) else 400
-    return Response({"field": exc.field, "error": exc.message}, status=code)
+    return Response({"field": exc.field, "where": exc.where, "error": exc.message}, status=code)
 
 
 def _with_file(body: bytes, suffix: str, read):
@@ -104,7 +106,17 @@ _ERRORS = {
 }
 
 
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """Here ?format= names the uploaded file's format, not a response renderer: DRF would
+    otherwise look for a renderer called "asv" and answer every upload 404."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
 class HistoryUpload(APIView):
+    content_negotiation_class = FileFormatNegotiation
     permission_classes = [IsIngestAccount]
     parser_classes = [RawFileParser]
     throttle_classes = [IngestRateThrottle]
@@ -148,6 +160,7 @@ class HistoryUpload(APIView):
 
 
 class ProfileUpload(APIView):
+    content_negotiation_class = FileFormatNegotiation
     permission_classes = [IsIngestAccount]
     parser_classes = [RawFileParser]
     throttle_classes = [IngestRateThrottle]

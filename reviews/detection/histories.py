@@ -26,11 +26,16 @@ _ASV_NOT_RESULTS = {"machine.json", "benchmarks.json"}
 
 
 class HistoryError(Exception):
-    """Input that cannot be read; `field` names what is wrong (for the API's 400)."""
+    """Input that cannot be read: `field` names what is wrong, `where` where (the API's 400).
+
+    A field given as "line 3: time" is that field at that place: field "time", where "line 3".
+    """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
+        where, _, name = field.rpartition(": ")
+        self.field = name
+        self.where = where
         self.message = message
 
 
@@ -101,7 +106,7 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise HistoryError("file", f"{path.name} is not UTF-8 text") from None
+        raise HistoryError(f"{path.name}: file", "is not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
@@ -158,7 +163,7 @@ def _read_asv(path: Path) -> list[HistoryRow]:
     try:
         results = AsvResults.load(str(path))
     except Exception as exc:  # asv raises its own util.UserError, KeyError, ValueError...
-        raise HistoryError(f"{path.name}", f"not an asv result file: {exc}") from None
+        raise HistoryError(f"{path.name}: file", f"not an asv result file: {exc}") from None
     if not isinstance(results.date, int | float):
         raise HistoryError(f"{path.name}: date", "asv's date (milliseconds) is missing")
     time = datetime.fromtimestamp(results.date / 1000, tz=UTC)
@@ -197,7 +202,7 @@ def _read_pyperf(path: Path) -> list[HistoryRow]:
     try:
         suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises ValueError, KeyError, TypeError on bad files
-        raise HistoryError(f"{path.name}", f"not a pyperf JSON file: {exc}") from None
+        raise HistoryError(f"{path.name}: file", f"not a pyperf JSON file: {exc}") from None
     out = []
     for bench in suite.get_benchmarks():
         name = bench.get_name()
@@ -225,7 +230,7 @@ def _read_pytest_benchmark(path: Path) -> list[HistoryRow]:
     try:
         document = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HistoryError(f"{path.name}", f"not JSON: {exc}") from None
+        raise HistoryError(f"{path.name}: file", f"not JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
         raise HistoryError(f"{path.name}: benchmarks", "a --benchmark-json file has a list here")
     commit_info = document.get("commit_info") or {}
