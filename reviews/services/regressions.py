@@ -23,10 +23,11 @@ from reviews.models import Finding, Repository, Series
 from reviews.services.ingest import finding_ingest
 
 DETECT_SOURCE = "wattson-detect"
-# Points of each series a finding's evidence carries (the chart), and series per finding: the
-# evidence must stay under the ingest's 64 KiB.
+# Points of each series a finding's evidence carries (the chart), series per finding, and points
+# in all: a point is ~100 bytes of JSON and the evidence must stay under the ingest's 64 KiB.
 EVIDENCE_POINTS = 120
 EVIDENCE_SERIES = 8
+EVIDENCE_POINTS_TOTAL = 400
 # The newest points a series is tested on.
 DETECT_WINDOW = 500
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
@@ -50,8 +51,9 @@ class DetectedChange:
     magnitude_pct: float  # benchmarks: relative slow-down; profile shares: share points gained
     p_value: float
     period: int | None
-    points: list[tuple[str, str, float]] = field(default_factory=list)  # (time, commit, value)
-    change_index: int = 0  # in `points`
+    # The points tested, oldest first: (time, commit, value); the first bad one is change_index.
+    points: list[tuple[str, str, float]] = field(default_factory=list)
+    change_index: int = 0
 
     @property
     def group_key(self) -> tuple[str, str, str, str]:
@@ -85,7 +87,6 @@ def series_detect(*, series: Series, config: DetectorConfig | None = None) -> li
             magnitude = abs(change.current_median - change.baseline_median)
         else:
             magnitude = 100 * change.magnitude
-        start = max(0, len(rows) - EVIDENCE_POINTS)
         detected.append(
             DetectedChange(
                 series=series.name,
@@ -102,8 +103,8 @@ def series_detect(*, series: Series, config: DetectorConfig | None = None) -> li
                 magnitude_pct=magnitude,
                 p_value=change.p_value,
                 period=change.period,
-                points=[(t.isoformat(), c, v) for t, c, v in rows[start:]],
-                change_index=index - start,
+                points=[(t.isoformat(), c, v) for t, c, v in rows],
+                change_index=index,
             )
         )
     return detected
@@ -118,7 +119,11 @@ def _external_id(key: tuple[str, str, str, str], first_bad_time: datetime) -> st
     return f"detect:{text}"
 
 
-def _change_evidence(change: DetectedChange) -> dict[str, Any]:
+def _change_evidence(change: DetectedChange, max_points: int) -> dict[str, Any]:
+    # The newest points, keeping the change in view: at most half of them before it.
+    start = max(0, len(change.points) - max_points)
+    start = min(start, max(0, change.change_index - max_points // 2))
+    points = change.points[start : start + max_points]
     return {
         "series": change.series,
         "unit": change.unit,
@@ -130,8 +135,8 @@ def _change_evidence(change: DetectedChange) -> dict[str, Any]:
         "magnitude_pct": round(change.magnitude_pct, 6),
         "p_value": change.p_value,
         "seasonal_period": change.period,
-        "change_index": change.change_index,
-        "points": [list(point) for point in change.points],
+        "change_index": change.change_index - start,
+        "points": [list(point) for point in points],
     }
 
 
@@ -149,6 +154,7 @@ def _payload(
     )
     at = f"commit {commit[:12]}" if commit else worst.first_bad_time.strftime("%Y-%m-%d %H:%M")
     unit = "share points" if function else "%"
+    per_series = min(EVIDENCE_POINTS, EVIDENCE_POINTS_TOTAL // min(len(changes), EVIDENCE_SERIES))
     payload: dict[str, Any] = {
         "kind": "regression",
         "external_id": _external_id(key, worst.first_bad_time),
@@ -164,7 +170,9 @@ def _payload(
         "functions": [{"symbol": function or change.series} for change in changes[:50]],
         "evidence": {
             "detector": config.as_dict(),
-            "changes": [_change_evidence(change) for change in changes[:EVIDENCE_SERIES]],
+            "changes": [
+                _change_evidence(change, per_series) for change in changes[:EVIDENCE_SERIES]
+            ],
             "series_changed": len(changes),
             "candidates": [
                 {

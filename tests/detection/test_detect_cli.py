@@ -188,3 +188,20 @@ def test_a_malformed_profile_names_the_line(tmp_path):
         )
     assert raised.value.returncode == 2 and "line 2: count" in str(raised.value)
     assert not ProfileWindow.objects.exists()
+
+
+def test_many_series_at_one_commit_are_one_finding_within_the_evidence_limit(tmp_path):
+    history = {
+        f"bench_{number:02d}": series_values(seed=100 + number, n=300, step_at=40, step=6.0)
+        for number in range(12)
+    }
+    code, document = _detect(
+        str(history_csv(tmp_path / "h.csv", history)), "--format", "csv", "--service", "s"
+    )
+    assert code == 1 and len(document["regressions"]) == 12
+    [finding] = Finding.objects.filter(source=DETECT_SOURCE)
+    assert len(finding.functions) == 12 and finding.evidence["series_changed"] == 12
+    assert len(json.dumps(finding.evidence)) < 64 * 1024
+    for change in finding.evidence["changes"]:
+        # The chart keeps the change in view even when it is far from the newest points.
+        assert change["points"][change["change_index"]][1] == commit_at(40)
