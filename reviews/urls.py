@@ -1,6 +1,15 @@
 """Page URLs: each views module owns its own list."""
 
-from reviews.views import comments, decisions, findings, proposals, reports, solving, webhooks
+from reviews.views import (
+    comments,
+    decisions,
+    findings,
+    proposals,
+    pull_requests,
+    reports,
+    solving,
+    webhooks,
+)
 
 app_name = "reviews"
 
@@ -12,4 +21,5 @@ urlpatterns = (
     + solving.urlpatterns
     + comments.urlpatterns
     + webhooks.urlpatterns
+    + pull_requests.urlpatterns
 )

@@ -287,3 +287,28 @@ def test_the_fakes_paginate_as_the_hosts_do(github, gitlab):
     names = [u.username for u in gl.users.list(search="user", iterator=True)]
     assert len(names) == 25
     assert len(gitlab.calls("GET", "/users")) == 3
+
+
+def test_a_failed_pull_request_is_shown_on_the_proposal_and_a_reviewer_retries_it(
+    github, reviewer, manager, client_for, monkeypatch
+):
+    monkeypatch.delenv("WATTSON_GITHUB_TOKEN")
+    proposal, pull_request = _open_github(github, reviewer)
+    page = client_for(manager).get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "could not be opened" in page and "WATTSON_GITHUB_TOKEN is not set" in page
+    assert "pull-request-retry" not in page  # managers read only
+    retry_url = f"/proposals/{proposal.pk}/pull-request/retry/"
+    assert client_for(manager).post(retry_url).status_code == 403
+
+    monkeypatch.setenv("WATTSON_GITHUB_TOKEN", github.token)
+    reviewer_page = client_for(reviewer).get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "pull-request-retry" in reviewer_page
+    response = client_for(reviewer).post(retry_url)
+    assert response.status_code == 302
+    pull_request.refresh_from_db()
+    assert pull_request.status == PullRequest.Status.QUEUED
+    pull_request_attempt(pull_request_id=pull_request.pk)
+    pull_request.refresh_from_db()
+    assert pull_request.status == PullRequest.Status.OPEN
+    page = client_for(reviewer).get(f"/proposals/{proposal.pk}/").content.decode()
+    assert pull_request.url in page and "@alice" in page

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from reviews.models import Decision, Finding, FixDelivery, Proposal, PullRequest, Repository
+from reviews.roles import access_act
 from reviews.services.audit import audit_record
 from reviews.services.code_hosts.clients import HostError, client_for
 from reviews.services.code_hosts.hosts import TOKEN_ENV, HostTarget, host_for_url, host_token
@@ -232,6 +233,7 @@ def pull_request_attempt(*, pull_request_id: int) -> PullRequest | None:
 
 def pull_request_retry(*, pull_request: PullRequest, actor: Any) -> None:
     """A person asks again after a failure (the token was set, a permission granted)."""
+    access_act(actor)
     pull_request_transition(
         pull_request,
         S.QUEUED,
