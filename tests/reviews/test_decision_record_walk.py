@@ -1,6 +1,7 @@
-"""Property test: after ANY sequence of ingests, solves, re-solves, decisions and acknowledgements,
-the live skill statistics equal `rebuild_skill_stats`, the trigger-kept rollups equal a rebuild,
-and the report's banked / at stake / lost equal what the decision record says.
+"""Property test: after ANY sequence of ingests, solves, re-solves, decisions, acknowledgements
+and pull requests merged, closed or reopened on the code host, the live skill statistics equal
+`rebuild_skill_stats`, the trigger-kept rollups equal a rebuild, and the report's banked (and
+shipped) / at stake / lost equal what the decision record says.
 
 A seeded random walk (reproducible: the failing seed and step are in the assertion message) over
 the real services, with the fake solver of record_helpers standing in for the backend.
@@ -15,10 +16,12 @@ import pytest
 from django.core.management import call_command
 
 from reviews import rollups
-from reviews.models import Decision, Finding, Proposal, Service
+from reviews.models import Decision, Finding, Proposal, PullRequest, Service
 from reviews.reports import ReportFilters, savings_report
+from reviews.services.code_hosts.delivery import pull_request_record_fate
 from reviews.services.decisions import DecisionError, proposal_decide
 from reviews.services.solving import SolveNeedsConfirmation
+from reviews.services.transitions import TransitionError
 from skills.models import SkillStats
 from tests.reviews.gate_helpers import make_repo, make_skill
 from tests.reviews.record_helpers import analysis, fix, no_fix, resolve
@@ -28,7 +31,9 @@ STEPS = 40
 SEEDS = (1, 2, 3, 4, 5)
 BUCKET = {
     Proposal.Status.APPROVED: "banked",
+    Proposal.Status.SHIPPED: "banked",
     Proposal.Status.REJECTED: "lost",
+    Proposal.Status.ABANDONED: "lost",
     Proposal.Status.PENDING: "at_stake",
     Proposal.Status.STALE: "at_stake",
     Proposal.Status.CHANGES_REQUESTED: "at_stake",
@@ -77,6 +82,9 @@ def _act(rng: random.Random, repo, repo_row, service, people) -> str:
     # Mostly what a reviewer could do next; sometimes anything (the refusals are tested too).
     if rng.random() < 0.15:
         choices = ["solve", "approve", "reject", "request_changes", "useful", "not_useful"]
+    elif current is not None and current.status in FATES:
+        # Its pull request's fate comes back from the code host.
+        choices = ["solve", "merged", "closed", "merged", "closed", "open"]
     elif current is None or current.status != Proposal.Status.PENDING:
         choices = ["solve"]
     elif current.is_analysis:
@@ -88,6 +96,8 @@ def _act(rng: random.Random, repo, repo_row, service, people) -> str:
         if action == "solve" or current is None:
             resolve(finding, _candidate(rng, repo), confirm=rng.random() < 0.8)
             return "solve"
+        if action in ("merged", "closed", "open"):
+            return _fate(current, action)
         verdict = {"useful": "useful", "not_useful": "not_useful"}.get(action, action)
         proposal_decide(
             proposal=current,
@@ -101,10 +111,35 @@ def _act(rng: random.Random, repo, repo_row, service, people) -> str:
         return f"{action} refused: {type(exc).__name__}"
 
 
+# Proposal statuses whose pull request may still change its fate, and the host's states.
+FATES = (Proposal.Status.APPROVED, Proposal.Status.ABANDONED)
+
+
+def _fate(proposal: Proposal, state: str) -> str:
+    """The code host says the proposal's pull request was merged, closed or reopened."""
+    pull_request, _ = PullRequest.objects.get_or_create(
+        proposal=proposal,
+        defaults={
+            "host": "github",
+            "api_url": "https://api.github.com",
+            "project": "acme/walk",
+            "branch": proposal.branch_name or "b",
+            "base_branch": "main",
+            "status": PullRequest.Status.OPEN,
+            "number": proposal.pk,
+        },
+    )
+    try:
+        pull_request_record_fate(pull_request=pull_request, state=state, via="walk")
+    except TransitionError as exc:
+        return f"{state} refused: {type(exc).__name__}"
+    return state
+
+
 def _oracle() -> dict[str, float]:
     """Banked / at stake / lost from the record: per finding, the revision of the last approval
     or rejection a person made, else the current revision; analyses count nowhere."""
-    totals = {"banked": 0.0, "at_stake": 0.0, "lost": 0.0}
+    totals = {"banked": 0.0, "at_stake": 0.0, "lost": 0.0, "shipped": 0.0}
     for finding in Finding.objects.all():
         last = (
             Decision.objects.filter(proposal__finding=finding, verdict__in=["approve", "reject"])
@@ -115,6 +150,8 @@ def _oracle() -> dict[str, float]:
         if counted is None or counted.is_analysis or counted.status not in BUCKET:
             continue
         totals[BUCKET[counted.status]] += counted.estimated_watts
+        if counted.status == Proposal.Status.SHIPPED:
+            totals["shipped"] += counted.estimated_watts
     return totals
 
 
@@ -158,3 +195,4 @@ def test_stats_rollups_and_reports_agree_with_rebuilds_after_any_sequence(
         for bucket, watts in expected.items():
             assert getattr(report, bucket).watts == pytest.approx(watts), (bucket, where)
     assert any(h == "approve" for h in history) or any(h == "reject" for h in history)
+    assert any(h in ("merged", "closed") for h in history), history
