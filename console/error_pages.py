@@ -7,12 +7,21 @@ console.middleware.ErrorPageMiddleware rewrites) rendered the same way.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 # Status → template; each extends base.html, so it carries the skip link, the stylesheet and no
 # inline script or style (our CSP applies to error pages too).
 ERROR_TEMPLATES = {403: "403.html", 404: "404.html", 405: "405.html", 500: "500.html"}
+# The API documents JSON errors ({"detail": ...}); a URL under it that matches no route (a
+# non-numeric id) answers in JSON too, not with the HTML page.
+API_PREFIX = "/api/"
+API_DETAILS = {
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    500: "Server error.",
+}
 
 
 def render_error_page(
@@ -20,6 +29,8 @@ def render_error_page(
 ) -> HttpResponse:
     """The branded page for `status`. Without a request (a 500) no context processor runs, so
     the page needs neither the session nor the database, either of which may be what failed."""
+    if request is not None and request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": API_DETAILS[status]}, status=status)
     template = loader.get_template(ERROR_TEMPLATES[status])
     return HttpResponse(template.render(context or {}, request), status=status)
 
@@ -33,6 +44,8 @@ def page_not_found(request: HttpRequest, exception: Exception | None) -> HttpRes
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": API_DETAILS[500]}, status=500)
     return render_error_page(None, 500)
 
 

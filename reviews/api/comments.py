@@ -99,7 +99,11 @@ class ReplyInputSerializer(serializers.Serializer):
 
 CommentErrorBody = inline_serializer(
     name="CommentError",
-    fields={"detail": serializers.CharField(), "code": serializers.CharField()},
+    fields={
+        "detail": serializers.CharField(),
+        # A refusal by role (403 before the service runs) carries only the detail.
+        "code": serializers.CharField(required=False),
+    },
 )
 _ERRORS = {
     400: CommentErrorBody,

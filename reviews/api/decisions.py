@@ -164,7 +164,11 @@ DecisionResult = inline_serializer(
 )
 DecisionErrorBody = inline_serializer(
     name="DecisionError",
-    fields={"detail": serializers.CharField(), "code": serializers.CharField()},
+    fields={
+        "detail": serializers.CharField(),
+        # A refusal by role (403 before the gate runs) carries only the detail.
+        "code": serializers.CharField(required=False),
+    },
 )
 
 

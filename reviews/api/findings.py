@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -21,7 +22,8 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -39,7 +41,13 @@ from reviews.api.auth import (
 from reviews.models import Finding
 from reviews.selectors.findings import QueueFilters, finding_get_for_user, findings_queue
 from reviews.services.ingest import IngestResult, finding_ingest
-from reviews.services.ingest_validation import PayloadError, finding_schema, payload_parse
+from reviews.services.ingest_validation import (
+    COLUMN_MAX_LENGTHS,
+    EVIDENCE_MAX_BYTES,
+    PayloadError,
+    finding_schema,
+    payload_parse,
+)
 
 
 class PayloadTooLarge(APIException):
@@ -167,11 +175,46 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+# Query parameters are refused with a NUL character (no stored name holds one, and PostgreSQL
+# cannot compare with one); the schema says so, so a client learns it before sending. One or
+# more characters: drf-spectacular documents the empty value (no filter) as its own oneOf arm.
+NO_NUL_PATTERN = "^[^\\u0000]+$"
+
+
+def filter_text_schema(max_length: int) -> dict[str, Any]:
+    """A text filter's documented schema; the empty value (no filter) is its own oneOf arm."""
+    return {"type": "string", "pattern": NO_NUL_PATTERN, "maxLength": max_length}
+
+
+@extend_schema_field(filter_text_schema(200))
+class FilterTextField(serializers.CharField):
+    """A name to filter by; empty means no filter, as on the queue page."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_blank=True, max_length=200, **kwargs)
+
+
 class FindingFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Finding.Kind.choices, required=False)
-    status = serializers.ChoiceField(choices=Finding.Status.choices, required=False)
-    service = serializers.CharField(required=False, help_text="Service name")
-    source = serializers.CharField(required=False, help_text="Source (detector) name")
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=Finding.Status.choices, required=False, allow_blank=True
+    )
+    service = FilterTextField(help_text="Service name")
+    source = FilterTextField(help_text="Source (detector) name")
+
+
+class FilterErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="The refused parameters, each with its reasons.",
+    )
+
+
+def filter_errors(errors: dict[str, Any]) -> dict[str, Any]:
+    """A 400 body for bad query parameters: a one-line detail, then every reason by name."""
+    named = "; ".join(f"{name}: {' '.join(map(str, reasons))}" for name, reasons in errors.items())
+    return {"detail": f"invalid query parameters: {named}", "errors": errors}
 
 
 # --- the request body, documented from the schema the service validates against ---------------
@@ -184,14 +227,47 @@ def _openapi_30(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {k: _openapi_30(v) for k, v in node.items() if k not in ("$schema", "title")}
+    if isinstance(node.get("properties"), dict):
+        # Property names are not keywords: a field called "title" keeps its schema.
+        out["properties"] = {k: _openapi_30(v) for k, v in node["properties"].items()}
     if isinstance(out.get("exclusiveMinimum"), int | float) and "minimum" not in out:
         out["minimum"] = out["exclusiveMinimum"]
         out["exclusiveMinimum"] = True
     return out
 
 
-def _ingest_request_schema() -> dict[str, Any]:
+def _no_nul_strings(node: Any) -> None:
+    """Every free-text string documents the NUL rule the service enforces (PostgreSQL cannot
+    store U+0000); a hex-pattern field already excludes it."""
+    if isinstance(node, list):
+        for child in node:
+            _no_nul_strings(child)
+    elif isinstance(node, dict):
+        if node.get("type") == "string" and "pattern" not in node and "format" not in node:
+            node["pattern"] = "^[^\\u0000]*$"
+        for child in node.values():
+            _no_nul_strings(child)
+
+
+def _documented_finding() -> dict[str, Any]:
+    """finding.schema.json (kept equal to the shared spec) plus the limits the service adds:
+    column sizes, no NUL characters, evidence size."""
     finding = _openapi_30(copy.deepcopy(finding_schema()))
+    for path, limit in COLUMN_MAX_LENGTHS.items():
+        node = finding
+        for key in path:
+            node = node["properties"][key]
+        node["maxLength"] = min(limit, node.get("maxLength", limit))
+    _no_nul_strings(finding)
+    evidence = finding["properties"]["evidence"]
+    evidence["description"] += (
+        f" At most {EVIDENCE_MAX_BYTES // 1024} KiB serialized; no NUL character in keys or values."
+    )
+    return finding
+
+
+def _ingest_request_schema() -> dict[str, Any]:
+    finding = _documented_finding()
     batch = {
         "type": "array",
         "items": finding,
@@ -350,7 +426,35 @@ class IngestRateThrottle(ScopedRateThrottle):
         return super().allow_request(request, view)
 
 
+class RequiredBodySchema(AutoSchema):
+    """A body given as a raw JSON schema is documented as required (drf-spectacular assumes not).
+
+    Without it the schema admits a POST with no body, which the view rightly refuses.
+    """
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body = super()._get_request_body(direction)
+        if body and self.method in ("POST", "PUT", "PATCH"):
+            body["required"] = True
+        return body
+
+
+class FindingPagination(PageNumberPagination):
+    """DRF's pages, except that an empty ?page= is refused like any other non-number.
+
+    DRF reads an empty value as page 1; the schema says page is an integer, and a client that
+    sent "page=" has a bug worth hearing about.
+    """
+
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        if request.query_params.get(self.page_query_param) == "":
+            raise NotFound("Invalid page: page must be a number.")
+        return super().get_page_number(request, paginator)
+
+
 class FindingListCreate(generics.ListAPIView):
+    schema = RequiredBodySchema()
+    pagination_class = FindingPagination
     permission_classes = [CanIngestOrRead]
     serializer_class = FindingSerializer
     parser_classes = [RawJSONParser]
@@ -359,7 +463,8 @@ class FindingListCreate(generics.ListAPIView):
 
     def get_queryset(self):
         params = FindingFilterSerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
+        if not params.is_valid():
+            raise serializers.ValidationError(filter_errors(params.errors))
         values = params.validated_data
         filters = QueueFilters(
             kind=values.get("kind", ""),
@@ -375,7 +480,7 @@ class FindingListCreate(generics.ListAPIView):
         parameters=[FindingFilterSerializer],
         responses={
             200: FindingSerializer(many=True),
-            400: OpenApiResponse(DetailSerializer, description="A filter value is not valid."),
+            400: OpenApiResponse(FilterErrorSerializer, description="A filter value is not valid."),
             401: OpenApiResponse(DetailSerializer, description="Not signed in / no token."),
             403: OpenApiResponse(DetailSerializer, description="No Wattson role."),
             404: OpenApiResponse(DetailSerializer, description="No such page."),

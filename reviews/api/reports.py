@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from reviews.api.findings import filter_text_schema
 from reviews.reports import FORMULAS, savings_report
 from reviews.roles import user_roles
 from reviews.views.reports import ReportFilterForm
@@ -36,6 +37,27 @@ _bucket = inline_serializer(
 )
 
 
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The form's fields as the schema states them: empty means no filter, text has no NUL and
+    the form's length limit (read from the form, the one home of those limits)."""
+    fields = ReportFilterForm.base_fields
+    empty = {"type": "string", "maxLength": 0}
+
+    def either(schema: dict) -> dict:
+        return {"oneOf": [schema, empty]}
+
+    date = either({"type": "string", "format": "date"})
+    return [
+        OpenApiParameter("start", date, description="First day (inclusive)"),
+        OpenApiParameter("end", date, description="Last day (inclusive), not before start"),
+        *(
+            OpenApiParameter(name, either(filter_text_schema(fields[name].max_length)))
+            for name in ("service", "team", "skill", "source")
+        ),
+        OpenApiParameter("kind", {"type": "string", "enum": ["regression", "opportunity", ""]}),
+    ]
+
+
 class SavingsReportView(APIView):
     permission_classes = [CanSeeReports]
 
@@ -49,13 +71,7 @@ class SavingsReportView(APIView):
             "the funnel; time to proposal and to decision; skill quality."
         ),
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE, description="First day (inclusive)"),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (inclusive)"),
-            OpenApiParameter("service", OpenApiTypes.STR),
-            OpenApiParameter("team", OpenApiTypes.STR),
-            OpenApiParameter("skill", OpenApiTypes.STR),
-            OpenApiParameter("source", OpenApiTypes.STR),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=["regression", "opportunity"]),
+            *_filter_parameters(),
         ],
         responses={
             200: inline_serializer(

@@ -27,7 +27,7 @@ from reviews.models import Finding
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "finding.schema.json"
 EVIDENCE_MAX_BYTES = 64 * 1024
 # Columns the schema leaves unbounded but the database does not.
-_MAX_LENGTHS = {
+COLUMN_MAX_LENGTHS = {
     ("metric",): Finding._meta.get_field("metric").max_length,
     ("pattern",): Finding._meta.get_field("pattern").max_length,
     ("root_cause", "title"): Finding._meta.get_field("root_cause_title").max_length,
@@ -213,7 +213,7 @@ def _canonical(value: Any) -> str:
 def _extra_errors(item: dict[str, Any], canonical: str) -> list[tuple[str, str]]:
     """Limits the schema cannot express: column sizes, evidence size, NUL characters."""
     problems: list[tuple[str, str]] = []
-    for path, limit in _MAX_LENGTHS.items():
+    for path, limit in COLUMN_MAX_LENGTHS.items():
         value: Any = item
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
