@@ -205,3 +205,25 @@ def test_many_series_at_one_commit_are_one_finding_within_the_evidence_limit(tmp
     for change in finding.evidence["changes"]:
         # The chart keeps the change in view even when it is far from the newest points.
         assert change["points"][change["change_index"]][1] == commit_at(40)
+
+
+def test_family_alpha_tests_each_series_at_its_bonferroni_share(tmp_path):
+    # A step just significant for one series at 0.001, not at 0.001 / 50.
+    history = {"render": series_values(seed=39, step_at=100, step=0.9)}
+    history |= {f"quiet_{n}": series_values(seed=200 + n, n=120) for n in range(49)}
+    path = str(history_csv(tmp_path / "h.csv", history))
+    code, single = _detect(path, "--format", "csv", "--service", "s", "--min-effect", "0.005")
+    assert code == 1 and [r["series"] for r in single["regressions"]] == ["render"]
+    assert single["regressions"][0]["p_value"] > 0.001 / 50
+    code, family = _detect(
+        path,
+        "--format",
+        "csv",
+        "--service",
+        "s",
+        "--min-effect",
+        "0.005",
+        "--family-alpha",
+        "0.001",
+    )
+    assert (code, family["regressions"]) == (0, [])

@@ -34,7 +34,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--better", choices=["lower", "higher"], default="lower", help="for new series"
         )
-        parser.add_argument("--alpha", type=float, default=DetectorConfig.alpha)
+        parser.add_argument(
+            "--alpha", type=float, default=DetectorConfig.alpha, help="significance per series"
+        )
+        parser.add_argument(
+            "--family-alpha",
+            type=float,
+            help="instead of --alpha: the chance of any false alarm over the whole file "
+            "(Bonferroni: each series is tested at this divided by the number of series)",
+        )
         parser.add_argument(
             "--min-effect",
             type=float,
@@ -44,11 +52,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options) -> None:
+        family_alpha = options["family_alpha"]
+        if family_alpha is not None and not 0 < family_alpha < 1:
+            raise CommandError("--family-alpha must be in (0, 1)", returncode=2)
         if not 0 < options["alpha"] < 1 or not 0 <= options["min_effect"] < 10:
             raise CommandError(
                 "--alpha must be in (0, 1) and --min-effect in [0, 10)", returncode=2
             )
-        config = DetectorConfig(alpha=options["alpha"], min_effect=options["min_effect"])
         try:
             repository = repository_for(options["repository"])
             service = measured_service(service=options["service"], repository=repository)
@@ -65,6 +75,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{options['file']}: {exc}; nothing was stored", returncode=2
             ) from None
+        alpha = options["alpha"]
+        if family_alpha is not None:
+            alpha = family_alpha / max(1, len(imported.series))
+        config = DetectorConfig(alpha=alpha, min_effect=options["min_effect"])
         changes = []
         for series in Series.objects.filter(pk__in=imported.series).select_related("repository"):
             changes += series_detect(series=series, config=config)
