@@ -347,6 +347,43 @@ def safe_args(args: tuple[str, ...]) -> list[str]:
     return [*config, *args[:index], *flags, *args[index:]]
 
 
+def decode_text(data: bytes) -> str:
+    """git's bytes as text: UTF-8, an undecodable byte as U+FFFD, line endings untouched.
+
+    The one decoding of everything git hands us (diffs, blobs, logs): a file's lines and the
+    lines of a diff of it then compare equal, and a "\r" inside a line stays in that line
+    (text-mode pipes would turn it, and every "\r\n", into "\n").
+    """
+    return data.decode("utf-8", errors="replace")
+
+
+def _run_git_bytes(
+    repo: str | Path,
+    args: tuple[str, ...],
+    *,
+    timeout: float,
+    check: bool,
+    input_bytes: bytes | None,
+    env: dict[str, str] | None,
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *safe_args(args)],
+            capture_output=True,
+            timeout=timeout,
+            input=input_bytes,
+            env=git_env(safe_config_env(repo, env)),
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {_subcommand(args)} timed out after {timeout:g}s in {repo}") from None
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if check and result.returncode != 0:
+        output = decode_text(result.stderr or result.stdout).strip()
+        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {scrub_secrets(output)}")
+    return result
+
+
 def run_git(
     repo: str | Path,
     *args: str,
@@ -356,24 +393,67 @@ def run_git(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `git -C repo args...` with the repository's command-running config turned off."""
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(repo), *safe_args(args)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            input=input_text,
-            env=git_env(safe_config_env(repo, env)),
-            errors="replace",
-        )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {_subcommand(args)} timed out after {timeout:g}s in {repo}") from None
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
-    if check and result.returncode != 0:
-        message = scrub_secrets((result.stderr or result.stdout).strip())
-        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {message}")
-    return result
+    result = _run_git_bytes(
+        repo,
+        args,
+        timeout=timeout,
+        check=check,
+        input_bytes=None if input_text is None else input_text.encode("utf-8"),
+        env=env,
+    )
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, decode_text(result.stdout), decode_text(result.stderr)
+    )
+
+
+def read_blobs(
+    repo: str | Path, commit: str, paths: list[str], *, max_bytes: int
+) -> dict[str, bytes | None]:
+    """Files' exact bytes at a commit: None when missing, not a file, or past max_bytes.
+
+    Two git processes whatever the number of files: `cat-file --batch-check` for the sizes,
+    then `--batch` for the files small enough to read. Paths holding a newline are not asked.
+    """
+    wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
+    blobs: dict[str, bytes | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return blobs
+    specs = "".join(f"{commit}:{path}\n" for path in wanted).encode("utf-8", "surrogateescape")
+    checked = _run_git_bytes(
+        repo,
+        ("cat-file", "--batch-check"),
+        timeout=GIT_TIMEOUT_S,
+        check=False,
+        input_bytes=specs,
+        env=None,
+    )
+    small = []
+    for path, line in zip(wanted, checked.stdout.split(b"\n"), strict=False):
+        parts = line.split(b" ")
+        # "<sha> blob <size>", or "<spec> missing" (a spec may hold spaces: check each part).
+        is_blob = len(parts) == 3 and parts[1] == b"blob" and parts[2].isdigit()
+        if is_blob and int(parts[2]) <= max_bytes:
+            small.append(path)
+    if not small:
+        return blobs
+    out = _run_git_bytes(
+        repo,
+        ("cat-file", "--batch"),
+        timeout=GIT_TIMEOUT_S,
+        check=False,
+        input_bytes="".join(f"{commit}:{p}\n" for p in small).encode("utf-8", "surrogateescape"),
+        env=None,
+    ).stdout
+    position = 0
+    for path in small:
+        end = out.find(b"\n", position)
+        parts = out[position:end].split(b" ") if end != -1 else []
+        if len(parts) != 3 or parts[1] != b"blob" or not parts[2].isdigit():
+            break  # the tree changed between the two calls: the rest stay unread
+        size = int(parts[2])
+        blobs[path] = out[end + 1 : end + 1 + size]
+        position = end + 1 + size + 1
+    return blobs
 
 
 def is_work_tree(path: str | Path) -> bool:

@@ -36,8 +36,10 @@ from reviews.diffs.parse import (
 
 logger = logging.getLogger(__name__)
 
-# Bump when the rendered structure changes, so cached renders of the old shape are not reused.
-RENDER_VERSION = 6
+# Bump when the rendered structure changes, so cached renders of the old shape are not reused
+# (7: base files read as bytes, so files with "\r" in lines or non-UTF-8 bytes get whole-file
+# highlighting where they were shown hunk by hunk).
+RENDER_VERSION = 7
 
 
 def render_diff(

@@ -1,10 +1,9 @@
 """Reads for the proposal page: the proposal itself (authorised), its revisions, its rendered diff.
 
 Rendering reads old files from the registered repository at the proposal's base commit, once
-per render, in one `git cat-file --batch` (and one `git grep` for carriage returns inside lines,
-which git's text-mode output would turn into line breaks); the rendered HTML is cached, keyed by
-the diff's sha256, the base commit and the view options, so a second visit does no git and no
-lexing.
+per render, as bytes (skills.gitio.read_blobs) decoded the way diffs are; the rendered HTML is
+cached, keyed by the diff's sha256, the base commit and the view options, so a second visit does
+no git and no lexing.
 """
 
 from __future__ import annotations
@@ -99,138 +98,29 @@ def proposal_repository(proposal: Proposal) -> Repository | None:
 # --- reading the base files -------------------------------------------------------------------
 
 
-def _decode_exact(text: str, size: int) -> str | None:
-    """git output decoded in text mode, if it still has the blob's exact bytes.
-
-    run_git decodes with universal newlines, which turns "\\r\\n" and a lone "\\r" into "\\n".
-    A file of pure CRLF lines can be restored; one with a "\\r" inside a line cannot, and we
-    would rather show it without context than with shifted line numbers.
-    """
-    if len(text.encode("utf-8")) == size:
-        return text
-    crlf = text.replace("\n", "\r\n")
-    if len(crlf.encode("utf-8")) == size:
-        return crlf
-    return None
-
-
-def read_file_at(repo_path: str, commit: str, path: str) -> str | None:
-    """A file's text at a commit, or None (missing, binary, too large, not exactly decodable)."""
-    if not diffs.hex_commit(commit) or not path or "\n" in path or path.startswith("-"):
+def _blob_text(data: bytes | None) -> str | None:
+    """A blob as the viewer's text (gitio.decode_text: the diff's own decoding), or None for
+    one that is missing, too large or binary."""
+    if data is None or b"\x00" in data:
         return None
-    spec = f"{commit}:{path}"
-    sized = gitio.run_git(repo_path, "cat-file", "-s", spec, check=False)
-    if sized.returncode != 0:
-        return None
-    try:
-        size = int(sized.stdout.strip())
-    except ValueError:
-        return None
-    if size > READ_MAX_BYTES:
-        return None
-    shown = gitio.run_git(repo_path, "cat-file", "blob", spec, check=False)
-    if shown.returncode != 0 or "\x00" in shown.stdout:
-        return None
-    if _paths_with_inner_cr(repo_path, commit, [path]):
-        return None
-    return _decode_exact(shown.stdout, size)
-
-
-def _paths_with_inner_cr(repo_path: str, commit: str, paths: list[str]) -> set[str]:
-    """Files with a "\r" inside a line at that commit.
-
-    Text-mode decoding turns such a "\r" into a line break without changing the length, so
-    the size check cannot see it; git grep can (it splits lines on "\n" only).
-    """
-    if not paths:
-        return set()
-    # Literal pathspecs: a file named "*.py" or ":(exclude)x" must mean only itself.
-    found = gitio.run_git(
-        repo_path,
-        "--literal-pathspecs",
-        "grep",
-        "-l",
-        "-z",
-        "-I",
-        "-E",
-        "-e",
-        "\r.",
-        commit,
-        "--",
-        *paths,
-        check=False,
-    )
-    prefix = f"{commit}:"
-    return {
-        name.removeprefix(prefix) for name in found.stdout.split("\x00") if name.startswith(prefix)
-    }
+    return gitio.decode_text(data)
 
 
 def read_files_at(repo_path: str, commit: str, paths: list[str]) -> dict[str, str | None]:
-    """Many files at one commit in one git process; falls back to one call per file."""
-    wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p and "\r" not in p]
+    """Files' text at one commit, read as bytes in one batch: CRLF, a "\r" inside a line and
+    bytes that are not UTF-8 all keep the file's line numbering (lines split on "\n" only)."""
+    wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
     if not wanted or not diffs.hex_commit(commit):
         return {}
-    result = gitio.run_git(
-        repo_path,
-        "cat-file",
-        "--batch",
-        input_text="".join(f"{commit}:{p}\n" for p in wanted),
-        check=False,
-    )
-    files: dict[str, str | None] = {}
-    if result.returncode == 0:
-        files = _parse_batch(result.stdout, wanted)
-    for path in _paths_with_inner_cr(repo_path, commit, [p for p, t in files.items() if t]):
-        files[path] = None
-    missing = [p for p in wanted if p not in files]
-    for path in missing:
-        files[path] = read_file_at(repo_path, commit, path)
-    return files
+    blobs = gitio.read_blobs(repo_path, commit, wanted, max_bytes=READ_MAX_BYTES)
+    return {path: _blob_text(blobs.get(path)) for path in wanted}
 
 
-def _parse_batch(out: str, paths: list[str]) -> dict[str, str | None]:
-    """Parse `cat-file --batch` output; stops at the first blob whose bytes cannot be recovered
-    (the caller reads the rest one by one)."""
-    files: dict[str, str | None] = {}
-    pos = 0
-    for path in paths:
-        end = out.find("\n", pos)
-        if end == -1:
-            break
-        header = out[pos:end].split(" ")
-        pos = end + 1
-        if header[-1] == "missing" or len(header) != 3:
-            files[path] = None
-            continue
-        _sha, kind, size_text = header
-        size = int(size_text)
-        # Content is `size` bytes then "\n". Find the character count that encodes to size.
-        chunk = out[pos : pos + size]
-        if len(chunk.encode("utf-8")) != size or out[pos + size : pos + size + 1] != "\n":
-            count = _chars_for_bytes(out, pos, size)
-            if count is None:
-                break
-            chunk = out[pos : pos + count]
-        pos += len(chunk) + 1
-        if kind != "blob" or size > READ_MAX_BYTES or "\x00" in chunk:
-            files[path] = None
-        else:
-            files[path] = chunk
-    return files
-
-
-def _chars_for_bytes(out: str, pos: int, size: int) -> int | None:
-    low, high = 0, min(size, len(out) - pos)
-    while low < high:
-        mid = (low + high) // 2
-        if len(out[pos : pos + mid].encode("utf-8")) < size:
-            low = mid + 1
-        else:
-            high = mid
-    if len(out[pos : pos + low].encode("utf-8")) == size and out[pos + low : pos + low + 1] == "\n":
-        return low
-    return None
+def read_file_at(repo_path: str, commit: str, path: str) -> str | None:
+    """One file's text at a commit, or None (missing, binary, too large)."""
+    if not path or path.startswith("-"):
+        return None
+    return read_files_at(repo_path, commit, [path]).get(path)
 
 
 def _diff_paths(diff_text: str) -> list[str]:

@@ -410,27 +410,28 @@ def test_hidden_characters_are_flagged_on_the_page(client_for, reviewer, db, tmp
     assert "\u202e" not in html.split('<h2 id="h-diff"', 1)[1]
 
 
-def test_base_files_are_read_exactly_or_not_at_all(db, tmp_path):
-    """git's text output loses "\\r"; the reader restores CRLF files and refuses what it cannot."""
+def test_base_files_are_read_as_the_bytes_git_holds(db, tmp_path):
+    """CRLF, a "\r" inside a line and bytes that are not UTF-8 all come back line for line."""
     from reviews.selectors.proposals import read_file_at, read_files_at
 
     before = {
         "crlf.py": "a = 1\r\nb = 2\r\n",
         "lone_cr.py": 'a = "x\ry"\nb = 2\n',
         "plain.py": "é = 1\n",
+        "with space.py": "s = 1\n",
     }
     repo, base, _diff = make_change(tmp_path / "bytes", before, before)
     (repo / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    (repo / "binary.dat").write_bytes(b"\x00\x01\x02")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "latin-1")
     base = git(repo, "rev-parse", "HEAD").strip()
-    paths = ["crlf.py", "lone_cr.py", "plain.py", "latin1.txt", "missing.py"]
+    paths = [*before, "latin1.txt", "binary.dat", "missing.py"]
     batch = read_files_at(str(repo), base, paths)
     assert batch == {
-        "crlf.py": "a = 1\r\nb = 2\r\n",
-        "lone_cr.py": None,  # a "\r" inside a line cannot be told from a line break
-        "plain.py": "é = 1\n",
-        "latin1.txt": None,
+        **before,
+        "latin1.txt": "caf\ufffd\n",  # decoded as git's diffs are: one replacement character
+        "binary.dat": None,
         "missing.py": None,
     }
     assert {p: read_file_at(str(repo), base, p) for p in paths} == batch
@@ -438,10 +439,31 @@ def test_base_files_are_read_exactly_or_not_at_all(db, tmp_path):
     assert read_file_at(str(repo), base, "--output=/tmp/x") is None
 
 
-def test_context_for_a_file_without_a_readable_base_is_404(client_for, reviewer, db, tmp_path):
+def test_a_file_with_carriage_returns_in_lines_keeps_whole_file_highlighting(
+    client_for, reviewer, db, tmp_path
+):
     before = {"lone_cr.py": 'a = "x\ry"\n' + "".join(f"v{i} = {i}\n" for i in range(20))}
     after = {"lone_cr.py": before["lone_cr.py"].replace("v15 = 15", "v15 = 16")}
     repo, base, diff = make_change(tmp_path / "cr", before, after)
+    proposal = make_proposal(repo_path=repo, base=base, diff=diff)
+    client = client_for(reviewer)
+    html = page(client, proposal)
+    assert 'class="gap"' in html  # the base was read: unchanged lines can be expanded
+    assert '<span class="mi">16</span>' in html
+    url = reverse("reviews:proposal_context", args=[proposal.pk])
+    context = client.get(url, {"file": 0, "from": 1, "to": 3})
+    assert context.status_code == 200 and "␍" in context.content.decode()
+
+
+def test_context_for_a_file_without_a_readable_base_is_404(
+    client_for, reviewer, db, tmp_path, monkeypatch
+):
+    from reviews.selectors import proposals as proposal_reads
+
+    monkeypatch.setattr(proposal_reads, "READ_MAX_BYTES", 16)  # every base file is too large
+    before = {"big.py": "".join(f"v{i} = {i}\n" for i in range(20))}
+    after = {"big.py": before["big.py"].replace("v15 = 15", "v15 = 16")}
+    repo, base, diff = make_change(tmp_path / "big", before, after)
     proposal = make_proposal(repo_path=repo, base=base, diff=diff)
     client = client_for(reviewer)
     html = page(client, proposal)
