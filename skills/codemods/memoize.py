@@ -59,6 +59,15 @@ def apply(data: CodemodInput) -> CodemodResult:
             "form is made for undecorated module-level functions only"
         )
 
+    # Without arguments the lookup hashes nothing; a restored cache was someone's decision.
+    cheap = _constant_time(func) if params and not container and restored is None else ""
+    if cheap:
+        raise CodemodRefused(
+            f"{name} does only constant-time work ({cheap}, no loop and no other call): "
+            "looking its arguments up in a cache costs about as much as running it, so a "
+            "cache saves nothing (and would keep up to its size of argument objects alive)"
+        )
+
     decorator_text = _cache_decorator(parsed, data, bool(params), restored, restored_names)
     module = parsed.module
     decorator = cst.Decorator(decorator=cst.parse_expression(decorator_text))
@@ -110,6 +119,31 @@ def _refuse_unfit(parsed: Parsed, target) -> str:
             "module-level function or a staticmethod and cache that"
         )
     return kind
+
+
+# Calls that take constant time (or about it, on the short strings they usually see).
+CONSTANT_TIME_CALLS = frozenset(
+    {"isinstance", "issubclass", "type", "callable", "hasattr", "id", "bool", "ord", "chr"}
+    | {"startswith", "endswith", "isdigit", "isalpha", "isspace", "isupper", "islower"}
+)
+
+
+def _constant_time(func: cst.FunctionDef) -> str:
+    """The calls of a body with no loop, comprehension or call beyond CONSTANT_TIME_CALLS
+    (e.g. 'isinstance()'), or '' when it does more."""
+    calls: list[str] = []
+    for node in own_nodes(func):
+        if isinstance(node, cst.For | cst.While | cst.ListComp | cst.SetComp | cst.DictComp):
+            return ""
+        if isinstance(node, cst.GeneratorExp | cst.Lambda | cst.FunctionDef):
+            return ""
+        if isinstance(node, cst.Call):
+            callee = node.func
+            called = callee.attr.value if isinstance(callee, cst.Attribute) else code(callee)
+            if called not in CONSTANT_TIME_CALLS:
+                return ""
+            calls.append(f"{called}()")
+    return ", ".join(sorted(set(calls))) or "arithmetic and comparisons only"
 
 
 def _cache_decorator(

@@ -355,3 +355,27 @@ def test_an_argument_annotated_as_a_tuple_may_be_iterated():
     result = apply("memoize", source, "total")
     assert "@functools.lru_cache(maxsize=1024, typed=True)\ndef total(" in result.new_source
     assert_same_behaviour(source, result.new_source, "total", [((1, 2), 3), ((), 1)])
+
+
+@pytest.mark.parametrize(
+    ("source", "work"),
+    [
+        (  # Python-Markdown's isString: two isinstance checks
+            "class AtomicString(str):\n    pass\n\n\ndef is_string(s):\n"
+            "    if not isinstance(s, AtomicString):\n        return isinstance(s, str)\n"
+            "    return False\n",
+            r"isinstance\(\)",
+        ),
+        (  # Python-Markdown's dequote: prefix and suffix tests and a slice
+            "def dequote(string):\n"
+            "    if string.startswith('\"') and string.endswith('\"'):\n"
+            "        return string[1:-1]\n    return string\n",
+            r"endswith\(\), startswith\(\)",
+        ),
+    ],
+)
+def test_a_function_cheaper_than_a_cache_lookup_is_refused(source, work):
+    qualname = source.split("def ")[1].split("(")[0]
+    reason = rf"does only constant-time work \({work}.*saves nothing"
+    with pytest.raises(CodemodRefused, match=reason):
+        apply("memoize", source, qualname)
