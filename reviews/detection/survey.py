@@ -5,18 +5,22 @@ are parsed once each with `ast`; each module-level function and method is matche
 trigger code the solver ranks skills with (skills.selection.trigger_match), on the same kinds of
 text (the function's own source, and its loops' text from skills.solver.callgraph). A hit needs
 one of the skill's code patterns to appear: a trigger with no code pattern would match every
-function, which tells a reviewer nothing. Whether the fix is safe is the codemod's question,
-asked when the opportunity is solved, not here.
+function, which tells a reviewer nothing. Some triggers are broad (memoize's is "has a loop"), so
+before a hit is filed, `hit_confirmed` asks the skill's codemod whether it would change anything
+in that function (judged over that file alone, which is cheap and errs towards refusing);
+whether the change is worth it is still the solve's question, with its tests and benchmark.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from skills.codemods import REGISTRY, CodemodInput, CodemodRefused, run_codemod
 from skills.gitio import run_git
 from skills.selection import trigger_match
 from skills.solver.callgraph import loop_texts, module_name
@@ -34,6 +38,7 @@ class SurveyedFunction:
     qualname: str
     line: int
     lines: int
+    digest: str  # sha256 of the function's text: a verdict on it holds while it is unchanged
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,9 @@ def _functions(path: str, source: str) -> list[tuple[SurveyedFunction, str]]:
         last = node.end_lineno or node.lineno
         text = "".join(lines[first - 1 : last])
         symbol = f"{module_name(path)}.{qualname}"
-        found.append((SurveyedFunction(symbol, path, qualname, first, last - first + 1), text))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        function = SurveyedFunction(symbol, path, qualname, first, last - first + 1, digest)
+        found.append((function, text))
     return found
 
 
@@ -121,3 +128,53 @@ def survey_scan(root: Path, skills: Iterable[SkillSpec]) -> SurveyScan:
                 if match is not None and match >= 1.0:
                     scan.hits.append(SurveyHit(function, skill, tuple(reasons)))
     return scan
+
+
+def _skeleton(source: str, qualname: str) -> str:
+    """The module with only the function's own definitions: other functions, classes and
+    methods left out.
+
+    A codemod resolves LibCST metadata over the whole file (about a second for 500 lines); the
+    imports, constants and the function itself are what it mostly reads to decide. What this
+    leaves out (another function rebinding a global, a sibling method writing an attribute) can
+    only make it accept where the solve, which runs it on the whole file, then refuses.
+    """
+    lines = source.splitlines(keepends=True)
+    keep = [True] * len(lines)
+    path = qualname.split(".")
+    body = ast.parse(source).body
+    # Down the qualname: at each level drop the other definitions, keep the rest.
+    for depth, name in enumerate(path):
+        target = None
+        for node in body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            if node.name == name and target is None:
+                target = node
+                continue
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            for index in range(first - 1, node.end_lineno or node.lineno):
+                keep[index] = False
+        if target is None or depth == len(path) - 1 or not isinstance(target, ast.ClassDef):
+            break
+        body = target.body
+    return "".join(line for line, kept in zip(lines, keep, strict=True) if kept)
+
+
+def hit_confirmed(root: Path, hit: SurveyHit) -> tuple[bool, str]:
+    """Whether the skill's codemod would change the function; a diagnosis-only skill passes."""
+    codemod = hit.skill.codemod
+    if not codemod:
+        return True, "diagnosis only: its own code patterns appear"
+    if codemod not in REGISTRY:
+        return False, f"no codemod named {codemod!r}"
+    function = hit.function
+    try:
+        source = _skeleton((root / function.path).read_text(encoding="utf-8"), function.qualname)
+        result = run_codemod(codemod, CodemodInput(source, function.path, function.qualname))
+    except CodemodRefused as exc:
+        return False, str(exc)
+    except Exception as exc:  # a codemod crash on odd code must not stop the survey
+        return False, f"{codemod} failed: {exc.__class__.__name__}"
+    # The summary's line numbers are the skeleton's: say only who confirmed it.
+    return bool(result.new_source), f"its codemod ({codemod}) would change this function"

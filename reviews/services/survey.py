@@ -15,6 +15,8 @@ it differently (what a reviewer saw stays what was filed).
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +24,16 @@ from typing import Any
 from django.conf import settings
 
 from reviews.detection.profiles import ProfileData
-from reviews.detection.survey import SurveyHit, SurveyScan, survey_scan
+from reviews.detection.survey import SurveyHit, SurveyScan, hit_confirmed, survey_scan
 from reviews.models import Finding, Repository, Source
 from reviews.services.ingest import finding_ingest
 from reviews.services.solve_context import skill_specs
 
 SURVEY_SOURCE = "wattson-survey"
 DEFAULT_LIMIT = 100
+# Hits whose codemod is asked, at most, per opportunity filed; and the seconds that may take.
+CONFIRM_FACTOR = 20
+CONFIRM_BUDGET_S = 30.0
 SCHEDULE_NAME = "wattson: survey repositories"
 SCHEDULE_FUNC = "reviews.inlet_tasks.survey_all_task"
 
@@ -44,6 +49,8 @@ class SurveyResult:
     files: int
     lines: int
     hits: int
+    refused: int = 0  # hits the skill's codemod would not change
+    unconfirmed: int = 0  # hits left for the next run when the confirming budget ran out
     opportunities: list[int] = field(default_factory=list)  # finding ids, most watts first
     created: list[int] = field(default_factory=list)
     unparsable: list[str] = field(default_factory=list)
@@ -55,6 +62,8 @@ class SurveyResult:
             "files": self.files,
             "lines": self.lines,
             "hits": self.hits,
+            "refused": self.refused,
+            "unconfirmed": self.unconfirmed,
             "opportunities": self.opportunities,
             "created": self.created,
             "unparsable": self.unparsable,
@@ -132,6 +141,82 @@ def _payload(
     }
 
 
+def _confirmed(
+    repository: Repository,
+    weighed: list[tuple[float, SurveyHit]],
+    limit: int,
+    result: SurveyResult,
+) -> list[tuple[float, SurveyHit, str]]:
+    """The first `limit` hits, most watts first, already filed or confirmed by their codemod.
+
+    A codemod takes a fraction of a second per function, so confirming is bounded in count and
+    time; what one run leaves unconfirmed the next (the schedule) reaches, since neither what is
+    already filed nor what a codemod refused (remembered under the var dir, per function text
+    and skill version) is asked again.
+    """
+    root = Path(repository.path)
+    filed = set(
+        Finding.objects.filter(source=SURVEY_SOURCE, repository=repository).values_list(
+            "external_id", flat=True
+        )
+    )
+    considered = weighed[: limit * CONFIRM_FACTOR]
+    refused_before = _refusals_read(repository)
+    refused_now: dict[str, str] = {}
+    accepted: list[tuple[float, SurveyHit, str]] = []
+    stop_at = time.monotonic() + CONFIRM_BUDGET_S
+    for share, hit in considered:
+        if len(accepted) >= limit:
+            break
+        key = survey_external_id(repository.name, hit.function.symbol, hit.skill.slug)
+        if key in filed:
+            accepted.append((share, hit, ""))
+            continue
+        if _refusal_key(hit) in refused_before:
+            result.refused += 1
+            continue
+        if time.monotonic() > stop_at:
+            result.unconfirmed += 1
+            continue
+        confirmed, reason = hit_confirmed(root, hit)
+        if confirmed:
+            accepted.append((share, hit, reason))
+        else:
+            result.refused += 1
+            refused_now[_refusal_key(hit)] = reason[:300]
+    if refused_now:
+        _refusals_write(repository, {**refused_before, **refused_now})
+    return accepted
+
+
+def _refusal_key(hit: SurveyHit) -> str:
+    """A codemod's refusal holds while the function's text and the skill's version do."""
+    version = hit.skill.version_id or 0
+    return f"{hit.skill.slug}:{version}:{hit.function.digest}"
+
+
+def _refusals_path(repository: Repository) -> Path:
+    return Path(settings.VAR_DIR) / "survey" / f"refused-{repository.pk}.json"
+
+
+def _refusals_read(repository: Repository) -> dict[str, str]:
+    """The codemod refusals earlier surveys of this repository remembered on this machine."""
+    try:
+        stored = json.loads(_refusals_path(repository).read_text())
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _refusals_write(repository: Repository, refusals: dict[str, str]) -> None:
+    path = _refusals_path(repository)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside and renamed: a concurrent reader sees the old file or the new one.
+    staging = path.with_suffix(f".{time.monotonic_ns()}.tmp")
+    staging.write_text(json.dumps(refusals))
+    staging.replace(path)
+
+
 def survey_run(
     *,
     repository: Repository,
@@ -158,10 +243,6 @@ def survey_run(
             pair[1].skill.slug,
         )
     )
-    share_from = "profile" if profile is not None else "lines"
-    payloads = [
-        _payload(repository, service.name, hit, share, share_from) for share, hit in weighed[:limit]
-    ]
     result = SurveyResult(
         repository=repository.name,
         functions=len(scan.functions),
@@ -170,6 +251,12 @@ def survey_run(
         hits=len(scan.hits),
         unparsable=scan.unparsable,
     )
+    share_from = "profile" if profile is not None else "lines"
+    payloads = []
+    for share, hit, change in _confirmed(repository, weighed, limit, result):
+        payload = _payload(repository, service.name, hit, share, share_from)
+        payload["evidence"]["survey"]["confirmed"] = change[:300]
+        payloads.append(payload)
     # A survey's opportunities wait for a reviewer's "Request fix": hundreds of speculative
     # solves queued at once would crowd out the regressions.
     Source.objects.get_or_create(name=SURVEY_SOURCE, defaults={"auto_solve": False})
