@@ -35,10 +35,12 @@ from reviews.demo.catalog import (
     DemoRepo,
     DemoUser,
 )
+from reviews.demo.history import HISTORIES, demo_history_load
 from reviews.models import Finding, Proposal, Service, Source
 from reviews.roles import SKILL_ADMIN
 from reviews.services.audit import audit_record
 from reviews.services.ingest import finding_ingest
+from reviews.services.regressions import DETECT_SOURCE
 from reviews.services.repositories import repository_register
 from reviews.services.transitions import finding_transition
 from skills.gitio import GitError, is_work_tree, run_git
@@ -247,6 +249,8 @@ def _iso(moment: datetime) -> str:
 def _repo_payloads(built: BuiltRepo, now: datetime) -> list[tuple[dict[str, Any], float]]:
     out = []
     for finding in built.repo.findings:
+        if finding.from_history:
+            continue
         payload: dict[str, Any] = {
             "kind": finding.kind,
             "external_id": finding.external_id,
@@ -331,12 +335,13 @@ def demo_findings_ingest(built: list[BuiltRepo], *, actor: Any | None = None) ->
     # The detection time is relative to now, so a resend would differ from the stored body:
     # what is stored already is simply left alone.
     missing = [(p, age) for p, age in wanted if (p["source"], p["external_id"]) not in stored]
+    detected = _histories_load(built, now)
     if not missing:
-        return []
+        return detected
     result = finding_ingest(payload=[p for p, _ in missing], actor=actor)
     if not result.ok:
         raise DemoError(f"the demo findings were refused by ingest: {result.errors[:3]}")
-    created_ids = list(result.created)
+    created_ids = list(result.created) + detected
     by_key = {(f.source, f.external_id): f for f in Finding.objects.filter(pk__in=created_ids)}
     for payload, age_hours in missing:
         finding = by_key.get((payload["source"], payload["external_id"]))
@@ -347,6 +352,23 @@ def demo_findings_ingest(built: list[BuiltRepo], *, actor: Any | None = None) ->
         Finding.objects.filter(pk=finding.pk).update(created_at=now - timedelta(hours=age_hours))
     _close_extras(by_key)
     return created_ids
+
+
+def _histories_load(built: list[BuiltRepo], now: datetime) -> list[int]:
+    """The profile histories, through detection: the ids of the findings it newly filed."""
+    created = []
+    for history in HISTORIES:
+        repo = next((b for b in built if b.repo.name == history.repository), None)
+        if repo is None:
+            continue
+        expected = next(f for f in repo.repo.findings if f.from_history)
+        for filed in demo_history_load(history, shas=repo.shas, service=repo.repo.service):
+            if filed.created:
+                created.append(filed.finding)
+                # Backdated like the others: the queue shows findings of different ages.
+                moment = now - timedelta(hours=expected.age_hours)
+                Finding.objects.filter(pk=filed.finding).update(created_at=moment)
+    return created
 
 
 def _close_extras(by_key: dict[tuple[str, str], Finding]) -> None:
@@ -367,11 +389,16 @@ def demo_solve_now(finding_ids: list[int], *, actor: Any | None) -> tuple[list[d
     try:
         # Imported here: the solver pulls in the skills machinery, which loading users and
         # findings does not need.
+        from reviews.services.bisect import finding_bisect
         from reviews.services.solving import solve_request, solve_run_execute
     except ImportError as exc:
         return [], f"the solver is not available ({exc})"
     results = []
     findings = Finding.objects.filter(pk__in=finding_ids, repository__isnull=False)
+    # A detected regression is bisected first, as the worker would, so the solver starts from
+    # the commit bisect named.
+    for finding in findings.filter(source=DETECT_SOURCE):
+        finding_bisect(finding_id=finding.pk)
     for finding in findings.order_by("pk"):
         if finding.proposals.filter(is_current=True).exists():
             continue
@@ -395,7 +422,10 @@ def demo_findings() -> list[int]:
     external_ids = [f.external_id for repo in REPOS for f in repo.findings]
     external_ids += [extra.external_id for extra in EXTRA_FINDINGS]
     stored = Finding.objects.filter(source__in=SOURCES, external_id__in=external_ids)
-    return list(stored.values_list("pk", flat=True))
+    detected = Finding.objects.filter(
+        source=DETECT_SOURCE, repository__name__in=[h.repository for h in HISTORIES]
+    )
+    return list(stored.values_list("pk", flat=True)) + list(detected.values_list("pk", flat=True))
 
 
 def demo_load(*, reset_passwords: bool = False, solve_now: bool = False) -> DemoReport:

@@ -59,6 +59,9 @@ class DemoFinding:
     pattern: str = ""
     confidence: float = 0.9
     evidence: dict = field(default_factory=dict)
+    # Filed by the detector from the repository's profile history (reviews.demo.history), not
+    # ingested as written here; the fields above say what it must find.
+    from_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,17 +160,21 @@ REPOS = (
         service="storage-pricing",
         team="billing",
         fleet_servers=2_400,
+        # Deployed at 2-currency (last good) and 5-readme (first bad): three commits between
+        # them for attribution to rank and bisect to settle (reviews.demo.history).
         commits=(
             DemoCommit("1-base", BASE, "2026-09-22T11:00:00+00:00", "Storage price quotes"),
+            DemoCommit("2-currency", LENA, "2026-11-12T09:30:00+00:00", "Dollar amounts for PDFs"),
             DemoCommit(
-                "2-regression",
+                "3-regression",
                 RITA,
                 "2026-11-19T10:05:00+00:00",
                 "Match products and regions case-insensitively for the new console",
             ),
             DemoCommit(
-                "3-breakdown", LENA, "2026-11-20T16:30:00+00:00", "Itemised quote breakdown"
+                "4-breakdown", LENA, "2026-11-20T16:30:00+00:00", "Itemised quote breakdown"
             ),
+            DemoCommit("5-readme", BASE, "2026-11-21T08:10:00+00:00", "README: how to quote"),
         ),
         findings=(
             DemoFinding(
@@ -180,9 +187,10 @@ REPOS = (
                 expected_skill="memoize",
                 magnitude_pct=4.5,
                 age_hours=7,
-                root_cause_step="2-regression",
+                root_cause_step="3-regression",
                 confidence=0.88,
-                evidence={"cpu_share_pct_before": 0.3, "cpu_share_pct_after": 4.8},
+                # Not sent as JSON: Wattson's own detector files it from the profile history.
+                from_history=True,
             ),
         ),
     ),

@@ -36,6 +36,7 @@ from skills.worktrees import WorktreeError, scratch_worktree
 logger = logging.getLogger(__name__)
 
 TASK_PATH = "reviews.inlet_tasks.bisect_task"
+FINISHED = ("found", "inconclusive", "failed")
 # A step's log as kept in the evidence (the benchmark's own output is in the sandbox note).
 STEP_LOG_CHARS = 1500
 
@@ -111,6 +112,9 @@ def finding_bisect(*, finding_id: int) -> BisectOutcome | None:
     span = bisect_range(finding)
     repository = _bench_repository(finding)
     if span is None or repository is None:
+        return None
+    # Done already: a redelivered task (at-least-once), or the demo bisected it in-process.
+    if ((finding.evidence or {}).get("bisect") or {}).get("status") in FINISHED:
         return None
     commits = [span[0], *commits_between(repository.path, *span)]
     started = timezone.now()

@@ -18,6 +18,7 @@ from reviews.demo.builder import demo_repo_build, demo_solve_now
 from reviews.demo.catalog import EXTRA_FINDINGS, REPOS, USERS
 from reviews.models import Finding, Proposal, Repository, Service
 from reviews.roles import user_roles
+from reviews.services.regressions import DETECT_SOURCE
 from skills.codemods import CodemodInput, run_codemod
 from skills.models import Skill
 
@@ -278,21 +279,54 @@ def test_each_demo_finding_is_fixed_by_its_skill_and_the_tests_still_pass(tmp_pa
             git(built.path, "checkout", "--", finding.file)
 
 
-def test_solve_now_makes_a_validated_proposal_once(db, var_dir):
-    run_demo()
-    finding = Finding.objects.get(external_id="demo-pricing-unit-price")
+def _demo_shas(name: str) -> dict[str, str]:
+    repository = Repository.objects.get(name=name)
+    return json.loads((Path(repository.path) / ".git" / "wattson-demo.json").read_text())["shas"]
+
+
+def test_the_detected_regression_is_bisected_solved_and_shown_on_one_finding(
+    db, var_dir, client, django_capture_on_commit_callbacks
+):
+    # The post-ingest hooks run as after a real commit: auto-solve queues, bisect is queued.
+    with django_capture_on_commit_callbacks(execute=True):
+        run_demo()
+    shas = _demo_shas("pricing-engine")
+    # The detector found it in the profile history and attribution ranked the three commits
+    # between the last good deploy (2-currency) and the first bad one (5-readme).
+    finding = Finding.objects.get(source=DETECT_SOURCE, repository__name="pricing-engine")
+    assert finding.functions == [{"symbol": "pricing.quote.unit_price"}]
+    assert finding.magnitude_pct == pytest.approx(4.5, abs=0.5)
+    change = finding.evidence["changes"][0]
+    assert (change["last_good_commit"], change["first_bad_commit"]) == (
+        shas["2-currency"],
+        shas["5-readme"],
+    )
+    candidates = [c["commit"] for c in finding.evidence["candidates"]]
+    assert candidates[0] == shas["3-regression"] and len(candidates) == 3
+    assert finding.assignee.username == "rita"
+    assert finding.evidence["bisect"]["status"] == "queued"
 
     solved, problem = demo_solve_now([finding.pk], actor=None)
 
     assert problem == ""
+    finding.refresh_from_db()
+    bisect = finding.evidence["bisect"]
+    assert bisect["status"] == "found" and bisect["commit"] == shas["3-regression"]
+    assert bisect["after_s"] > 1.3 * bisect["before_s"]
+    assert finding.root_cause_commit == shas["3-regression"]
     assert [s["status"] for s in solved] == ["succeeded"]
     proposal = Proposal.objects.get(pk=solved[0]["proposal"])
     assert proposal.skill_slug == "memoize"
     assert proposal.applies and proposal.tests_passed
     assert proposal.bench_after_s < proposal.bench_before_s / 1.3
-    assert Finding.objects.get(pk=finding.pk).status == Finding.Status.IN_REVIEW
+    assert finding.status == Finding.Status.IN_REVIEW
     # Already solved: a second call leaves it alone.
     assert demo_solve_now([finding.pk], actor=None) == ([], "")
+
+    client.force_login(get_user_model().objects.get(username="rita"))
+    page = client.get(f"/findings/{finding.pk}/").content.decode()
+    assert 'class="change-point"' in page and "Candidate commits" in page
+    assert "made the benchmark slower" in page and f"Revision {proposal.revision}" in page
 
 
 def test_reviewers_reports_cover_the_services_routed_to_them(db, var_dir):
