@@ -35,6 +35,7 @@ from reviews.demo.catalog import (
     DemoRepo,
     DemoUser,
 )
+from reviews.demo.decided import demo_decided_history_ensure, past_decisions
 from reviews.demo.history import HISTORIES, demo_history_load
 from reviews.models import Finding, Proposal, Service, Source
 from reviews.roles import SKILL_ADMIN
@@ -425,7 +426,12 @@ def demo_findings() -> list[int]:
     detected = Finding.objects.filter(
         source=DETECT_SOURCE, repository__name__in=[h.repository for h in HISTORIES]
     )
-    return list(stored.values_list("pk", flat=True)) + list(detected.values_list("pk", flat=True))
+    past = Finding.objects.filter(external_id__in=[p.external_id for p in past_decisions()])
+    return [
+        *stored.values_list("pk", flat=True),
+        *detected.values_list("pk", flat=True),
+        *past.values_list("pk", flat=True),
+    ]
 
 
 def demo_load(*, reset_passwords: bool = False, solve_now: bool = False) -> DemoReport:
@@ -448,6 +454,7 @@ def demo_load(*, reset_passwords: bool = False, solve_now: bool = False) -> Demo
         )
     _sources_ensure()
     report.findings_created = demo_findings_ingest(report.repositories)
+    report.findings_created += demo_decided_history_ensure(now=timezone.now())
     ids = demo_findings()
     report.findings_total = len(ids)
     if solve_now:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -16,13 +17,17 @@ from django.core.management import CommandError, call_command
 
 from reviews.demo.builder import demo_repo_build, demo_solve_now
 from reviews.demo.catalog import EXTRA_FINDINGS, REPOS, USERS
-from reviews.models import Finding, Proposal, Repository, Service
+from reviews.demo.decided import past_decisions
+from reviews.models import Decision, Finding, Proposal, Repository, Service
+from reviews.reports import ReportFilters, savings_report
 from reviews.roles import user_roles
 from reviews.services.regressions import DETECT_SOURCE
 from skills.codemods import CodemodInput, run_codemod
 from skills.models import Skill
 
-DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS)
+PAST = past_decisions()
+PAST_IDS = [p.external_id for p in PAST]
+DEMO_FINDINGS = sum(len(repo.findings) for repo in REPOS) + len(EXTRA_FINDINGS) + len(PAST)
 
 
 @pytest.fixture(scope="session")
@@ -340,3 +345,30 @@ def test_reviewers_reports_cover_the_services_routed_to_them(db, var_dir):
         assert routed.exists()
         for finding in routed:
             assert finding.service.team in teams, (username, finding.service.name)
+
+
+def test_the_reports_show_sixteen_weeks_of_decisions_with_a_rising_approval_share(db, var_dir):
+    run_demo()
+    decisions = list(Decision.objects.filter(proposal__finding__external_id__in=PAST_IDS))
+    assert len(decisions) == len(PAST)
+
+    def monday(decision: Decision):
+        day = decision.created_at.date()
+        return day - timedelta(days=day.weekday())
+
+    weeks = sorted({monday(d) for d in decisions})
+    assert len(weeks) == 16
+
+    def approved_share(chosen) -> float:
+        picked = [d for d in decisions if monday(d) in chosen]
+        return sum(d.verdict == "approve" for d in picked) / len(picked)
+
+    assert approved_share(weeks[:4]) < 0.7 < approved_share(weeks[-4:])
+    # The reports read it: banked watts in most weeks, not one bar.
+    manager = get_user_model().objects.get(username="mona")
+    filters = ReportFilters(start=weeks[0], end=weeks[-1] + timedelta(days=6))
+    report = savings_report(user=manager, filters=filters)
+    assert len([w for w in report.weekly if w["banked"] > 0]) >= 12
+    # The skills' statistics were rebuilt from them, so the solver's ranking sees the history.
+    memoize = Skill.objects.get(slug="memoize").stats.get(version__isnull=True)
+    assert memoize.approved + memoize.rejected == sum(p.skill == "memoize" for p in PAST)
