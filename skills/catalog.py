@@ -35,11 +35,13 @@ _BOTH = ["regression", "opportunity"]
 
 # The triggers of the diagnosis-only skills: each is offered only when its own patterns appear in
 # the finding's functions or what they call (skills.selection; issue #12 item 1).
-# A lock, a condition wait, a sleep, or a spin (a while loop whose body is only pass/continue).
+# A lock acquired, a condition wait, a sleep, or a spin (a while loop whose body is only
+# pass/continue). Creating a lock is not waiting on one: `self.lock = Lock()` in a constructor
+# made more-concurrent_tee's `__init__` look like contention (issue #12 item 1), so only taking
+# it (`with lock:`, `.acquire()`) counts, in the function or what it calls.
 LOCK_PATTERNS = [
-    r"\b(Lock|RLock|Semaphore|BoundedSemaphore|Condition)\(",
     r"\.acquire\(",
-    r"\bwith\s+[\w.]*(?i:lock|mutex|cond|condition)\s*:",
+    r"\bwith\s+[\w.]*(?i:lock|mutex|cond|condition|sem|semaphore)\s*(:|,|as\b)",
     r"\.(wait|wait_for)\(",
     r"\bsleep\(",
     r"\bwhile\b[^\n]*:\s*\n\s*(pass|continue)\b",

@@ -201,6 +201,65 @@ def test_lock_contention_sees_a_lock_in_what_the_function_calls(work):
     assert "n-plus-one-queries" in {r["skill"] for r in refused}
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        # more-concurrent_tee's constructor (the corpus's one irrelevant analysis).
+        "def __init__(self, iterable):\n    self.iterator = iter(iterable)\n"
+        "    self.lock = Lock()\n",
+        "def make(n):\n    return [threading.RLock() for _ in range(n)], threading.Condition()\n",
+    ],
+)
+def test_lock_contention_refuses_a_function_that_only_creates_a_lock(code):
+    ranked, refused = _ranked_slugs("lock-contention", code)
+    assert ranked == []
+    assert "none of its code patterns appears" in refused["lock-contention"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def __next__(self):\n    with self.lock:\n        return next(self.iterator)\n",
+        "def take(self):\n    self._lock.acquire()\n    try:\n        return 1\n"
+        "    finally:\n        self._lock.release()\n",
+        "def put(self, item):\n    with self._sem as slot:\n        self.items.append(item)\n",
+    ],
+)
+def test_lock_contention_sees_a_lock_taken_in_the_function(code):
+    ranked, refused = _ranked_slugs("lock-contention", code)
+    assert ranked == ["lock-contention"], refused
+
+
+def test_a_lock_created_in_the_function_and_taken_in_another_method_is_not_contention(work):
+    """The constructor makes the lock; only __next__ takes it, and __init__ never calls it."""
+    repo = make_repo(
+        work / "repo",
+        {
+            "pkg/__init__.py": "",
+            "pkg/tee.py": """
+                from threading import Lock
+
+                class Tee:
+                    def __init__(self, iterable):
+                        self.iterator = iter(iterable)
+                        self.lock = Lock()
+
+                    def __next__(self):
+                        with self.lock:
+                            return next(self.iterator)
+            """,
+        },
+    )
+    ctx = context(repo, "pkg.tee.Tee.__init__", seeded("lock-contention"))
+    ranked, refused = rank_skills(ctx, code_for_triggers(gather(ctx, repo)))
+    assert ranked == []
+    assert "none of its code patterns appears" in refused[0]["reason"]
+    # The method that takes the lock is offered the analysis.
+    ctx = context(repo, "pkg.tee.Tee.__next__", seeded("lock-contention"))
+    ranked, _refused = rank_skills(ctx, code_for_triggers(gather(ctx, repo)))
+    assert [r.slug for r in ranked] == ["lock-contention"]
+
+
 def test_n_plus_one_sees_a_query_made_by_a_helper_called_in_the_loop(work):
     repo = make_repo(
         work / "repo",
