@@ -5,6 +5,7 @@ Colours are presentation attributes (allowed by our CSP), not style attributes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
@@ -309,6 +310,24 @@ def _axis_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _span_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) spanning low..high with margin.
+
+    Not from zero: a 2 % step on a level of 100 would be a flat line on a zero-based axis.
+    """
+    margin = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    # Times and shares are never negative: the axis does not go below zero for them.
+    low, high = (max(0.0, low - margin) if low >= 0 else low - margin), high + margin
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(f * power for f in (1, 2, 2.5, 5, 10) if f * power >= raw)
+    first = math.floor(low / step) * step
+    ticks = [first]
+    while ticks[-1] < high - 1e-12 * step:
+        ticks.append(first + len(ticks) * step)
+    return ticks
+
+
 def change_point(
     *,
     points: Sequence[tuple[str, str, float]],
@@ -325,9 +344,8 @@ def change_point(
     if len(points) < 2 or not 0 < change_index < len(points):
         return _empty(width, title, "Too few points to draw.")
     values = [value for _, _, value in points]
-    low, high = min(values), max(values)
-    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-    low, high = low - pad, high + pad
+    ticks = _span_ticks(min(values), max(values))
+    low, high = ticks[0], ticks[-1]
 
     def x(index: float) -> float:
         return left + plot_w * index / (len(points) - 1)
@@ -336,8 +354,7 @@ def change_point(
         return top + plot_h - plot_h * (value - low) / (high - low)
 
     parts: list[SafeString] = []
-    for step in range(5):
-        value = low + (high - low) * step / 4
+    for value in ticks:
         parts.append(
             _h(
                 '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="chart-grid"/>'
