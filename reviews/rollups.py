@@ -31,7 +31,20 @@ class Rollup:
     keys: tuple[str, ...]
     sums: tuple[str, ...]
 
-    def upsert(self, key_exprs: list[str], sum_exprs: list[str], where: str) -> str:
+    def adjust(self, sign: str, key_exprs: list[str], sum_exprs: list[str], where: str) -> str:
+        """Add a row's counts (sign "1") to its rollup row, or take them away (sign "-1").
+
+        Taking away only updates a rollup row that exists: it never creates one. A rollup
+        table emptied before the rows it counts (a test database's flush on SQLite deletes
+        table after table; a TRUNCATE or a careless delete order in production) then stays
+        empty instead of filling with negative rows that every later report would add in.
+        """
+        if sign == "-1":
+            sums = zip(self.sums, sum_exprs, strict=True)
+            keys = zip(self.keys, key_exprs, strict=True)
+            updates = ", ".join(f"{c} = {c} + {e}" for c, e in sums)
+            match = " AND ".join(f"{k} = {e}" for k, e in keys)
+            return f"UPDATE {self.table} SET {updates} WHERE {match} AND ({where})"
         columns = ", ".join((*self.keys, *self.sums))
         values = ", ".join((*key_exprs, *sum_exprs))
         updates = ", ".join(f"{c} = {self.table}.{c} + excluded.{c}" for c in self.sums)
@@ -84,7 +97,8 @@ def savings_counted_sql(row: str) -> str:
 
 
 def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
-    savings = SAVINGS.upsert(
+    savings = SAVINGS.adjust(
+        sign,
         [
             week_sql(vendor, f"{row}.activity_at"),
             f"COALESCE({row}.service_id, 0)",
@@ -101,7 +115,8 @@ def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
         ],
         where=savings_counted_sql(row),
     )
-    funnel = FUNNEL.upsert(
+    funnel = FUNNEL.adjust(
+        sign,
         [
             week_sql(vendor, f"{row}.finding_created_at"),
             f"COALESCE({row}.service_id, 0)",
@@ -124,7 +139,8 @@ def proposal_statements(vendor: str, row: str, sign: str) -> list[str]:
 
 def decision_statements(vendor: str, row: str, sign: str) -> list[str]:
     return [
-        DECISIONS.upsert(
+        DECISIONS.adjust(
+            sign,
             [
                 week_sql(vendor, f"{row}.created_at"),
                 f"COALESCE({row}.service_id, 0)",
@@ -143,7 +159,8 @@ def decision_statements(vendor: str, row: str, sign: str) -> list[str]:
 
 def finding_statements(vendor: str, row: str, sign: str) -> list[str]:
     return [
-        FUNNEL.upsert(
+        FUNNEL.adjust(
+            sign,
             [
                 week_sql(vendor, f"{row}.created_at"),
                 f"{row}.service_id",

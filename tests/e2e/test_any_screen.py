@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from reviews.models import Finding, Service
@@ -147,9 +146,6 @@ def test_reports_fit_and_meet_contrast_with_figures(page, data, manager):  # noq
 
     Both widths in one test: the hand-made report data is made once per test.
     """
-    # A transactional test's flush empties the rollup tables before the rows their triggers
-    # count, which leaves negative rows behind for the next test: start from a rebuild.
-    call_command("rebuild_report_rollups")
     page.add_init_script(path=str(AXE))
     login(page, manager)
     for width in WIDTHS:

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from reviews.models import Finding, Proposal, Service, SolveRun
 from reviews.services import solving
@@ -136,7 +135,6 @@ def test_refusals_read_as_refusals_and_savings_show_their_formulas(page, reviewe
 
 
 def test_report_presets_and_the_wide_csv(page, data, manager):  # noqa: F811
-    call_command("rebuild_report_rollups")  # see test_any_screen: a flush leaves them off
     login(page, manager)
     page.goto("/reports/?breakdown=skill")
     page.get_by_role("link", name="Last 13 weeks").click()

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Sum
 
 from reviews import rollups
@@ -119,6 +120,45 @@ def test_trigger_rollups_equal_a_rebuild(reviewer):
     assert by_triggers["savings"] and by_triggers["decisions"] and by_triggers["funnel"]
     rollups.rebuild()
     assert _snapshot() == by_triggers
+
+
+def _assert_reports_equal_a_rebuild(django_user_model) -> None:
+    """New history written after the rollups were emptied reads as a rebuild does."""
+    _random_history(django_user_model.objects.create_user("ravi"), seed=8)
+    by_triggers = _snapshot()
+    assert all(
+        value >= 0 for table in by_triggers.values() for sums in table.values() for value in sums
+    )
+    rollups.rebuild()
+    assert _snapshot() == by_triggers
+    admin = django_user_model.objects.create_superuser("root")
+    report = savings_report(user=admin, filters=ReportFilters())
+    for bucket, watts in _reference(ReportFilters()).items():
+        assert getattr(report, bucket).watts == pytest.approx(watts, rel=1e-9)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_leaves_no_rollups_behind(reviewer, django_user_model):
+    """A transactional test's flush deletes the rollup tables before the rows they count.
+
+    The next test's reports then started from negative rows ("0 W" where 1.5 kW was banked).
+    """
+    _random_history(reviewer)
+    call_command("flush", interactive=False, verbosity=0)
+    assert _snapshot() == {"savings": {}, "decisions": {}, "funnel": {}}
+    _assert_reports_equal_a_rebuild(django_user_model)
+
+
+@pytest.mark.django_db
+def test_rollups_emptied_before_their_rows_stay_empty(reviewer, django_user_model):
+    """The same in production: a TRUNCATE or a delete order that empties the rollups first."""
+    _random_history(reviewer)
+    for model in (SavingsWeek, DecisionWeek, FunnelWeek):
+        model.objects.all().delete()
+    Finding.objects.all().delete()  # cascades to proposals and decisions
+    Service.objects.all().delete()
+    assert _snapshot() == {"savings": {}, "decisions": {}, "funnel": {}}
+    _assert_reports_equal_a_rebuild(django_user_model)
 
 
 def _reference(filters: ReportFilters) -> dict:
