@@ -163,8 +163,9 @@ def fix_commit_prepare(
     Returns (commit sha, head sha). The commit is reachable from no ref yet: `fix_branch_create`
     names it once the decision is recorded. Raises PatchRefused or PatchStale.
     """
-    check_patch(diff_text)
     head = default_head(repo_path, default_branch)
+    # With the tree: a symlink the diff edits without stating its mode is refused too.
+    check_patch(diff_text, repo=repo_path, commit=head)
     with scratch_worktree(repo_path, head, prefix=FIX_PREFIX) as tree:
         checked = run_git(
             tree, "apply", "--check", "--index", "-", input_text=diff_text, check=False

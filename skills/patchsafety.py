@@ -4,6 +4,11 @@ Used by the solver (a codemod's or a model's diff), by validation, and by the fi
 approval, so a diff refused at approval is refused at proposal time too. Plain text edits to
 plain files inside the repository only: no git metadata, no CI configuration, no symlinks,
 submodules, mode changes or binary patches.
+
+A diff alone cannot show every symlink: one that edits an existing link's target without
+stating the mode (`index aaa..bbb`, or bare `---`/`+++` lines) reads as a text edit, and
+`git apply` retargets the link. So callers that know the tree the diff applies to pass it
+(`repo`, `commit`), and every path the diff names is looked up there too.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
+from pathlib import Path
 
 from django.conf import settings
 from unidiff import PatchSet
@@ -248,11 +254,52 @@ def _git_summary_check(diff_text: str) -> None:
             check_path(candidate)
 
 
-def check_patch(diff_text: str) -> None:
+def _tree_paths(paths: list[str]) -> list[str]:
+    """The paths and each directory above them: a symlinked directory is refused as well."""
+    wanted: dict[str, None] = {}
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            wanted["/".join(parts[:depth])] = None
+    return list(wanted)
+
+
+def _tree_check(repo: str | Path, commit: str, paths: list[str]) -> None:
+    """Refuse a diff naming a path that is a symlink or a submodule at `commit` in `repo`."""
+    wanted = _tree_paths(paths)
+    listed = run_git(
+        repo,
+        "ls-tree",
+        "-z",
+        "--full-tree",
+        commit,
+        "--",
+        *wanted,
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+        check=False,
+    )
+    if listed.returncode != 0:
+        detail = (listed.stderr or listed.stdout).strip().splitlines()
+        raise PatchRefused(f"git cannot list {commit[:40]}: {detail[0] if detail else 'error'}")
+    asked = set(wanted)
+    for entry in listed.stdout.split("\0"):
+        meta, _, path = entry.partition("\t")
+        if path not in asked:
+            continue  # a sibling git listed while walking into a directory we named
+        mode = meta.split(" ", 1)[0]
+        if mode == "120000":
+            raise PatchRefused(f"the patch changes {path[:80]!r}, a symlink in the repository")
+        if mode == "160000":
+            raise PatchRefused(f"the patch changes {path[:80]!r}, a submodule in the repository")
+
+
+def check_patch(diff_text: str, *, repo: str | Path | None = None, commit: str = "HEAD") -> None:
     """Refuse, before anything applies it, a patch that is not plain text edits inside the repo.
 
     Raises PatchRefused(reason). Checked three ways on purpose: a strict line walk of every
-    header, unidiff's parse, and git's own reading (`git apply --numstat --summary`).
+    header, unidiff's parse, and git's own reading (`git apply --numstat --summary`); with
+    `repo`, also the modes at `commit` of every path the patch names (a symlink edited without
+    its mode in the diff).
     """
     if not isinstance(diff_text, str):
         raise PatchRefused("the patch is not text")
@@ -284,12 +331,14 @@ def check_patch(diff_text: str) -> None:
             if raw and raw != "/dev/null":
                 check_path(_strip_prefix(raw, ("a/", "b/")))
     _git_summary_check(diff_text)
+    if repo is not None:
+        _tree_check(repo, commit, paths)
 
 
-def patch_refusal(diff_text: str) -> str:
+def patch_refusal(diff_text: str, *, repo: str | Path | None = None, commit: str = "HEAD") -> str:
     """Why `check_patch` refuses the diff, or "" when it is safe (for callers that report)."""
     try:
-        check_patch(diff_text)
+        check_patch(diff_text, repo=repo, commit=commit)
     except PatchRefused as exc:
         return exc.reason
     return ""

@@ -374,7 +374,7 @@ class _Agent:
             where = ".".join(str(p) for p in exc.absolute_path)
             return f"invalid input{' for ' + where if where else ''}: {exc.message[:300]}"
         diff = with_final_newline(tool_input["diff"])
-        unsafe = patch_refusal(diff)
+        unsafe = patch_refusal(diff, repo=self.root)
         if unsafe:
             return unsafe
         check = run_git(self.root, "apply", "--check", "-", input_text=diff, check=False)

@@ -212,7 +212,7 @@ def validate_in_worktree(
     """
     validation = Validation(base_commit=head_commit(worktree))
     try:
-        unsafe = patch_refusal(diff)
+        unsafe = patch_refusal(diff, repo=worktree)
         if unsafe:
             validation.apply_log = unsafe
             return validation

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from reviews.models import Decision, Proposal
-from reviews.patches import PatchRefused, check_patch
+from reviews.patches import PatchRefused, check_patch, fix_commit_prepare
 from reviews.services.decisions import DecisionRefused, proposal_decide
+from skills.solver.validation import validate
 from tests.reviews.gate_helpers import (
     FIXED,
     ORIGINAL,
@@ -19,6 +22,15 @@ from tests.reviews.gate_helpers import (
     make_proposal,
     make_repo,
     repo_state,
+)
+from tests.support.symlink_patches import (
+    HOSTILE_NAMES,
+    HOSTILE_TARGET,
+    LINK,
+    LINK_TARGET,
+    SEEN_IN_THE_DIFF,
+    add_symlink,
+    hostile_diffs,
 )
 
 
@@ -64,6 +76,27 @@ def _corpus(sentinel: Path) -> dict[str, str]:
         "chmod": (
             "diff --git a/invoice/calc.py b/invoice/calc.py\nold mode 100644\nnew mode 100755\n"
         ),
+        "symlink-retarget": (
+            "diff --git a/link b/link\nindex aaaaaaa..bbbbbbb 120000\n--- a/link\n+++ b/link\n"
+            "@@ -1 +1 @@\n-old/target\n\\ No newline at end of file\n+/etc/shadow\n"
+            "\\ No newline at end of file\n"
+        ),
+        "symlink-delete": (
+            "diff --git a/link b/link\ndeleted file mode 120000\nindex aaaaaaa..0000000\n"
+            "--- a/link\n+++ /dev/null\n@@ -1 +0,0 @@\n-old/target\n"
+            "\\ No newline at end of file\n"
+        ),
+        "file-to-symlink": (
+            "diff --git a/README.md b/README.md\nold mode 100644\nnew mode 120000\n"
+        ),
+        "chmod-hidden-in-a-larger-diff": (
+            "diff --git a/invoice/calc.py b/invoice/calc.py\nold mode 100644\nnew mode 100755\n"
+            "index 1111111..2222222\n--- a/invoice/calc.py\n+++ b/invoice/calc.py\n"
+            '@@ -4,8 +4,5 @@\n def total(values):\n     """Sum of the values."""\n'
+            "-    result = 0\n-    for value in values:\n-        result = result + value\n"
+            "-    return result\n+    return sum(values)\n \n \n"
+        )
+        + _new_file("invoice/notes.txt", "faster\n"),
         "new-executable": _new_file("run.sh").replace(
             "new file mode 100644", "new file mode 100755"
         ),
@@ -182,3 +215,86 @@ def test_approving_a_malicious_patch_writes_nothing(repo, sentinel, reviewer, tm
         not (tmp_path / "work").exists()
         or [p for p in (tmp_path / "work").iterdir() if not p.name.startswith(".lock")] == []
     )
+
+
+# --- symlinks and modes, at the three places that apply a diff ---------------------------------
+# Each case is a genuine fix of invoice/calc.py with a rider (tests/support/symlink_patches.py).
+
+
+@pytest.fixture
+def linked_repo(tmp_path):
+    repo = make_repo(tmp_path / "linked")
+    add_symlink(repo)
+    return repo
+
+
+def _hostile(repo: Path) -> dict[str, str]:
+    return hostile_diffs(repo, fix_path="invoice/calc.py", fixed_text=FIXED)
+
+
+def _refused_for_the_right_reason(reason: str) -> bool:
+    return "symlink" in reason or "mode" in reason
+
+
+def test_git_apply_retargets_a_link_when_the_diff_leaves_its_mode_out(linked_repo, tmp_path):
+    """Why the check looks at the tree: these riders read as text edits and git obeys them."""
+    cases = _hostile(linked_repo)
+    for name in ("symlink-retarget-mode-unstated", "symlink-retarget-bare"):
+        probe = tmp_path / name
+        shutil.copytree(linked_repo, probe, symlinks=True)
+        (tmp_path / f"{name}.patch").write_text(cases[name])
+        git(probe, "apply", str(tmp_path / f"{name}.patch"))
+        assert os.readlink(probe / LINK) == HOSTILE_TARGET, name
+
+
+def test_the_fix_without_its_rider_passes_against_the_tree(linked_repo):
+    check_patch(diff_for(linked_repo, "invoice/calc.py", FIXED), repo=linked_repo)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_check_patch_refuses_symlink_and_mode_riders(name, linked_repo):
+    diff = _hostile(linked_repo)[name]
+    with pytest.raises(PatchRefused) as refused:
+        check_patch(diff, repo=linked_repo)
+    assert _refused_for_the_right_reason(refused.value.reason), refused.value.reason
+    if name in SEEN_IN_THE_DIFF:
+        with pytest.raises(PatchRefused):
+            check_patch(diff)  # no tree needed: the diff says it
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_validation_refuses_symlink_and_mode_riders_before_running_anything(name, linked_repo):
+    result = validate(linked_repo, "main", _hostile(linked_repo)[name], test_cmd="true")
+    assert not result.applies and not result.passed
+    assert result.tests_passed is None  # nothing of the repository ran
+    assert _refused_for_the_right_reason(result.apply_log), result.apply_log
+    assert os.readlink(linked_repo / LINK) == LINK_TARGET
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_fix_branch_preparation_refuses_symlink_and_mode_riders(name, linked_repo):
+    with pytest.raises(PatchRefused) as refused:
+        fix_commit_prepare(
+            repo_path=str(linked_repo),
+            default_branch="main",
+            diff_text=_hostile(linked_repo)[name],
+            message="fix\n",
+        )
+    assert _refused_for_the_right_reason(refused.value.reason), refused.value.reason
+
+
+@pytest.mark.django_db
+def test_approving_a_symlink_or_mode_rider_writes_nothing(linked_repo, reviewer):
+    before = repo_state(linked_repo)
+    cases = _hostile(linked_repo)
+    for name in HOSTILE_NAMES:
+        proposal = make_proposal(repo=linked_repo, diff=cases[name])
+        with pytest.raises(DecisionRefused) as refused:
+            proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+        assert "safety checks" in refused.value.message, name
+        assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.PENDING, name
+    assert not Decision.objects.exists()
+    assert fix_branches(linked_repo) == []
+    assert repo_state(linked_repo) == before
+    assert os.readlink(linked_repo / LINK) == LINK_TARGET
+    assert os.stat(linked_repo / "invoice" / "calc.py").st_mode & 0o111 == 0
