@@ -223,7 +223,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WATTSON_INGEST_MAX_BYTES = 5 * 1024 * 1024
 WATTSON_INGEST_MAX_BATCH = 1000
 WATTSON_SIGNATURE_TOLERANCE_S = 300
-# Ingest posts per account (reviews.api.findings.IngestRateThrottle), counted in the database
+# Ingest posts per account (reviews.api.finding_ingest.IngestRateThrottle), counted in the database
 # cache so every web process shares the count; over it: 429 with Retry-After.
 WATTSON_INGEST_RATE = env("WATTSON_INGEST_RATE", "120/min")
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", WATTSON_INGEST_RATE):
@@ -426,6 +426,13 @@ WATTSON_PATCH_MAX_BYTES = envint("WATTSON_PATCH_MAX_BYTES", 1024 * 1024, minimum
 # measurable, and the least time left worth benchmarking a regression's root-cause parent with.
 WATTSON_BENCH_RUNS = envint("WATTSON_BENCH_RUNS", 3, minimum=1)
 WATTSON_MIN_SPEEDUP = envfloat("WATTSON_MIN_SPEEDUP", 1.05, minimum=0.0)
+# "Faster" is a one-sided Mann-Whitney U test of "at least WATTSON_MIN_SPEEDUP faster" at this
+# significance level over all looks, with up to WATTSON_BENCH_MAX_RUNS pairs while undecided
+# (skills.solver.speedup).
+WATTSON_BENCH_ALPHA = envfloat("WATTSON_BENCH_ALPHA", 0.05, minimum=1e-6)
+if WATTSON_BENCH_ALPHA >= 0.5:
+    raise ImproperlyConfigured(f"WATTSON_BENCH_ALPHA must be below 0.5, got {WATTSON_BENCH_ALPHA}")
+WATTSON_BENCH_MAX_RUNS = envint("WATTSON_BENCH_MAX_RUNS", 6, minimum=1)
 WATTSON_MIN_PARENT_BUDGET_S = envfloat("WATTSON_MIN_PARENT_BUDGET_S", 5.0, minimum=0.0)
 # Bisecting a detected regression (reviews.services.bisect): benchmarks measured at most, and
 # the wall time after which it stops and says how far it got.

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reviews.api.findings import IngestRateThrottle, PayloadTooLarge
+from reviews.api.finding_ingest import IngestRateThrottle, PayloadTooLarge
 from reviews.detection.histories import FORMATS, HistoryError, history_read, parse_time
 from reviews.detection.profiles import PROFILE_FORMATS, profile_read
 from reviews.roles import user_roles

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reviews.api.findings import filter_text_schema
+from reviews.api.finding_serializers import filter_text_schema
 from reviews.reports import FORMULAS, savings_report
 from reviews.roles import user_roles
 from reviews.views.reports import ReportFilterForm
