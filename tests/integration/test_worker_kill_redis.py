@@ -6,14 +6,12 @@ Uses its own PostgreSQL database and Redis db number, dropped and flushed afterw
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
 import pytest
-import redis
 from django.conf import settings
 
-from tests.reviews.test_worker_kill import Deployment, kill_mid_solve_and_recover
+from tests.deployment import Deployment, scratch_postgres
+from tests.deployment import scratch_redis as redis_db
+from tests.reviews.test_worker_kill import kill_mid_solve_and_recover
 
 REDIS_DB = 13
 
@@ -21,33 +19,21 @@ REDIS_DB = 13
 def _server_url() -> str:
     db = settings.DATABASES["default"]
     user = db.get("USER") or "postgres"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
     return f"postgresql://{user}{password}@{host}:{port}"
 
 
 @pytest.fixture
 def scratch_database():
-    name = f"wattson_kill_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{_server_url()}/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{_server_url()}/{name}"
-    finally:
-        with psycopg.connect(f"{_server_url()}/postgres", autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(_server_url(), prefix="wattson_kill") as url:
+        yield url
 
 
 @pytest.fixture
 def scratch_redis():
-    url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    try:
+    with redis_db(REDIS_DB) as url:
         yield url
-    finally:
-        client.flushdb()
 
 
 def test_killed_worker_run_completes_once_on_redis_broker(
