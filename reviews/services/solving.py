@@ -103,28 +103,40 @@ def solve_unavailable_reason(finding: Finding) -> str:
     return reason[:1].upper() + reason[1:] + "." if reason else ""
 
 
+# A decision that stands, per status: (what happened, what stays on record, how the reports
+# count its watts). A shipped or abandoned fix was approved first; its pull request's fate
+# counts too (shipped within banked, abandoned as lost).
+_STANDING_DECISION = {
+    Proposal.Status.APPROVED: ("was approved", "the approval", "banked"),
+    Proposal.Status.REJECTED: ("was rejected", "the rejection", "lost"),
+    Proposal.Status.SHIPPED: (
+        "was approved and its pull request merged (shipped)",
+        "the shipped fix",
+        "banked (as shipped)",
+    ),
+    Proposal.Status.ABANDONED: (
+        "was approved, then its pull request was closed unmerged (abandoned)",
+        "the abandoned fix",
+        "lost",
+    ),
+}
+
+
 def redecide_warning(finding: Finding) -> str:
     """What a new fix request would do to the decision that stands; "" when none stands."""
     decided = (
-        Proposal.objects.filter(
-            finding=finding,
-            is_current=True,
-            status__in=(Proposal.Status.APPROVED, Proposal.Status.REJECTED),
-        )
+        Proposal.objects.filter(finding=finding, is_current=True, status__in=_STANDING_DECISION)
         .only("revision", "status")
         .first()
     )
     if decided is None:
         return ""
-    approved = decided.status == Proposal.Status.APPROVED
-    verb, noun, counted = (
-        ("approved", "approval", "banked") if approved else ("rejected", "rejection", "lost")
-    )
+    happened, record, counted = _STANDING_DECISION[decided.status]
     return (
-        f"Revision {decided.revision} was {verb}. Requesting a fix solves the finding again: "
-        f"the {noun} stays on record and its watts stay {counted} in the reports; a new "
-        "revision is made only if the solver finds a different change, and it replaces the "
-        f"{noun} only when a reviewer approves or rejects it."
+        f"Revision {decided.revision} {happened}. Requesting a fix solves the finding again: "
+        f"{record} stays on record and its watts stay {counted} in the reports; a new "
+        "revision is made only if the solver finds a different change, and it replaces "
+        f"{record} only when a reviewer approves or rejects it."
     )
 
 

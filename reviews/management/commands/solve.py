@@ -29,8 +29,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--confirm",
             action="store_true",
-            help="solve a finding whose revision was approved or rejected again (the decision "
-            "stays on record and in the reports until a newer one replaces it)",
+            help="solve again a finding whose revision was approved, rejected, shipped or "
+            "abandoned (the decision stays on record and in the reports until a newer one "
+            "replaces it)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
