@@ -29,7 +29,9 @@ from reviews.models import Finding, Repository
 from reviews.selectors.repositories import finding_repository
 from reviews.services.assignment import finding_assign
 from reviews.services.audit import audit_record
+from reviews.services.repositories import repository_local_path
 from skills.gitio import GitError, commit_info
+from skills.mirrors import MirrorError
 from skills.solver.validation import BENCH_TIMEOUT_S, ValidationError, measure_benchmark
 from skills.worktrees import WorktreeError, scratch_worktree
 
@@ -53,7 +55,7 @@ def bisect_range(finding: Finding) -> tuple[str, str] | None:
 
 def _bench_repository(finding: Finding) -> Repository | None:
     repository = finding_repository(finding)
-    if repository is None or not repository.bench_cmd or not repository.path:
+    if repository is None or not repository.bench_cmd or not (repository.path or repository.url):
         return None
     return repository
 
@@ -78,7 +80,8 @@ def bisect_queue(finding_ids: list[int]) -> list[int]:
         repository = _bench_repository(finding) if span else None
         if span is None or repository is None or "bisect" in finding.evidence:
             continue
-        if len(commits_between(repository.path, *span)) < 2:
+        # A URL repository's mirror may lack the commits yet: the task fetches, then decides.
+        if not repository.url and len(commits_between(repository.path, *span)) < 2:
             continue
         _set_bisect(finding.pk, {"status": "queued", "queued_at": timezone.now().isoformat()})
         try:
@@ -90,10 +93,12 @@ def bisect_queue(finding_ids: list[int]) -> list[int]:
     return queued
 
 
-def _measure(repository: Repository, deadline: float, commit: str) -> tuple[float | None, str]:
+def _measure(
+    repository: Repository, local_path: str, deadline: float, commit: str
+) -> tuple[float | None, str]:
     timeout = max(1.0, min(BENCH_TIMEOUT_S, deadline - time.monotonic()))
     try:
-        with scratch_worktree(repository.path, commit) as worktree:
+        with scratch_worktree(local_path, commit) as worktree:
             seconds, log = measure_benchmark(
                 repository.bench_cmd,
                 cwd=worktree,
@@ -116,13 +121,19 @@ def finding_bisect(*, finding_id: int) -> BisectOutcome | None:
     # Done already: a redelivered task (at-least-once), or the demo bisected it in-process.
     if ((finding.evidence or {}).get("bisect") or {}).get("status") in FINISHED:
         return None
-    commits = [span[0], *commits_between(repository.path, *span)]
     started = timezone.now()
+    try:
+        local_path = repository_local_path(repository, commits=span)
+    except MirrorError as exc:
+        outcome = BisectOutcome(status="failed", reason=f"cannot read {repository.name}: {exc}")
+        finding_bisect_record(finding=finding, outcome=outcome, repository_path="")
+        return outcome
+    commits = [span[0], *commits_between(local_path, *span)]
     _set_bisect(finding.pk, {"status": "running", "started_at": started.isoformat()})
     budget = float(settings.WATTSON_BISECT_TIMEOUT_S)
     outcome = bisect_commits(
         commits,
-        measure=partial(_measure, repository, time.monotonic() + budget),
+        measure=partial(_measure, repository, local_path, time.monotonic() + budget),
         min_slowdown=settings.WATTSON_MIN_SPEEDUP,
         max_steps=settings.WATTSON_BISECT_MAX_STEPS,
         deadline_s=budget,
@@ -131,7 +142,7 @@ def finding_bisect(*, finding_id: int) -> BisectOutcome | None:
     finding_bisect_record(
         finding=finding,
         outcome=outcome,
-        repository=repository,
+        repository_path=local_path,
         extra={
             "started_at": started.isoformat(),
             "finished_at": timezone.now().isoformat(),
@@ -154,7 +165,7 @@ def finding_bisect_record(
     *,
     finding: Finding,
     outcome: BisectOutcome,
-    repository: Repository,
+    repository_path: str,
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Write the outcome into the evidence; a named commit becomes the root cause."""
@@ -162,7 +173,7 @@ def finding_bisect_record(
     info = None
     if outcome.status == "found":
         try:
-            info = commit_info(repository.path, outcome.commit, max_diff_bytes=1)
+            info = commit_info(repository_path, outcome.commit, max_diff_bytes=1)
         except (GitError, ValueError):
             info = None
     with transaction.atomic():
