@@ -7,7 +7,10 @@ the fix branch land in another.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reviews.models import Finding, Repository
+from reviews.services.code_hosts.hosts import GITHUB, host_for_url
 
 
 def finding_repository(finding: Finding) -> Repository | None:
@@ -15,3 +18,29 @@ def finding_repository(finding: Finding) -> Repository | None:
     if finding.repository_id:
         return finding.repository
     return finding.service.repository if finding.service_id else None
+
+
+@dataclass(frozen=True)
+class ApprovalDelivery:
+    """What approving a fix does for a repository, for the decision form to say plainly."""
+
+    remote: str = ""  # the URL the branch is pushed to; "" for a local work tree
+    host_name: str = ""  # "GitHub" or "GitLab" when a pull/merge request is opened
+    request_noun: str = ""  # "pull request" or "merge request"
+    project: str = ""
+
+
+def approval_delivery(repository: Repository | None) -> ApprovalDelivery:
+    """A local branch only, a push, or a push and a pull request (reviews.services.code_hosts)."""
+    if repository is None or not repository.url:
+        return ApprovalDelivery()
+    target = host_for_url(repository.url)
+    if target is None:
+        return ApprovalDelivery(remote=repository.url)
+    github = target.host == GITHUB
+    return ApprovalDelivery(
+        remote=repository.url,
+        host_name="GitHub" if github else "GitLab",
+        request_noun="pull request" if github else "merge request",
+        project=target.project,
+    )
