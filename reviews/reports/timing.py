@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -22,7 +23,10 @@ def percentiles(
     """
     qs = qs.exclude(**{f"{column}__isnull": True}).order_by()
     if narrowed and connection.vendor == "postgresql":
-        sql, params = qs.values(column).query.sql_with_params()
+        try:
+            sql, params = qs.values(column).query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (a reviewer with no team)
+            return dict.fromkeys(percents)
         cols = ", ".join(
             f"percentile_cont({p}) WITHIN GROUP (ORDER BY t.{column})" for p in percents
         )
