@@ -1,0 +1,393 @@
+"""Load, measured: the production server (`bash .ci/prod`: gunicorn + whitenoise + qcluster) on
+PostgreSQL, driven by --reviewers concurrent logged-in reviewers (queue, finding, proposal with a
+2,000-line diff, reports) plus --ingesters detector accounts posting findings, for --seconds, on
+127.0.0.1 only; then the same load against `manage.py runserver` on the same database.
+
+    .venv/bin/python bench/load.py [--reviewers 50] [--ingesters 2] [--seconds 60]
+        [--server-url postgresql://postgres@127.0.0.1:5432] [--skip-runserver]
+
+Prints throughput, p50/p95/p99 per page and errors for each server, the targets (p95 <= 250 ms
+for the queue and the proposal page, 0 errors, on 2 cores) and the load average, since other
+processes on the machine change the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+# bench/queue.py would shadow the stdlib's queue module for everything imported below.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT / "bench"]
+sys.path.insert(0, str(PROJECT))
+
+TARGET_P95_MS = 250.0
+TARGET_PAGES = ("queue", "proposal")
+FINDINGS = 2000
+DIFF_LINES = 2000
+
+
+# --- seeding (runs inside the server's environment: `load.py --seed`) -------------------------
+
+
+def _big_diff() -> str:
+    # Each handler gives three diff lines (context, removed, added).
+    old = [f"def handler_{i}(value):\n    return value + {i}\n" for i in range(DIFF_LINES // 3)]
+    new = [f"def handler_{i}(value):\n    return value * {i}\n" for i in range(DIFF_LINES // 3)]
+    body = difflib.unified_diff(
+        "".join(old).splitlines(True), "".join(new).splitlines(True), "a/app/handlers.py",
+        "b/app/handlers.py", n=1,
+    )  # fmt: skip
+    return "diff --git a/app/handlers.py b/app/handlers.py\n" + "".join(body)
+
+
+def seed(reviewers: int) -> dict:
+    """Users with sessions, an ingest token, FINDINGS findings and a proposal on one of them."""
+    import hashlib
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    django.setup()
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
+
+    from reviews.models import Finding, Proposal, SolveRun
+    from reviews.roles import INGEST, REVIEWER
+    from reviews.services.ingest import finding_ingest
+
+    detector = User.objects.create_user("load-detector")
+    detector.groups.add(Group.objects.get_or_create(name=INGEST)[0])
+    payloads = [
+        {
+            "kind": random.choice(["regression", "opportunity"]),
+            "external_id": f"load-{i}",
+            "source": "load-seed",
+            "service": f"service-{i % 40}",
+            "title": f"CPU regression in app.module_{i}.handler",
+            "metric": "cpu",
+            "magnitude_pct": 0.5 + i % 30,
+            "functions": [{"symbol": f"app.module_{i}.handler", "file": f"app/module_{i}.py"}],
+        }
+        for i in range(FINDINGS)
+    ]
+    for first in range(0, FINDINGS, 1000):
+        finding_ingest(payload=payloads[first : first + 1000], actor=detector)
+    finding = Finding.objects.order_by("id").first()
+    run = SolveRun.objects.create(finding=finding, status=SolveRun.Status.SUCCEEDED)
+    diff = _big_diff()
+    proposal = Proposal.objects.create(
+        finding=finding,
+        revision=1,
+        solve_run=run,
+        diff=diff,
+        diff_sha256=hashlib.sha256(diff.encode()).hexdigest(),
+        base_commit="0" * 40,
+        skill_slug="hoist-loop-invariant",
+        rationale="Multiply instead of add.",
+        estimated_watts=100.0,
+        applies=True,
+        tests_passed=True,
+        bench_before_s=0.2,
+        bench_after_s=0.1,
+    )
+    Finding.objects.filter(pk=finding.pk).update(status=Finding.Status.IN_REVIEW)
+    group = Group.objects.get_or_create(name=REVIEWER)[0]
+    sessions = []
+    for number in range(reviewers):
+        user = User.objects.create_user(f"load-reviewer-{number}")
+        user.groups.add(group)
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append(store.session_key)
+    return {
+        "cookie": settings.SESSION_COOKIE_NAME,
+        "sessions": sessions,
+        "token": Token.objects.create(user=detector).key,
+        "finding": finding.pk,
+        "finding_ids": list(Finding.objects.values_list("id", flat=True)[:500]),
+        "proposal": proposal.pk,
+        "diff_lines": diff.count("\n"),
+    }
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, list[str]] = defaultdict(list)
+
+    def record(self, page: str, seconds: float, error: str = "") -> None:
+        with self.lock:
+            self.latencies[page].append(seconds)
+            if error:
+                self.errors[page].append(error)
+
+
+def _request(connection, method: str, path: str, headers: dict, body: bytes | None = None):
+    connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **headers})
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def _reviewer(port: int, cookie: str, seed_data: dict, stop: float, stats: Stats) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": f"{cookie}={seed_data['session']}"}
+    pages = [
+        ("queue", lambda: "/"),
+        ("queue", lambda: f"/?service=service-{random.randrange(40)}&sort=-magnitude"),
+        ("finding", lambda: f"/findings/{random.choice(seed_data['finding_ids'])}/"),
+        ("proposal", lambda: f"/proposals/{seed_data['proposal']}/"),
+        ("reports", lambda: "/reports/"),
+    ]
+    while time.monotonic() < stop:
+        page, path = random.choice(pages)
+        started = time.perf_counter()
+        try:
+            status = _request(connection, "GET", path(), headers)
+            error = "" if status == 200 else f"HTTP {status}"
+        except (OSError, http.client.HTTPException) as exc:
+            error = type(exc).__name__
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        stats.record(page, time.perf_counter() - started, error)
+
+
+def _ingester(port: int, token: str, number: int, stop: float, stats: Stats) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    sent = 0
+    while time.monotonic() < stop:
+        body = json.dumps(
+            {
+                "kind": "regression",
+                "external_id": f"live-{number}-{sent}-{secrets.token_hex(4)}",
+                "source": "load-live",
+                "service": f"service-{sent % 40}",
+                "title": "CPU regression seen under load",
+                "metric": "cpu",
+                "magnitude_pct": 1.5,
+                "functions": [{"symbol": f"app.live_{sent}.f", "file": f"app/live_{sent}.py"}],
+            }
+        ).encode()
+        sent += 1
+        started = time.perf_counter()
+        try:
+            status = _request(connection, "POST", "/api/v1/findings/", headers, body)
+            error = "" if status in (200, 201) else f"HTTP {status}"
+        except (OSError, http.client.HTTPException) as exc:
+            error = type(exc).__name__
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        stats.record("ingest", time.perf_counter() - started, error)
+
+
+def drive(port: int, seed_data: dict, *, reviewers: int, ingesters: int, seconds: float) -> Stats:
+    stats = Stats()
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=_reviewer,
+            args=(port, seed_data["cookie"], {**seed_data, "session": session}, stop, stats),
+        )
+        for session in seed_data["sessions"][:reviewers]
+    ]
+    threads += [
+        threading.Thread(target=_ingester, args=(port, seed_data["token"], n, stop, stats))
+        for n in range(ingesters)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stats
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+def report(name: str, stats: Stats, seconds: float) -> list[str]:
+    total = sum(len(v) for v in stats.latencies.values())
+    errors = sum(len(v) for v in stats.errors.values())
+    print(f"\n== {name}: {total / seconds:.1f} requests/s, {errors} errors ==")
+    print(f"  {'page':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  errors")
+    problems = []
+    for page in ("queue", "finding", "proposal", "reports", "ingest"):
+        values = stats.latencies.get(page, [])
+        if not values:
+            continue
+        p95 = _percentile(values, 0.95)
+        kinds = sorted(set(stats.errors.get(page, [])))
+        print(
+            f"  {page:10} {len(values):6} {statistics.median(values) * 1000:8.0f} {p95:8.0f} "
+            f"{_percentile(values, 0.99):8.0f}  {len(stats.errors.get(page, []))} {kinds[:3]}"
+        )
+        if page in TARGET_PAGES and p95 > TARGET_P95_MS:
+            problems.append(f"{name}: {page} p95 {p95:.0f} ms > {TARGET_P95_MS:.0f} ms")
+    if errors:
+        problems.append(f"{name}: {errors} errors")
+    return problems
+
+
+# --- the servers ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 180) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+            if connection.getresponse().status < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the server did not answer in time")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WATTSON_", "DJANGO_"))}
+    env.update(
+        {
+            "WATTSON_ENV": "production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            # Plain HTTP on 127.0.0.1: no TLS in front here (the cookie header is sent by hand).
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DATABASE_URL": database_url,
+            "WATTSON_VAR_DIR": str(var_dir),
+            "WATTSON_BIND": "127.0.0.1",
+            "WATTSON_AUTO_SOLVE": "0",
+            "WATTSON_INGEST_RATE": "1000000/min",
+            "WATTSON_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviewers", type=int, default=50)
+    parser.add_argument("--ingesters", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--skip-runserver", action="store_true")
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # internal: seed and exit
+    args = parser.parse_args()
+    if args.seed is not None:
+        print(json.dumps(seed(args.seed)))
+        return 0
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    django.setup()  # tests.deployment imports the scenario builder (Django models)
+    from tests.deployment import scratch_postgres
+
+    problems: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="wattson-load-") as tmp,
+        scratch_postgres(args.server_url, prefix="wattson_load") as database_url,
+    ):
+        env = server_env(database_url, Path(tmp))
+        port = _free_port()
+        prod = subprocess.Popen(
+            ["bash", ".ci/prod"], cwd=PROJECT, env={**env, "PORT": str(port)},
+            stdout=open(Path(tmp) / "prod.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            _wait_until_up(port, prod)
+            seeded = subprocess.run(
+                [sys.executable, __file__, "--seed", str(args.reviewers)],
+                cwd=PROJECT, env=env, capture_output=True, text=True, check=True, timeout=600,
+            )  # fmt: skip
+            seed_data = json.loads(seeded.stdout.strip().splitlines()[-1])
+            print(
+                f"seeded {FINDINGS} findings, a {seed_data['diff_lines']}-line diff, "
+                f"{len(seed_data['sessions'])} reviewer sessions; load average "
+                f"{os.getloadavg()[0]:.2f} before"
+            )
+            stats = drive(
+                port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
+                seconds=args.seconds,
+            )  # fmt: skip
+            load = os.getloadavg()
+            problems += report("gunicorn (bash .ci/prod)", stats, args.seconds)
+            print(f"  load average during the run: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min)")
+            if any(stats.errors.values()):
+                log = (Path(tmp) / "prod.log").read_text(errors="replace")
+                print("  server log, last error:\n" + log[log.rfind("Traceback") :][:3000])
+        finally:
+            _stop(prod)
+        if not args.skip_runserver:
+            port = _free_port()
+            dev = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                _wait_until_up(port, dev)
+                stats = drive(
+                    port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
+                    seconds=args.seconds,
+                )  # fmt: skip
+                load = os.getloadavg()
+                report("runserver (for comparison, no target)", stats, args.seconds)
+                print(f"  load average during the run: {load[0]:.2f} (1 min), {load[1]:.2f}")
+            finally:
+                _stop(dev)
+    print(f"\ntargets: p95 <= {TARGET_P95_MS:.0f} ms for {', '.join(TARGET_PAGES)}; 0 errors")
+    for problem in problems:
+        print("MISSED:", problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
