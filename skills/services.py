@@ -40,6 +40,22 @@ class DecisionRecord:
     reason: str = ""
     watts: float = 0.0  # the proposal's measured watts, else its estimate; counted on approve
     decision_seconds: float = 0.0  # proposal creation → decision
+    # The other skills composed into the same patch (issue #12 item 5): each gets the decision.
+    also_version_ids: tuple[int, ...] = ()
+
+
+def credited_versions(
+    skill_version_id: int, also_version_ids: Iterable[int], watts: float
+) -> list[tuple[int, float]]:
+    """(version id, watts) for each skill a decision counts for: the proposal's own skill and
+    every skill composed into its patch, each once.
+
+    Every skill counts the verdict; an approval's watts are shared equally, because the patch
+    saved them together and the sum over skills must stay what the approval banked.
+    """
+    versions = list(dict.fromkeys([skill_version_id, *also_version_ids]))
+    share = float(watts) / len(versions)
+    return [(version_id, share) for version_id in versions]
 
 
 def wilson_bounds(successes: int, total: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -121,50 +137,71 @@ def skill_stats_record(
     reason: str = "",
     watts: float = 0.0,
     decision_seconds: float = 0.0,
+    also_version_ids: Iterable[int] = (),
 ) -> None:
-    """Count one decision for the skill and its version; call inside the decision's transaction."""
+    """Count one decision for the skill and its version, and for every skill composed into the
+    same patch (`also_version_ids`); call inside the decision's transaction."""
     if verdict not in VERDICTS:
         raise ValueError(f"unknown verdict {verdict!r}")
     with transaction.atomic():
-        skill_id = SkillVersion.objects.values_list("skill_id", flat=True).get(pk=skill_version_id)
-        skill_row = None
-        for version_id in (None, skill_version_id):
-            stats = _locked_stats(skill_id, version_id)
-            _accumulate(
-                stats,
+        for version, share in credited_versions(skill_version_id, also_version_ids, watts):
+            _record_one(
+                version,
                 verdict=verdict,
                 reason=reason,
-                watts=watts,
+                watts=share,
                 decision_seconds=decision_seconds,
             )
-            stats.save()
-            if version_id is None:
-                skill_row = stats
-        assert skill_row is not None
-        Skill.objects.filter(pk=skill_id).update(needs_attention=needs_attention(skill_row))
+
+
+def _record_one(
+    skill_version_id: int, *, verdict: str, reason: str, watts: float, decision_seconds: float
+) -> None:
+    skill_id = SkillVersion.objects.values_list("skill_id", flat=True).get(pk=skill_version_id)
+    skill_row = None
+    for version_id in (None, skill_version_id):
+        stats = _locked_stats(skill_id, version_id)
+        _accumulate(
+            stats,
+            verdict=verdict,
+            reason=reason,
+            watts=watts,
+            decision_seconds=decision_seconds,
+        )
+        stats.save()
+        if version_id is None:
+            skill_row = stats
+    assert skill_row is not None
+    Skill.objects.filter(pk=skill_id).update(needs_attention=needs_attention(skill_row))
 
 
 def skill_stats_rebuild(decisions: Iterable[DecisionRecord]) -> int:
     """Recompute every SkillStats row from the decisions, in the order given; returns rows."""
     records = list(decisions)
-    version_ids = {record.skill_version_id for record in records}
+    version_ids = {
+        version
+        for record in records
+        for version in (record.skill_version_id, *record.also_version_ids)
+    }
     skill_of = dict(SkillVersion.objects.filter(pk__in=version_ids).values_list("id", "skill_id"))
     rows: dict[tuple[int, int | None], SkillStats] = {}
     for record in records:
-        skill_id = skill_of.get(record.skill_version_id)
-        if skill_id is None:
-            continue  # the version was deleted with its skill
-        for version_id in (None, record.skill_version_id):
-            key = (skill_id, version_id)
-            if key not in rows:
-                rows[key] = SkillStats(skill_id=skill_id, version_id=version_id)
-            _accumulate(
-                rows[key],
-                verdict=record.verdict,
-                reason=record.reason,
-                watts=record.watts,
-                decision_seconds=record.decision_seconds,
-            )
+        credited = credited_versions(record.skill_version_id, record.also_version_ids, record.watts)
+        for skill_version_id, share in credited:
+            skill_id = skill_of.get(skill_version_id)
+            if skill_id is None:
+                continue  # the version was deleted with its skill
+            for version_id in (None, skill_version_id):
+                key = (skill_id, version_id)
+                if key not in rows:
+                    rows[key] = SkillStats(skill_id=skill_id, version_id=version_id)
+                _accumulate(
+                    rows[key],
+                    verdict=record.verdict,
+                    reason=record.reason,
+                    watts=share,
+                    decision_seconds=record.decision_seconds,
+                )
     with transaction.atomic():
         SkillStats.objects.all().delete()
         SkillStats.objects.bulk_create(rows.values())

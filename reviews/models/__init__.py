@@ -1,8 +1,8 @@
 """The reviews app's models, one module per responsibility; Django finds them all through here.
 
 config: Repository, Service, Source · findings: Finding · solving: SolveRun ·
-proposals: Proposal, Decision · pull_requests: PullRequest · comments: ReviewThread,
-ReviewComment · audit: AuditEvent · rollups: SavingsWeek, DecisionWeek, FunnelWeek ·
+proposals: Proposal, ProposalSkill, Decision · pull_requests: PullRequest · comments:
+ReviewThread, ReviewComment · audit: AuditEvent · rollups: SavingsWeek, DecisionWeek, FunnelWeek ·
 measurements: Series, Point, ProfileWindow, FunctionShare. Import them from `reviews.models`, as
 migrations and the rest of the code do.
 """
@@ -22,7 +22,7 @@ from reviews.models.config import (
 from reviews.models.delivery import FixDelivery
 from reviews.models.findings import Finding
 from reviews.models.measurements import FunctionShare, Point, ProfileWindow, Series
-from reviews.models.proposals import Decision, Proposal
+from reviews.models.proposals import Decision, Proposal, ProposalSkill
 from reviews.models.pull_requests import PullRequest
 from reviews.models.rollups import DecisionWeek, FunnelWeek, SavingsWeek
 from reviews.models.solving import SolveRun
@@ -38,6 +38,7 @@ __all__ = [
     "Point",
     "ProfileWindow",
     "Proposal",
+    "ProposalSkill",
     "PullRequest",
     "Repository",
     "ReviewComment",

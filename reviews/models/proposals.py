@@ -11,6 +11,7 @@ from django.utils import timezone
 from reviews.models.config import Service
 from reviews.models.findings import Finding
 from reviews.models.solving import SolveRun
+from skills.solver.speedup import describe
 from skills.solver.types import Validation
 
 
@@ -71,6 +72,11 @@ class Proposal(models.Model):
     # the share of the regression undone (skills/solver/types.py).
     bench_parent_s = models.FloatField(null=True, blank=True)
     bench_log = models.TextField(blank=True)
+    # How validation judged "faster" (skills.solver.speedup.Judgement.as_dict): the verdict,
+    # the one-sided test's p-value, the significance level, the minimum speed-up and the
+    # number of interleaved pairs. None when nothing was benchmarked. (Nullable, no default:
+    # SQLite then adds the column in place instead of remaking the table and its triggers.)
+    bench_judgement = models.JSONField(null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     cost_usd = models.FloatField(null=True, blank=True)
     requested_by = models.ForeignKey(
@@ -163,6 +169,21 @@ class Proposal(models.Model):
             "measured_recovery": self.measured_recovery,
         }
 
+    def composed_version_ids(self) -> list[int]:
+        """The versions of the other skills composed into this proposal's patch, in order."""
+        return [row.skill_version_id for row in self.composed_skills.all() if row.skill_version_id]
+
+    @property
+    def bench_judgement_text(self) -> str:
+        """How validation judged "faster": verdict, p-value, level and pairs; "" if unjudged."""
+        return describe(self.bench_judgement)
+
+    @property
+    def skill_slugs(self) -> list[str]:
+        """The slugs of every skill whose change is in this proposal, its own first."""
+        composed = [row.skill_slug for row in self.composed_skills.all()]
+        return list(dict.fromkeys([s for s in (self.skill_slug, *composed) if s]))
+
     @property
     def validation_passed(self) -> bool:
         """An analysis has nothing to validate; otherwise Validation.passed, the one rule."""
@@ -170,6 +191,36 @@ class Proposal(models.Model):
             self.is_analysis
             or Validation(applies=self.applies, tests_passed=self.tests_passed).passed
         )
+
+
+class ProposalSkill(models.Model):
+    """Another skill whose change was composed into the proposal's patch (issue #12 item 5).
+
+    The proposal's own skill stays on Proposal.skill_version; each composed one is a row here,
+    with the version it ran at, so a decision counts for every skill in the patch.
+    """
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="composed_skills")
+    position = models.PositiveSmallIntegerField()  # 1, 2, ...: the order the rationale names
+    skill_slug = models.CharField(max_length=80)
+    skill_version = models.ForeignKey(
+        "skills.SkillVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="composed_proposals",
+    )
+
+    class Meta:
+        ordering = ["proposal", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "position"], name="proposalskill_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill_slug} in proposal {self.proposal_id}"
 
 
 class Decision(models.Model):

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviews.models import Decision
+from reviews.models import Decision, ProposalSkill
 from skills.services import REJECT, DecisionRecord, approved_watts
 
 
 def decision_records() -> list[DecisionRecord]:
-    """Every decision on a proposal made by a skill, oldest first, as the rebuild reads them."""
+    """Every decision on a proposal made by a skill, oldest first, as the rebuild reads them.
+
+    A composed proposal's decision carries the versions of the other skills in its patch, so
+    the rebuild credits each of them as the decision did (skills.services.credited_versions).
+    """
     rows = (
         Decision.objects.filter(proposal__skill_version__isnull=False)
         .order_by("created_at", "id")
@@ -21,14 +25,21 @@ def decision_records() -> list[DecisionRecord]:
             "verdict",
             "reason",
             "created_at",
+            "proposal_id",
             "proposal__skill_version_id",
             "proposal__created_at",
             "proposal__estimated_watts",
             "proposal__measured_watts",
         )
     )
+    composed: dict[int, list[int]] = {}
+    for proposal_id, version_id in ProposalSkill.objects.filter(
+        skill_version__isnull=False
+    ).values_list("proposal_id", "skill_version_id"):
+        composed.setdefault(proposal_id, []).append(version_id)
     return [
         DecisionRecord(
+            also_version_ids=tuple(composed.get(row["proposal_id"], ())),
             skill_version_id=row["proposal__skill_version_id"],
             verdict=row["verdict"],
             reason=row["reason"],

@@ -265,6 +265,7 @@ def _skill_stats_feed(proposal: Proposal, *, decision: Decision) -> None:
             measured_watts=proposal.measured_watts,
         ),
         decision_seconds=(decision.created_at - proposal.created_at).total_seconds(),
+        also_version_ids=proposal.composed_version_ids(),
     )
 
 

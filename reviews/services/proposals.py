@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from reviews.models import Finding, Proposal, SolveRun
+from reviews.models import Finding, Proposal, ProposalSkill, SolveRun
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
 from reviews.services.bot import bot_user
@@ -152,6 +152,7 @@ def proposal_store_revision(*, run: SolveRun, candidate: Candidate) -> Proposal:
     try:
         with transaction.atomic():
             proposal = Proposal.objects.create(**fields)
+            _record_composed_skills(proposal, candidate)
     except IntegrityError:
         # proposal_unique_revision / proposal_one_current_per_finding: a concurrent attempt of
         # this run stored it first. Theirs is the one.
@@ -161,10 +162,34 @@ def proposal_store_revision(*, run: SolveRun, candidate: Candidate) -> Proposal:
         verb="proposal.create",
         target=proposal,
         new_state=proposal.status,
-        data={"run": run.pk, "revision": run.revision, "skill": candidate.skill_slug},
+        data={
+            "run": run.pk,
+            "revision": run.revision,
+            "skill": candidate.skill_slug,
+            "composed_skills": [other.get("slug") for other in candidate.also_skills],
+        },
     )
     comments_carry_over(new=proposal, actor=bot)
     return proposal
+
+
+def _record_composed_skills(proposal: Proposal, candidate: Candidate) -> None:
+    """A row per other skill composed into the patch, with the version it ran at (a version
+    since deleted is kept as its slug only), so a decision counts for each of them."""
+    known = set(
+        SkillVersion.objects.filter(
+            pk__in=[other.get("version_id") for other in candidate.also_skills]
+        ).values_list("pk", flat=True)
+    )
+    ProposalSkill.objects.bulk_create(
+        ProposalSkill(
+            proposal=proposal,
+            position=position,
+            skill_slug=str(other.get("slug") or "")[:80],
+            skill_version_id=other.get("version_id") if other.get("version_id") in known else None,
+        )
+        for position, other in enumerate(candidate.also_skills, start=1)
+    )
 
 
 def _base_commit(run: SolveRun, candidate: Candidate) -> str:
@@ -214,6 +239,7 @@ def _proposal_fields(run: SolveRun, candidate: Candidate) -> dict[str, Any]:
         "bench_after_s": validation.bench_after_s if validation else None,
         "bench_parent_s": validation.bench_parent_s if validation else None,
         "bench_log": validation.bench_log if validation else "",
+        "bench_judgement": (validation.bench_judgement or None) if validation else None,
         "usage": usage,
         "cost_usd": usage.get("cost_usd"),
         "requested_by": run.requested_by,

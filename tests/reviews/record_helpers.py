@@ -27,8 +27,18 @@ def fix_diff(repo: Path, variant: int = 0) -> str:
     return diff_for(repo, "invoice/calc.py", VARIANTS[variant])
 
 
-def fix(repo: Path, variant: int = 0, *, skill: str = "memoize", passes: bool = True, watts=100.0):
+def fix(
+    repo: Path,
+    variant: int = 0,
+    *,
+    skill: str = "memoize",
+    passes: bool = True,
+    watts=100.0,
+    also: tuple[str, ...] = (),
+):
+    """A fix by `skill`; `also` are skills composed into the same patch (issue #12 item 5)."""
     version = Skill.objects.get(slug=skill).current_version
+    composed = [Skill.objects.get(slug=slug).current_version for slug in also]
     return Candidate(
         outcome="proposal",
         skill_slug=skill,
@@ -39,6 +49,10 @@ def fix(repo: Path, variant: int = 0, *, skill: str = "memoize", passes: bool = 
         validation=Validation(
             applies=True, tests_passed=passes, base_commit=git(repo, "rev-parse", "HEAD")
         ),
+        also_skills=[
+            {"slug": slug, "version_id": other.pk if other else None}
+            for slug, other in zip(also, composed, strict=True)
+        ],
     )
 
 

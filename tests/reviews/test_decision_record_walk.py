@@ -3,8 +3,10 @@ and pull requests merged, closed or reopened on the code host, the live skill st
 `rebuild_skill_stats`, the trigger-kept rollups equal a rebuild, and the report's banked (and
 shipped) / at stake / lost equal what the decision record says.
 
-A seeded random walk (reproducible: the failing seed and step are in the assertion message) over
-the real services, with the fake solver of record_helpers standing in for the backend.
+Some fixes are composed of two skills' changes (issue #12 item 5): their decisions count for
+both skills, live and in the rebuild. A seeded random walk (reproducible: the failing seed and
+step are in the assertion message) over the real services, with the fake solver of
+record_helpers standing in for the backend.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def _ingest(repo_row, service) -> Finding:
 def _candidate(rng: random.Random, repo):
     roll = rng.random()
     if roll < 0.55:
+        if rng.random() < 0.5 or not Decision.objects.filter(
+            proposal__composed_skills__isnull=False
+        ).exists():
+            # Two codemods composed into one patch: the decision counts for both skills.
+            first, second = rng.sample(["memoize", "string-join", "precompile-regex"], 2)
+            return fix(repo, rng.randrange(3), skill=first, also=(second,))
         return fix(repo, rng.randrange(3), skill=rng.choice(["memoize", "string-join"]))
     if roll < 0.7:
         return fix(repo, rng.randrange(3), passes=False)
@@ -174,7 +182,7 @@ def test_stats_rollups_and_reports_agree_with_rebuilds_after_any_sequence(
     repo = make_repo(tmp_path / "repo")
     repo_row = Repository.objects.create(name="walk", path=str(repo))
     service = Service.objects.create(name="walk-svc", repository=repo_row)
-    for slug in ("memoize", "string-join"):
+    for slug in ("memoize", "string-join", "precompile-regex"):
         make_skill(slug)
     people = [reviewer, reviewer2, skill_admin]
     history: list[str] = []
@@ -196,3 +204,21 @@ def test_stats_rollups_and_reports_agree_with_rebuilds_after_any_sequence(
             assert getattr(report, bucket).watts == pytest.approx(watts), (bucket, where)
     assert any(h == "approve" for h in history) or any(h == "reject" for h in history)
     assert any(h in ("merged", "closed") for h in history), history
+    decided_composed = Decision.objects.filter(proposal__composed_skills__isnull=False)
+    assert decided_composed.exists(), (
+        f"seed {seed}: no decision on a composed proposal",
+        list(Proposal.objects.values_list("skill_slug", "status", "composed_skills__skill_slug")),
+        history,
+    )
+    # Each skill's statistics count every decision on a proposal whose patch holds its change.
+    for stats in SkillStats.objects.filter(version__isnull=True).select_related("skill"):
+        verdicts = [
+            d.verdict
+            for d in Decision.objects.select_related("proposal")
+            if stats.skill.slug in d.proposal.skill_slugs
+        ]
+        accepted = sum(v in ("approve", "useful") for v in verdicts)
+        assert (stats.approved, stats.rejected) == (
+            accepted,
+            sum(v in ("reject", "not_useful") for v in verdicts),
+        ), (stats.skill.slug, seed)
