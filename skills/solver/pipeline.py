@@ -3,8 +3,8 @@
 The offline codemods and the Anthropic agent differ only in how they come by a diff; from the
 diff on, a candidate is validated, judged, measured against a regression's parent and costed by
 the functions here, so the two backends cannot drift apart. Limits are read from settings at
-call time (WATTSON_BENCH_RUNS, WATTSON_MIN_SPEEDUP, WATTSON_MIN_PARENT_BUDGET_S,
-WATTSON_SOLVE_TIMEOUT_S).
+call time (WATTSON_BENCH_RUNS, WATTSON_BENCH_MAX_RUNS, WATTSON_BENCH_ALPHA, WATTSON_MIN_SPEEDUP,
+WATTSON_MIN_PARENT_BUDGET_S, WATTSON_SOLVE_TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.conf import settings
 from skills.gitio import is_work_tree
 from skills.solver.baseline import Baseline, compare, run_baseline
 from skills.solver.gather import SHA_RE
+from skills.solver.speedup import FASTER, describe
 from skills.solver.trace import Step, Tracer
 from skills.solver.types import SolveContext, Validation
 from skills.solver.validation import (
@@ -48,6 +49,10 @@ class Limits:
     bench_runs: int
     min_speedup: float
     min_parent_budget_s: float
+    # "Faster" is a one-sided test at this level (skills.solver.speedup), with up to
+    # bench_max_runs pairs while the verdict is undecided.
+    bench_alpha: float = 0.05
+    bench_max_runs: int = 6
 
     @classmethod
     def from_settings(cls, *, bench_runs: int | None = None) -> Limits:
@@ -55,6 +60,8 @@ class Limits:
             bench_runs=settings.WATTSON_BENCH_RUNS if bench_runs is None else bench_runs,
             min_speedup=settings.WATTSON_MIN_SPEEDUP,
             min_parent_budget_s=settings.WATTSON_MIN_PARENT_BUDGET_S,
+            bench_alpha=settings.WATTSON_BENCH_ALPHA,
+            bench_max_runs=settings.WATTSON_BENCH_MAX_RUNS,
         )
 
 
@@ -183,8 +190,8 @@ def validate_diff(
 ) -> tuple[Validation, str]:
     """(validation, verdict) of one diff in the scratch worktree; traced as a "validate" step.
 
-    Tests get up to half the time left; the benchmark alternates with the clean checkout, with
-    up to twice the usual pairs when noise blurs the verdict.
+    Tests get up to half the time left; the benchmark alternates with the clean checkout and
+    takes more pairs (up to the limit) while the statistical verdict is undecided.
     """
     refusal = baseline_refusal(root, context, bench, tracer)
     if refusal:
@@ -192,6 +199,7 @@ def validate_diff(
         return Validation(), refusal
     tests_before = bench.tests_baseline
     remaining = bench.remaining()
+    max_pairs = max(bench.runs, bench.limits.bench_max_runs)
     baseline = bench.baseline_dir()
     started = time.perf_counter()
     validation = validate_in_worktree(
@@ -202,9 +210,10 @@ def validate_diff(
         bench_runs=bench.runs,
         baseline_dir=baseline,
         test_timeout=min(TEST_TIMEOUT_S, remaining / 2),
-        bench_timeout=min(BENCH_TIMEOUT_S, remaining / (8 * bench.runs)),
-        bench_max_runs=2 * bench.runs,
+        bench_timeout=min(BENCH_TIMEOUT_S, remaining / (4 * max_pairs)),
+        bench_max_runs=max_pairs,
         min_speedup=bench.limits.min_speedup,
+        bench_alpha=bench.limits.bench_alpha,
         judge_tests=lambda returncode, output: compare(tests_before, returncode, output),
     )
     if tests_before is not None and tests_before.failures:
@@ -236,6 +245,12 @@ def verdict(validation: Validation, min_speedup: float) -> str:
     before, after = validation.bench_before_s, validation.bench_after_s
     if before is not None and after is None:
         return f"the benchmark fails with the change:\n{tail(validation.bench_log)}"
+    judgement = validation.bench_judgement
+    if before and after and judgement:
+        if judgement.get("verdict") != FASTER:
+            return f"no significant gain: {describe(judgement)}"
+        return ""
+    # Measured without interleaving (no samples to judge): the ratio is all there is.
     if before and after and before / max(after, 1e-9) < min_speedup:
         return f"no measurable gain: the benchmark took {before:.4f}s before and {after:.4f}s after"
     return ""
@@ -250,8 +265,10 @@ def validation_summary(validation: Validation) -> str:
         speedup = validation.bench_before_s / max(validation.bench_after_s, 1e-9)
         parts.append(
             f"benchmark {validation.bench_before_s:.4f}s → {validation.bench_after_s:.4f}s "
-            f"({speedup:.1f}× faster)"
+            f"({speedup:.2f}× faster)"
         )
+    if validation.bench_judgement:
+        parts.append(describe(validation.bench_judgement))
     return ", ".join(parts)
 
 

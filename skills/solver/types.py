@@ -118,6 +118,19 @@ class Validation:
     # not tell (e.g. ids that could not be parsed, so the exit status decided).
     baseline_failures: list[str] = field(default_factory=list)
     baseline_note: str = ""
+    # How "faster" was judged on the interleaved samples (skills.solver.speedup.Judgement
+    # .as_dict(): verdict, p-value, level, pairs); {} when the benchmark was not judged.
+    bench_judgement: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """The one definition of "validation passed": the patch applies and no test failed.
+
+        No test command (tests_passed None) is not a failure. The solver also refuses a change
+        whose benchmark fails or gains nothing (skills.solver.pipeline.verdict); the gate asks
+        only this, because a reviewer may accept an unmeasured change.
+        """
+        return self.applies and self.tests_passed is not False
 
     @property
     def sandbox_mode(self) -> str:
@@ -131,16 +144,6 @@ class Validation:
     @property
     def sandbox_warnings(self) -> list[str]:
         return list(sandbox_notes(self.test_log, self.bench_log).get("warnings", []))
-
-    @property
-    def passed(self) -> bool:
-        """The one definition of "validation passed": the patch applies and no test failed.
-
-        No test command (tests_passed None) is not a failure. The solver also refuses a change
-        whose benchmark fails or gains nothing (skills.solver.pipeline.verdict); the gate asks
-        only this, because a reviewer may accept an unmeasured change.
-        """
-        return self.applies and self.tests_passed is not False
 
     @property
     def measured_recovery(self) -> float | None:

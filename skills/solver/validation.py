@@ -21,6 +21,7 @@ from pathlib import Path
 from skills import sandbox
 from skills.gitio import run_git
 from skills.patchsafety import patch_refusal
+from skills.solver.speedup import UNDECIDED, Judgement, describe, judge, look_alpha
 from skills.solver.types import Validation
 from skills.worktrees import head_commit, scratch_worktree, worktree_reset
 
@@ -140,7 +141,30 @@ def _sample(command: str, cwd: str | Path, timeout: float) -> tuple[float | None
     return result.seconds, f"{result.seconds:.6f}s (wall time)"
 
 
-def measure_interleaved(
+@dataclass(frozen=True)
+class Interleaved:
+    """Alternating before/after benchmark samples, and the verdict on them (when judged)."""
+
+    before: list[float]
+    after: list[float]
+    log: str
+    judgement: Judgement | None = None
+    failed_side: str = ""  # "before" or "after" when a run failed (the samples then stop)
+
+    @property
+    def before_median(self) -> float | None:
+        if self.failed_side == "before" or not self.before:
+            return None
+        return statistics.median(self.before)
+
+    @property
+    def after_median(self) -> float | None:
+        if self.failed_side or not self.after:
+            return None
+        return statistics.median(self.after)
+
+
+def interleave(
     command: str,
     *,
     before_dir: str | Path,
@@ -149,41 +173,54 @@ def measure_interleaved(
     timeout: float = BENCH_TIMEOUT_S,
     max_runs: int | None = None,
     min_speedup: float = 1.0,
-) -> tuple[float | None, float | None, str]:
-    """(before median, after median, log), alternating before/after runs.
+    alpha: float | None = None,
+) -> Interleaved:
+    """`runs` before/after pairs, alternating, then (with `alpha`) more while undecided.
 
     Alternating keeps a change in machine load from landing on one side only, which a
-    before-then-after sequence cannot promise on a busy host. When the medians and the best
-    runs disagree about whether the change reaches `min_speedup`, the noise is larger than the
-    effect: more pairs are run, up to `max_runs`, before the medians are taken.
+    before-then-after sequence cannot promise on a busy host. With `alpha`, each pair from
+    `runs` on is a look at the verdict (skills.solver.speedup.judge): a "faster" or "not faster"
+    verdict stops the runs; "undecided" takes another pair, up to `max_runs`.
     """
+    last = max(runs, max_runs or runs)
+    level = look_alpha(alpha, runs, last) if alpha is not None else None
     before: list[float] = []
     after: list[float] = []
     log: list[str] = []
-    index = 0
-    while index < max(runs, max_runs or runs):
-        if index >= runs and not _ambiguous(before, after, min_speedup):
-            break
+    judgement: Judgement | None = None
+    for index in range(last):
         for label, cwd, samples in (("before", before_dir, before), ("after", after_dir, after)):
             value, line = _sample(command, cwd, timeout)
             log.append(f"run {index + 1} {label}: {line}")
             if value is None:
-                before_median = statistics.median(before) if before and label == "after" else None
-                return before_median, None, cap_log("\n".join(log))
+                return Interleaved(before, after, cap_log("\n".join(log)), failed_side=label)
             samples.append(value)
-        index += 1
+        if alpha is not None and index + 1 >= runs:
+            judgement = judge(before, after, min_speedup=min_speedup, alpha=alpha, level=level)
+            if judgement.verdict != UNDECIDED:
+                break
     log.append(
         f"median of {len(before)}: before {statistics.median(before):.6f}s, "
         f"after {statistics.median(after):.6f}s"
     )
-    return statistics.median(before), statistics.median(after), "\n".join(log)
+    if judgement is not None:
+        log.append(describe(judgement.as_dict()))
+    return Interleaved(before, after, "\n".join(log), judgement)
 
 
-def _ambiguous(before: list[float], after: list[float], min_speedup: float) -> bool:
-    """True when the medians and the best runs land on different sides of min_speedup."""
-    by_median = statistics.median(before) / max(statistics.median(after), 1e-9) >= min_speedup
-    by_best = min(before) / max(min(after), 1e-9) >= min_speedup
-    return by_median != by_best
+def measure_interleaved(
+    command: str,
+    *,
+    before_dir: str | Path,
+    after_dir: str | Path,
+    runs: int = BENCH_RUNS,
+    timeout: float = BENCH_TIMEOUT_S,
+) -> tuple[float | None, float | None, str]:
+    """(before median, after median, log) of `runs` alternating pairs (see `interleave`)."""
+    measured = interleave(
+        command, before_dir=before_dir, after_dir=after_dir, runs=runs, timeout=timeout
+    )
+    return measured.before_median, measured.after_median, measured.log
 
 
 def validate_in_worktree(
@@ -200,6 +237,7 @@ def validate_in_worktree(
     baseline_dir: str | Path | None = None,
     bench_max_runs: int | None = None,
     min_speedup: float = 1.0,
+    bench_alpha: float | None = None,
     judge_tests: Callable[[int | None, str], tuple[bool, str]] | None = None,
 ) -> Validation:
     """Apply `diff` to a clean worktree, run the tests, then the benchmark; reset afterwards.
@@ -207,8 +245,9 @@ def validate_in_worktree(
     The benchmark runs only when the tests pass: a broken change measures nothing useful.
     `judge_tests(returncode, output)` -> (passed, note) decides whether the tests pass (the
     solver compares failing ids with the unpatched baseline); without it, the exit status.
-    With `baseline_dir` (a clean checkout of the same commit) before and after runs alternate;
-    otherwise `bench_before_s` is the before figure, measured earlier by the caller.
+    With `baseline_dir` (a clean checkout of the same commit) before and after runs alternate
+    and, with `bench_alpha`, are judged (skills.solver.speedup); otherwise `bench_before_s` is
+    the before figure, measured earlier by the caller.
     """
     validation = Validation(base_commit=head_commit(worktree))
     try:
@@ -242,7 +281,7 @@ def validate_in_worktree(
             if not passed:
                 return validation
         if bench_cmd and baseline_dir is not None:
-            before, after, log = measure_interleaved(
+            measured = interleave(
                 bench_cmd,
                 before_dir=baseline_dir,
                 after_dir=worktree,
@@ -250,9 +289,15 @@ def validate_in_worktree(
                 timeout=bench_timeout,
                 max_runs=bench_max_runs,
                 min_speedup=min_speedup,
+                alpha=bench_alpha,
             )
-            validation.bench_before_s, validation.bench_after_s = before, after
-            validation.bench_log = cap_log(f"$ {bench_cmd} (before: head; after: patched)\n{log}")
+            validation.bench_before_s = measured.before_median
+            validation.bench_after_s = measured.after_median
+            if measured.judgement is not None:
+                validation.bench_judgement = measured.judgement.as_dict()
+            validation.bench_log = cap_log(
+                f"$ {bench_cmd} (before: head; after: patched)\n{measured.log}"
+            )
         elif bench_cmd:
             validation.bench_before_s = bench_before_s
             after, after_log = measure_benchmark(

@@ -10,6 +10,7 @@ import pytest
 
 from skills.solver.validation import (
     ValidationError,
+    interleave,
     measure_benchmark,
     measure_interleaved,
     parse_seconds,
@@ -242,31 +243,36 @@ def _sequence_bench(path: Path, values: list[float]) -> None:
 def test_noisy_benchmark_gets_more_pairs_before_a_verdict(tmp_path, settings):
     # The script counts its runs in its directory; a sandboxed run starts from a fresh copy.
     settings.WATTSON_SANDBOX = "off"
-    # Medians say "slower", best runs say "faster": noise, so more pairs are run, until the
-    # two agree (after the fourth pair here).
-    _sequence_bench(tmp_path / "before", [0.3, 0.1, 0.1, 0.3, 0.3, 0.3])
-    _sequence_bench(tmp_path / "after", [0.12, 0.05, 0.2, 0.1, 0.1, 0.1])
-    before, after, log = measure_interleaved(
+    # The first pairs overlap (one "after" run is slower than a "before" one): undecided, so
+    # more pairs are run until the one-sided test says faster (after the sixth pair here).
+    _sequence_bench(tmp_path / "before", [0.3, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
+    _sequence_bench(tmp_path / "after", [0.12, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    measured = interleave(
+        "python3 bench.py",
+        before_dir=tmp_path / "before",
+        after_dir=tmp_path / "after",
+        runs=3,
+        max_runs=8,
+        min_speedup=1.05,
+        alpha=0.05,
+    )
+    assert measured.judgement is not None and measured.judgement.verdict == "faster"
+    assert len(measured.before) == len(measured.after) > 3
+    assert "median of" in measured.log and "p = " in measured.log
+
+
+def test_clear_benchmark_stops_at_the_first_look_that_can_decide(tmp_path):
+    _sequence_bench(tmp_path / "before", [0.3] * 8)
+    _sequence_bench(tmp_path / "after", [0.1] * 8)
+    measured = interleave(
         "python3 bench.py",
         before_dir=tmp_path / "before",
         after_dir=tmp_path / "after",
         runs=3,
         max_runs=6,
         min_speedup=1.05,
+        alpha=0.05,
     )
-    assert (before, after) == (pytest.approx(0.2), pytest.approx(0.11))
-    assert "median of 4" in log
-
-
-def test_clear_benchmark_stops_after_the_usual_runs(tmp_path):
-    _sequence_bench(tmp_path / "before", [0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
-    _sequence_bench(tmp_path / "after", [0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
-    before, after, log = measure_interleaved(
-        "python3 bench.py",
-        before_dir=tmp_path / "before",
-        after_dir=tmp_path / "after",
-        runs=3,
-        max_runs=6,
-        min_speedup=1.05,
-    )
-    assert (before, after) == (0.3, 0.1) and "median of 3" in log
+    # Three pairs cannot reach the per-look level (1/20 > 0.05/3); four can (1/70).
+    assert (measured.before_median, measured.after_median) == (0.3, 0.1)
+    assert measured.judgement.verdict == "faster" and measured.judgement.pairs == 4
