@@ -5,6 +5,9 @@ named there (hooks, fsmonitor, filters, diff and merge drivers, ssh and credenti
 upload-pack/receive-pack programs, signing programs). run_git turns every one of them off on
 every call, so no caller can forget, and hands git only a minimal environment with an empty
 HOME: whatever git might still start never sees the worker's secrets.
+
+A little over 500 lines on purpose: every guard around git (config, environment, credentials,
+output decoding) sits in this one module, so no caller can reach git around it.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Plain data only; reviews.demo.builder turns it into git repositories and databas
 repository is a sequence of fixture folders (reviews/demo/fixtures/<repo>/<step>/) laid over the
 previous tree, one commit per folder, with fixed authors and dates so every build gives the same
 commit shas (and so the same findings, which keeps re-running the demo idempotent).
+
+Over 500 lines because it is seed data: every demo user, repository step and finding in full.
 """
 
 from __future__ import annotations
