@@ -123,13 +123,17 @@ class FileFormatNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
-class HistoryUpload(APIView):
+class _FileUpload(APIView):
+    """A raw file posted by an ingest account, counted against the ingest rate."""
+
     content_negotiation_class = FileFormatNegotiation
     permission_classes = [IsIngestAccount]
     parser_classes = [RawFileParser]
     throttle_classes = [IngestRateThrottle]
     throttle_scope = "ingest"
 
+
+class HistoryUpload(_FileUpload):
     @extend_schema(
         summary="Post a benchmark history file (asv result file, pyperf JSON, "
         "pytest-benchmark --benchmark-json, Otava CSV, or CSV time,commit,series,value)",
@@ -167,13 +171,7 @@ class HistoryUpload(APIView):
         return Response(result.as_dict(), status=code)
 
 
-class ProfileUpload(APIView):
-    content_negotiation_class = FileFormatNegotiation
-    permission_classes = [IsIngestAccount]
-    parser_classes = [RawFileParser]
-    throttle_classes = [IngestRateThrottle]
-    throttle_scope = "ingest"
-
+class ProfileUpload(_FileUpload):
     @extend_schema(
         summary="Post one profile (folded stacks / py-spy raw, speedscope JSON, cProfile pstats) "
         "of a service over a time window",

@@ -7,14 +7,12 @@ regression findings (one per commit and function) and exits 1 when there is any 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from reviews.detection.changepoints import DetectorConfig
-from reviews.detection.histories import FORMATS, HistoryError, history_read
+from reviews.management.history_file import add_history_arguments, history_file_import
 from reviews.models import Series
-from reviews.services.measurements import history_import, measured_service, repository_for
 from reviews.services.regressions import regression_findings_file, series_detect
 
 
@@ -25,15 +23,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "file", metavar="FILE", help="history file (asv/pyperf: or a directory)"
-        )
-        parser.add_argument("--format", required=True, choices=FORMATS)
-        parser.add_argument("--repository", metavar="R", help="a registered repository's name")
-        parser.add_argument("--service", metavar="S", help="default: the repository's service")
-        parser.add_argument(
-            "--better", choices=["lower", "higher"], default="lower", help="for new series"
-        )
+        add_history_arguments(parser)
         parser.add_argument(
             "--alpha", type=float, default=DetectorConfig.alpha, help="significance per series"
         )
@@ -59,22 +49,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "--alpha must be in (0, 1) and --min-effect in [0, 10)", returncode=2
             )
-        try:
-            repository = repository_for(options["repository"])
-            service = measured_service(service=options["service"], repository=repository)
-            rows = history_read(Path(options["file"]), options["format"])
-            imported = history_import(
-                rows=rows,
-                service=service,
-                repository=repository,
-                source=options["format"],
-                actor=None,
-                better=options["better"],
-            )
-        except HistoryError as exc:
-            raise CommandError(
-                f"{options['file']}: {exc}; nothing was stored", returncode=2
-            ) from None
+        imported = history_file_import(options)
         alpha = options["alpha"]
         if family_alpha is not None:
             alpha = family_alpha / max(1, len(imported.series))
