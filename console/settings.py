@@ -384,6 +384,10 @@ WATTSON_MIRROR_DIR = Path(env("WATTSON_MIRROR_DIR", str(VAR_DIR / "mirrors")))
 WATTSON_MIRROR_MAX_AGE_S = envint("WATTSON_MIRROR_MAX_AGE_S", 60, minimum=0)
 # Clone, fetch and push of a URL repository are stopped after this long.
 WATTSON_GIT_NETWORK_TIMEOUT_S = envint("WATTSON_GIT_NETWORK_TIMEOUT_S", 300, minimum=1)
+# A page that needs a URL repository this machine has not mirrored (the root-cause commit, a
+# diff's context) clones or fetches it itself, each network step stopped after this long; past
+# it the page shows why instead.
+WATTSON_PAGE_GIT_TIMEOUT_S = envint("WATTSON_PAGE_GIT_TIMEOUT_S", 15, minimum=1)
 # Pushing an approved fix branch is retried by the sweeper this many times, then given up
 # (recorded on the approval; the approval itself stands).
 WATTSON_PUSH_MAX_ATTEMPTS = envint("WATTSON_PUSH_MAX_ATTEMPTS", 10, minimum=1)

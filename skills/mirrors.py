@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -123,8 +124,14 @@ def mirror_for(*, name: str, url: str) -> Mirror:
     return Mirror(url=url, root=mirror_dir() / f"{slug}-{digest}")
 
 
+# A caller that must not wait the worker's full network timeout (a page) sets a shorter one for
+# the duration of its mirror_ensure call.
+_TIMEOUT_OVERRIDE: ContextVar[float | None] = ContextVar("mirror_timeout", default=None)
+
+
 def _network_timeout() -> float:
-    return float(settings.WATTSON_GIT_NETWORK_TIMEOUT_S)
+    override = _TIMEOUT_OVERRIDE.get()
+    return float(settings.WATTSON_GIT_NETWORK_TIMEOUT_S if override is None else override)
 
 
 _AUTH_HINTS = (
@@ -316,13 +323,30 @@ def mirror_ensure(
     default_branch: str,
     commits: tuple[str, ...] = (),
     max_age_s: float | None = None,
+    network_timeout_s: float | None = None,
 ) -> Mirror:
     """This machine's mirror of `url`, created, fetched and checked out as needed.
 
     Fetched when it lacks one of `commits` or was last fetched more than `max_age_s` ago
     (default settings.WATTSON_MIRROR_MAX_AGE_S); the checkout then moves to the default branch's
-    head. Raises MirrorError with a reason a reviewer can act on.
+    head. Each network step gives up after `network_timeout_s` (default
+    settings.WATTSON_GIT_NETWORK_TIMEOUT_S). Raises MirrorError with a reason a reviewer can
+    act on.
     """
+    token = _TIMEOUT_OVERRIDE.set(network_timeout_s)
+    try:
+        return _ensure(name, url, default_branch, commits, max_age_s)
+    finally:
+        _TIMEOUT_OVERRIDE.reset(token)
+
+
+def _ensure(
+    name: str,
+    url: str,
+    default_branch: str,
+    commits: tuple[str, ...],
+    max_age_s: float | None,
+) -> Mirror:
     mirror = mirror_for(name=name, url=url)
     commits = tuple(sha for sha in commits if sha)
     max_age = settings.WATTSON_MIRROR_MAX_AGE_S if max_age_s is None else max_age_s

@@ -14,7 +14,7 @@ from django.http import Http404
 
 from reviews.models import AuditEvent, Finding, Proposal, Repository, Service, SolveRun, Source
 from reviews.roles import user_roles
-from reviews.selectors.repositories import finding_repository
+from reviews.selectors.repositories import finding_repository, repository_read_path
 from skills import gitio
 
 S = Finding.Status
@@ -284,14 +284,17 @@ def finding_root_cause(*, finding: Finding) -> RootCause | None:
             problem="No repository is registered for this finding or its service, so the "
             "commit cannot be shown. Register one with `manage.py add_repo`.",
         )
-    if not gitio.is_work_tree(repository.path):
+    path, problem = repository_read_path(repository, commits=(commit,))
+    if problem:
+        return RootCause(commit, repository, problem=problem)
+    if not gitio.is_work_tree(path):
         return RootCause(
             commit,
             repository,
-            problem=f"The repository path {repository.path} is not a git work tree on this server.",
+            problem=f"The repository path {path} is not a git work tree on this server.",
         )
     try:
-        info = gitio.commit_info(repository.path, commit)
+        info = gitio.commit_info(path, commit)
     except (gitio.GitError, ValueError):
         return RootCause(
             commit,

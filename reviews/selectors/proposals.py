@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 from reviews import diffs
 from reviews.models import Proposal, Repository
 from reviews.roles import user_roles
-from reviews.selectors.repositories import finding_repository
+from reviews.selectors.repositories import finding_repository, repository_read_path
 from skills import gitio
 from skills.hashing import diff_sha256, text_sha256
 
@@ -143,10 +143,13 @@ def _base_reader(proposal: Proposal) -> tuple[Callable[[str], str | None] | None
         return None, "No repository is registered for this finding's service."
     if not diffs.hex_commit(proposal.base_commit):
         return None, "The proposal records no base commit."
-    if not Path(repository.path).is_dir() or not gitio.is_work_tree(repository.path):
+    path, problem = repository_read_path(repository, commits=(proposal.base_commit,))
+    if problem:
+        return None, problem
+    if not Path(path).is_dir() or not gitio.is_work_tree(path):
         return None, f"The repository {repository.name} is not available on this server."
     try:
-        files = read_files_at(repository.path, proposal.base_commit, _diff_paths(proposal.diff))
+        files = read_files_at(path, proposal.base_commit, _diff_paths(proposal.diff))
     except gitio.GitError as exc:
         return None, f"Could not read the base commit: {exc}."
     return files.get, ""
@@ -229,8 +232,9 @@ def proposal_context_rows(
     if repository is None or not diffs.hex_commit(proposal.base_commit):
         raise Http404("The base of this proposal is not available.")
     old_path = diffs.unquote_git_path(pfile.source_file)
+    path, _problem = repository_read_path(repository, commits=(proposal.base_commit,))
     try:
-        old_text = read_file_at(repository.path, proposal.base_commit, old_path)
+        old_text = read_file_at(path, proposal.base_commit, old_path) if path else None
     except gitio.GitError:
         old_text = None
     if old_text is None:
@@ -266,12 +270,15 @@ def _results(proposal: Proposal) -> tuple[dict[str, str | None], Callable[[str],
     repository = proposal_repository(proposal)
     if repository is None or not diffs.hex_commit(proposal.base_commit):
         raise ValueError(f"revision {proposal.revision} has no readable base commit")
+    repo_path, problem = repository_read_path(repository, commits=(proposal.base_commit,))
+    if problem:
+        raise ValueError(problem)
     paths = _diff_paths(proposal.diff)
-    base = read_files_at(repository.path, proposal.base_commit, paths)
+    base = read_files_at(repo_path, proposal.base_commit, paths)
 
     def read_base(path: str) -> str | None:
         if path not in base:
-            base[path] = read_file_at(repository.path, proposal.base_commit, path)
+            base[path] = read_file_at(repo_path, proposal.base_commit, path)
         return base[path]
 
     return diffs.patched_files(proposal.diff, read_base), read_base

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from reviews.models import Finding, Repository
 from reviews.services.code_hosts.hosts import GITHUB, host_for_url
+from skills.gitio import GitError
+from skills.mirrors import mirror_ensure
+from skills.worktrees import WorktreeError
 
 
 def finding_repository(finding: Finding) -> Repository | None:
@@ -44,3 +49,29 @@ def approval_delivery(repository: Repository | None) -> ApprovalDelivery:
         request_noun="pull request" if github else "merge request",
         project=target.project,
     )
+
+
+def repository_read_path(
+    repository: Repository, *, commits: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """(path, problem): where a page reads `repository` on this machine, or why it cannot.
+
+    A local work tree is its path. A URL repository is this machine's mirror, made or fetched
+    now when it lacks `commits` (the web process has none until it needs one), each network step
+    bounded by WATTSON_PAGE_GIT_TIMEOUT_S; a mirror that has the commits is not fetched again
+    for its age, so a page view costs no network. Never raises: the problem is shown instead.
+    """
+    if not repository.url:
+        return repository.path, ""
+    try:
+        mirror = mirror_ensure(
+            name=repository.name,
+            url=repository.url,
+            default_branch=repository.default_branch,
+            commits=commits,
+            max_age_s=float("inf"),
+            network_timeout_s=settings.WATTSON_PAGE_GIT_TIMEOUT_S,
+        )
+    except (GitError, WorktreeError, OSError) as exc:
+        return "", f"The repository {repository.name} cannot be read on this server: {exc}"
+    return str(mirror.checkout), ""
