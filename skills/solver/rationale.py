@@ -77,14 +77,12 @@ def _regression_line(context: SolveContext, validation: Validation) -> str:
 
 
 def _savings_line(
-    context: SolveContext,
-    watts: float,
-    recovery: float,
-    measured_recovery: float | None,
-    *,
-    of_regression: bool = False,
+    context: SolveContext, watts: float, recovery: float, validation: Validation
 ) -> str:
     """The estimate (the skill's expected recovery) and, apart, what validation measured."""
+    measured_recovery = validation.measured_recovery
+    # Measured against the regression's parent when it was benchmarked, else the benchmark.
+    of_regression = validation.bench_parent_s is not None
     fleet = context.fleet
     basis = (
         f"{fleet.servers:,} servers × {fleet.watts_per_server:g} W × PUE {fleet.pue:g} × "
@@ -174,15 +172,7 @@ def for_proposal(
     parts_text.append(_measured_line(context, validation))
     if singles:
         parts_text.append("**Each change alone:**\n\n" + "\n".join(f"- {line}" for line in singles))
-    parts_text.append(
-        _savings_line(
-            context,
-            estimated_watts,
-            recovery,
-            validation.measured_recovery,
-            of_regression=validation.bench_parent_s is not None,
-        )
-    )
+    parts_text.append(_savings_line(context, estimated_watts, recovery, validation))
     return "\n\n".join(part for part in parts_text if part) + "\n"
 
 
@@ -203,13 +193,7 @@ def for_model_proposal(
         "below are Wattson's own.*",
         "**Validated** in a scratch worktree of " + _code(context.default_branch) + ":",
         _measured_line(context, validation),
-        _savings_line(
-            context,
-            estimated_watts,
-            recovery,
-            validation.measured_recovery,
-            of_regression=validation.bench_parent_s is not None,
-        ),
+        _savings_line(context, estimated_watts, recovery, validation),
     ]
     return "\n\n".join(part for part in parts if part) + "\n"
 
