@@ -3,6 +3,7 @@
     .venv/bin/python bench/realworld/run.py                    # every case, offline backend
     .venv/bin/python bench/realworld/run.py --case toolz-join --json
     .venv/bin/python bench/realworld/run.py --backend anthropic   # needs ANTHROPIC_API_KEY
+    # (ANTHROPIC_BASE_URL points it elsewhere, e.g. at tests/fakes/anthropic_api.py)
 
 The corpus (bench/realworld/cases, chosen by the rule in README.md, not by what the skills fit):
 each case is the parent of a real upstream performance commit, with the module, its upstream
@@ -17,7 +18,9 @@ ingest an opportunity finding naming the function (metric cpu), solve it in this
 - wrong fix presented: a proposal whose diff fails any of those (target 0);
 - irrelevant analysis presented: a diagnosis-only proposal (target 0);
 - honest no_fix (the solver's reason is printed), or failed (the run broke).
-The upstream fix is tested and timed in the same rounds as Wattson's diff.
+The upstream fix is tested and timed in the same rounds as Wattson's diff. With the anthropic
+backend each case also reports the model's tokens and dollars, and the total the tokens and
+dollars per valid fix (everything spent, failures included, over the valid fixes).
 Target: at least 60% valid fixes, 0 wrong, 0 irrelevant.
 """
 
@@ -42,6 +45,13 @@ from build import build, case_names, load_case  # noqa: E402
 TARGET_VALID_SHARE = 0.60
 MAGNITUDE_PCT = 5.0
 OUTCOMES = ("valid", "wrong", "irrelevant", "no_fix", "failed")
+# The usage counters the anthropic backend records (skills.solver.llm_config.Usage).
+TOKEN_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -196,10 +206,32 @@ def _round(value: float | None) -> float | None:
     return round(value, 3) if value else None
 
 
+def run_case(name: str, tmp: Path, backend: str) -> dict:
+    """One case end to end: solve it, classify what a reviewer is shown, and what it cost."""
+    solved = solve_case(name, tmp, backend)
+    result = classify(name, solved, tmp / "verify" / name)
+    usage = solved["usage"] or {}
+    result.update(
+        project=load_case(name)["project"],
+        solver_status=solved["status"],
+        backend=solved["backend"],
+        refusals=solved["refusals"],
+        claimed_speedup=(solved["proposal"] or {}).get("claimed_speedup"),
+        usage=usage,
+        tokens=sum(int(usage.get(key) or 0) for key in TOKEN_KEYS),
+        # The run's whole conversation, whether or not it ended in a proposal.
+        cost_usd=float(usage.get("cost_usd") or 0.0),
+    )
+    return result
+
+
 def summarise(results: list[dict]) -> dict:
     counts = {outcome: sum(r["outcome"] == outcome for r in results) for outcome in OUTCOMES}
     share = counts["valid"] / len(results) if results else 0.0
     met = share >= TARGET_VALID_SHARE and counts["wrong"] == 0 and counts["irrelevant"] == 0
+    tokens = sum(r.get("tokens") or 0 for r in results)
+    dollars = sum(r.get("cost_usd") or 0.0 for r in results)
+    valid = counts["valid"]
     return {
         "cases": len(results),
         "projects": len({r["project"] for r in results}),
@@ -207,6 +239,11 @@ def summarise(results: list[dict]) -> dict:
         "valid_share": round(share, 3),
         "target": f">= {TARGET_VALID_SHARE:.0%} valid, 0 wrong, 0 irrelevant",
         "target_met": met,
+        "tokens": tokens,
+        "cost_usd": round(dollars, 6),
+        # Everything spent, over what it bought; None without a valid fix.
+        "tokens_per_valid_fix": round(tokens / valid) if valid else None,
+        "dollars_per_valid_fix": round(dollars / valid, 6) if valid else None,
     }
 
 
@@ -214,9 +251,10 @@ def print_text(results: list[dict], summary: dict) -> None:
     for r in results:
         theirs = f"{r['upstream_speedup']:.2f}x" if r["upstream_speedup"] else "-"
         ours = f"{r['wattson_speedup']:.2f}x" if r["wattson_speedup"] else "-"
+        spent = f"  {r['tokens']:,} tokens ${r['cost_usd']:.4f}" if r.get("tokens") else ""
         print(
             f"{r['case']:24s} {r['outcome']:10s} wattson {ours:>7s}  upstream {theirs:>7s}"
-            f"  {r['skill'] or ''}"
+            f"  {r['skill'] or ''}{spent}"
         )
         print(f"{'':24s} {r['reason'].splitlines()[0] if r['reason'] else ''}"[:200])
         for refusal in r["refusals"]:
@@ -227,27 +265,27 @@ def print_text(results: list[dict], summary: dict) -> None:
         f"{summary['irrelevant']} irrelevant, {summary['no_fix']} no_fix, "
         f"{summary['failed']} failed"
     )
+    if summary["tokens"]:
+        per_fix = (
+            f"{summary['tokens_per_valid_fix']:,} tokens and "
+            f"${summary['dollars_per_valid_fix']:.4f} per valid fix"
+            if summary["valid"]
+            else "no valid fix to divide by"
+        )
+        print(f"model: {summary['tokens']:,} tokens, ${summary['cost_usd']:.4f} in all; {per_fix}")
     verdict = "met" if summary["target_met"] else "NOT met"
     print(f"target {summary['target']}: {verdict}")
 
 
 def main() -> None:
     args = parse_args()
+    if args.backend == "anthropic" and not os.environ.get("ANTHROPIC_API_KEY"):
+        raise SystemExit("--backend anthropic needs ANTHROPIC_API_KEY in the environment")
     tmp = Path(tempfile.mkdtemp(prefix="wattson-bench-realworld-"))
     set_up(tmp)
     results = []
     for name in args.case or case_names():
-        solved = solve_case(name, tmp, args.backend)
-        result = classify(name, solved, tmp / "verify" / name)
-        result.update(
-            project=load_case(name)["project"],
-            solver_status=solved["status"],
-            backend=solved["backend"],
-            refusals=solved["refusals"],
-            claimed_speedup=(solved["proposal"] or {}).get("claimed_speedup"),
-            usage=solved["usage"],
-            cost_usd=(solved["proposal"] or {}).get("cost_usd"),
-        )
+        result = run_case(name, tmp, args.backend)
         results.append(result)
         print(f"{name}: {result['outcome']}", file=sys.stderr, flush=True)
     summary = summarise(results)
