@@ -20,14 +20,16 @@ from skills.codemods._cst import Parsed, Target, code, function_locals, walk, wa
 from skills.codemods.purity import (
     IMMUTABLE_FACTORIES,
     IMMUTABLE_VALUE_METHODS,
+    MAPPING_METHODS,
     MUTABLE_FACTORIES,
     PURE_BUILTINS,
     STR_METHODS,
 )
 from skills.codemods.repository import RepositoryIndex
 
-# Methods of the standard containers that only read (what `self.x.get(k)` may call).
-READING_METHODS = IMMUTABLE_VALUE_METHODS | STR_METHODS | {"get", "count", "index", "keys"}
+# Methods of the standard containers that only read (what `self.x.get(k)` or
+# `row["signals"].items()` may call): the same read-only mapping methods every codemod assumes.
+READING_METHODS = IMMUTABLE_VALUE_METHODS | STR_METHODS | MAPPING_METHODS | {"count", "index"}
 FRESH_LITERALS = (
     cst.List,
     cst.Dict,
