@@ -1,3 +1,9 @@
+"""The reviews app's start-up: system checks, schedules and the hooks between services.
+
+The functions below import models and services inside their bodies on purpose: this module is
+loaded while Django populates its app registry, before any model may be imported.
+"""
+
 from django.apps import AppConfig
 from django.core import checks
 from django.db.models.signals import post_migrate
@@ -65,10 +71,7 @@ def register_sweep_schedule(**kwargs) -> None:
 
 
 def _register_auto_solve() -> None:
-    try:
-        from reviews.services import ingest
-    except ImportError:
-        return
+    from reviews.services import ingest
     from reviews.services.solving import auto_solve_findings
 
     hooks = getattr(ingest, "POST_INGEST_HOOKS", None)

@@ -9,39 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from skills.codemods import (
+    hoist,
+    logging_sampling,
+    membership,
+    memoize,
+    regex,
+    revert,
+    string_join,
+)
 from skills.codemods.base import CodemodInput, CodemodRefused, CodemodResult
 
 Codemod = Callable[[CodemodInput], CodemodResult]
 
-REGISTRY: dict[str, Codemod] = {}
-
-
-def _register() -> None:
-    # Imported lazily so a broken codemod module cannot break the import of the registry.
-    from skills.codemods import (
-        hoist,
-        logging_sampling,
-        membership,
-        memoize,
-        regex,
-        revert,
-        string_join,
-    )
-
-    REGISTRY.update(
-        {
-            "logging-sampling": logging_sampling.apply,
-            "memoize": memoize.apply,
-            "precompile-regex": regex.apply,
-            "hoist-loop-invariant": hoist.apply,
-            "membership-set": membership.apply,
-            "string-join": string_join.apply,
-            "revert-hunk": revert.apply,
-        }
-    )
-
-
-_register()
+REGISTRY: dict[str, Codemod] = {
+    "logging-sampling": logging_sampling.apply,
+    "memoize": memoize.apply,
+    "precompile-regex": regex.apply,
+    "hoist-loop-invariant": hoist.apply,
+    "membership-set": membership.apply,
+    "string-join": string_join.apply,
+    "revert-hunk": revert.apply,
+}
 
 
 def run_codemod(name: str, data: CodemodInput) -> CodemodResult:
