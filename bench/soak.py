@@ -177,7 +177,6 @@ def soak(
         log(f"[{broker}] {findings} findings ingested in {time.monotonic() - started:.1f}s")
         result = SoakResult(broker, findings, 0.0, {}, [], [])
         next_kill = time.monotonic() + kill_every_s
-        cut_at_kill = 1 if max_kills is None or max_kills > 1 else 0
         while time.monotonic() - started < limit_s:
             runs = _runs(deployment)
             done = [f for f, (status, _) in runs.items() if status in TERMINAL]
@@ -191,7 +190,7 @@ def soak(
                 workers[victim] = deployment.start_cluster()
                 result.kills.append(Kill(time.time(), running))
                 log(f"[{broker}] kill {len(result.kills)}: worker {victim}, {len(done)} done")
-                if len(result.kills) == cut_at_kill:
+                if len(result.kills) == 1:  # the connections are cut once, with the first kill
                     result.cut_connections = _cut_connections(deployment)
                     log(f"[{broker}] cut {result.cut_connections} database connections")
                 next_kill += kill_every_s
