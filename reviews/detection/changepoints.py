@@ -6,7 +6,11 @@ The method, stated so a reviewer can check a finding's figures:
 2. Seasonality guard: each point is compared with its own phase. The period is `period` when
    the series declares one, else the lag whose autocorrelation stands highest above that of
    half the lag (a cycle is positive at its period and negative at half of it, while a step
-   raises both alike); when that margin reaches `seasonal_min_score`, each phase's median is
+   raises both alike). A period is claimed only when that margin reaches `seasonal_min_score`
+   AND the autocorrelation at the period is significant: above the one-sided normal quantile
+   of `seasonal_alpha` / (lags tried) times its null deviation sqrt(n - lag) / n (Bartlett,
+   Bonferroni over the lags searched), so plain noise, whose highest margin among dozens of
+   lags often passes 0.35 on a short series, claims none. Then each phase's median is
    subtracted before testing. A big step can hide a cycle, so once steps are found the period
    is looked for again in what they leave (each point minus its segment's median).
 3. Change points: binary segmentation with Pettitt's test (a CUSUM of Mann-Whitney ranks).
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from statistics import fmean, median, pstdev
+from statistics import NormalDist, fmean, median, pstdev
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class DetectorConfig:
     max_changes: int = 6
     period: int | None = None  # None: found from the data
     seasonal_min_score: float = 0.35
+    seasonal_alpha: float = 0.01
     persist_fraction: float = 0.5
 
     def as_dict(self) -> dict[str, object]:
@@ -46,6 +51,7 @@ class DetectorConfig:
             "min_effect": self.min_effect,
             "min_segment": self.min_segment,
             "period": self.period,
+            "seasonal_alpha": self.seasonal_alpha,
             "persist_fraction": self.persist_fraction,
         }
 
@@ -108,7 +114,7 @@ def _clipped(values: list[float]) -> list[float]:
     return [min(high, max(low, v)) - centre for v in values]
 
 
-def seasonal_period(values: list[float], *, min_score: float) -> int | None:
+def seasonal_period(values: list[float], *, min_score: float, alpha: float = 0.01) -> int | None:
     """The series' period in points, or None when no cycle stands out (see the module doc)."""
     n = len(values)
     centred = _clipped(values)
@@ -129,7 +135,11 @@ def seasonal_period(values: list[float], *, min_score: float) -> int | None:
     # Multiples of the period score as high: take the shortest lag that nearly matches the
     # best, then the best score around it (its neighbours score nearly as high).
     first = min(lag for lag, score in scores.items() if score >= 0.8 * top)
-    return max(range(first, min(max_lag, first + first // 2) + 1), key=scores.__getitem__)
+    period = max(range(first, min(max_lag, first + first // 2) + 1), key=scores.__getitem__)
+    # Under no cycle the autocorrelation at a lag is about normal, deviation sqrt(n - lag) / n;
+    # the highest of len(scores) lags is what noise offers, hence the Bonferroni quantile.
+    critical = NormalDist().inv_cdf(1 - alpha / len(scores)) * math.sqrt(n - period) / n
+    return period if acf[period] > critical else None
 
 
 def deseasonalized(values: list[float], period: int, residuals: list[float]) -> list[float]:
@@ -199,14 +209,18 @@ def changes_find(
         return []
     period = config.period
     if period is None:
-        period = seasonal_period(values, min_score=config.seasonal_min_score)
+        period = seasonal_period(
+            values, min_score=config.seasonal_min_score, alpha=config.seasonal_alpha
+        )
     tested = deseasonalized(values, period, _residuals(values, [])) if period else list(values)
     splits = _splits(tested, config)
     if config.period is None and splits:
         # A big step hides a cycle from the autocorrelation (it dominates the variance): look
         # again once the steps found are taken out, and test again against that cycle.
         residuals = _residuals(values, splits)
-        found = seasonal_period(residuals, min_score=config.seasonal_min_score)
+        found = seasonal_period(
+            residuals, min_score=config.seasonal_min_score, alpha=config.seasonal_alpha
+        )
         if found and found != period:
             period = found
             tested = deseasonalized(values, period, residuals)

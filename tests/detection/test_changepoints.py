@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviews.detection.changepoints import DetectorConfig, changes_find
+from reviews.detection.changepoints import DetectorConfig, changes_find, seasonal_period
 from tests.detection.helpers import series_values
 
 CONFIG = DetectorConfig()
@@ -56,3 +56,22 @@ def test_seasonal_series_are_not_flagged_and_a_step_on_top_is_found():
     [change] = changes_find(values, config=CONFIG)
     assert abs(change.index - 100) <= 2
     assert change.period == 24
+
+
+def test_plain_noise_claims_no_seasonal_period():
+    # Before the significance check a third of 50-point noise series "had" a period.
+    claimed = [
+        (n, seed)
+        for n in (24, 50, 100, 200)
+        for seed in range(100)
+        if seasonal_period(series_values(seed=seed, n=n), min_score=CONFIG.seasonal_min_score)
+    ]
+    assert len(claimed) <= 2, claimed
+
+
+def test_a_step_on_plain_noise_reports_no_period_and_a_real_cycle_is_still_found():
+    for seed in range(30):
+        values = series_values(seed=seed, n=80, step_at=50, step=5.0)
+        assert [change.period for change in changes_find(values, config=CONFIG)] == [None], seed
+    cycle = series_values(seed=3, n=168, period=24, amplitude=3.0)
+    assert seasonal_period(cycle, min_score=CONFIG.seasonal_min_score) == 24
