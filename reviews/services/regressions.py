@@ -10,6 +10,7 @@ first bad commit and function into ONE finding each and files them through the f
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,10 @@ from reviews.detection import attribution
 from reviews.detection.changepoints import DetectorConfig, changes_find
 from reviews.models import Finding, Repository, Series
 from reviews.services.ingest import finding_ingest
+from reviews.services.repositories import repository_local_path
+from skills.mirrors import MirrorError
+
+logger = logging.getLogger(__name__)
 
 DETECT_SOURCE = "wattson-detect"
 # Points of each series a finding's evidence carries (the chart), series per finding, and points
@@ -198,6 +203,22 @@ def _payload(
     return payload
 
 
+def _attribution_path(repository: Repository | None, commits: tuple[str, str]) -> str | None:
+    """Where attribution reads the repository: its work tree, or a URL's mirror on this machine.
+
+    A mirror that cannot be had (host down, commit not pushed) leaves the finding without
+    candidates rather than failing the detection: bisect and the solve say why on their own.
+    """
+    if repository is None:
+        return None
+    wanted = tuple(commit for commit in commits if _COMMIT.match(commit))
+    try:
+        return repository_local_path(repository, commits=wanted) or None
+    except MirrorError as exc:
+        logger.warning("no attribution for %s: %s", repository.name, exc)
+        return None
+
+
 def regression_findings_file(
     changes: list[DetectedChange],
     *,
@@ -214,13 +235,15 @@ def regression_findings_file(
     groups: dict[tuple[str, str, str, str], list[DetectedChange]] = {}
     for change in changes:
         groups.setdefault(change.group_key, []).append(change)
-    paths = dict(
-        Repository.objects.filter(name__in={key[1] for key in groups}).values_list("name", "path")
+    repositories = Repository.objects.in_bulk(
+        [name for name in {key[1] for key in groups} if name], field_name="name"
     )
     payloads = []
     for key, members in sorted(groups.items()):
         candidates = attribution.rank(
-            repository_path=paths.get(key[1]),
+            repository_path=_attribution_path(
+                repositories.get(key[1]), (members[0].last_good_commit, key[2])
+            ),
             last_good_commit=members[0].last_good_commit,
             first_bad_commit=key[2],
             functions=sorted({m.function or m.series for m in members}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from reviews.detection.attribution import rank
 from reviews.models import AuditEvent, Finding, Repository, Service
 from reviews.services import bisect as bisect_service
 from reviews.services.bisect import bisect_queue, finding_bisect
+from reviews.services.regressions import DetectedChange, regression_findings_file
 
 BASE = """COST = 1.0
 
@@ -215,3 +217,49 @@ def test_bisect_is_queued_only_for_a_range_with_several_commits(detected, histor
         }
     )
     assert bisect_queue([finding.pk]) == []
+
+
+def _detected_change(history: dict[str, str], repository: str) -> DetectedChange:
+    return DetectedChange(
+        series="pkg.core.hot",
+        service="core-svc",
+        repository=repository,
+        function="pkg.core.hot",
+        unit="share",
+        last_good_commit=history["good"],
+        first_bad_commit=history["bad"],
+        first_bad_time=datetime(2024, 1, 2, tzinfo=UTC),
+        baseline_mean=1.0,
+        baseline_stdev=0.1,
+        current_mean=3.0,
+        magnitude_pct=2.0,
+        p_value=1e-6,
+        period=None,
+    )
+
+
+def test_a_url_repository_is_attributed_through_this_machines_mirror(db, history, settings):
+    settings.WATTSON_WORK_DIR = Path(history["path"]).parent / "work"
+    settings.WATTSON_MIRROR_DIR = Path(history["path"]).parent / "mirrors"
+    _git(Path(history["path"]), "config", "uploadpack.allowFilter", "true")
+    repository = Repository.objects.create(name="core", url=f"file://{history['path']}")
+    Service.objects.create(name="core-svc", repository=repository)
+    [filed] = regression_findings_file([_detected_change(history, "core")])
+    finding = Finding.objects.get(pk=filed.finding)
+    # Without the mirror (Repository.path is empty) there were no candidates and the root
+    # cause was the first bad commit, a docs change.
+    assert finding.root_cause_commit == history["regression"]
+    assert finding.root_cause_author == "rita@example.com"
+    candidates = finding.evidence["candidates"]
+    assert [c["commit"] for c in candidates[:2]] == [history["regression"], history["tweak"]]
+
+
+def test_an_unreachable_url_repository_still_files_the_regression(db, history, settings, tmp_path):
+    settings.WATTSON_WORK_DIR = tmp_path / "work"
+    settings.WATTSON_MIRROR_DIR = tmp_path / "mirrors"
+    repository = Repository.objects.create(name="core", url=f"file://{tmp_path}/gone.git")
+    Service.objects.create(name="core-svc", repository=repository)
+    [filed] = regression_findings_file([_detected_change(history, "core")])
+    finding = Finding.objects.get(pk=filed.finding)
+    assert finding.evidence["candidates"] == []
+    assert finding.root_cause_commit == history["bad"]
