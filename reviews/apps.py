@@ -72,15 +72,15 @@ def register_sweep_schedule(**kwargs) -> None:
 
 def _register_auto_solve() -> None:
     from reviews.services import ingest
+    from reviews.services.bisect import bisect_queue
     from reviews.services.solving import auto_solve_findings
 
     hooks = getattr(ingest, "POST_INGEST_HOOKS", None)
-    if hooks is not None and auto_solve_findings not in hooks:
-        hooks.append(auto_solve_findings)
-    from reviews.services.bisect import bisect_queue
-
+    # Bisect first: auto-solve waits for a finding whose bisect is queued.
     if hooks is not None and bisect_queue not in hooks:
         hooks.append(bisect_queue)
+    if hooks is not None and auto_solve_findings not in hooks:
+        hooks.append(auto_solve_findings)
 
 
 def register_survey_schedule(**kwargs) -> None:

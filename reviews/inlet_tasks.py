@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from reviews.services.bisect import finding_bisect
+from reviews.services.solving import auto_solve_findings
 from reviews.services.survey import survey_all
 
 
 def bisect_task(finding_id: int) -> str:
-    """Bisect one detected regression with its repository's benchmark."""
+    """Bisect one detected regression with its repository's benchmark, then auto-solve it.
+
+    Auto-solve held the finding while its bisect was queued (reviews.services.bisect).
+    """
     outcome = finding_bisect(finding_id=finding_id)
+    auto_solve_findings([finding_id])
     return "skipped" if outcome is None else outcome.status
 
 

@@ -8,6 +8,12 @@ worktrees (skills.worktrees), through the sandbox (skills.solver.validation), bo
 WATTSON_BISECT_MAX_STEPS and WATTSON_BISECT_TIMEOUT_S, and writes the outcome and its log into
 the finding's evidence. When it names a commit, that commit becomes the finding's root cause,
 and the review is routed to its author unless someone already routed it elsewhere.
+
+Auto-solve waits for a queued bisect (`bisect_pending`): a solve started from attribution's
+first guess would fix, and route, the wrong commit when bisect names another. The bisect task
+queues the auto-solve when it ends, whatever its outcome, so the solver starts from the commit
+bisect named, or from attribution's guess when it could not name one. A person's Request fix
+never waits. (The post-ingest hooks run bisect_queue before auto-solve for this.)
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 TASK_PATH = "reviews.inlet_tasks.bisect_task"
 FINISHED = ("found", "inconclusive", "failed")
+PENDING = ("queued", "running")
 # A step's log as kept in the evidence (the benchmark's own output is in the sandbox note).
 STEP_LOG_CHARS = 1500
 
@@ -51,6 +58,11 @@ def bisect_range(finding: Finding) -> tuple[str, str] | None:
     last_good = str(changes[0].get("last_good_commit") or "")
     first_bad = str(changes[0].get("first_bad_commit") or "")
     return (last_good, first_bad) if last_good and first_bad else None
+
+
+def bisect_pending(finding: Finding) -> bool:
+    """Is a bisect of this finding queued or running? Auto-solve waits for it to end."""
+    return ((finding.evidence or {}).get("bisect") or {}).get("status") in PENDING
 
 
 def _bench_repository(finding: Finding) -> Repository | None:
@@ -117,6 +129,10 @@ def finding_bisect(*, finding_id: int) -> BisectOutcome | None:
     span = bisect_range(finding)
     repository = _bench_repository(finding)
     if span is None or repository is None:
+        if bisect_pending(finding):
+            # The bench command was removed since it was queued: end it, or auto-solve waits on.
+            outcome = BisectOutcome(status="inconclusive", reason="nothing to bisect any more")
+            finding_bisect_record(finding=finding, outcome=outcome, repository_path="")
         return None
     # Done already: a redelivered task (at-least-once), or the demo bisected it in-process.
     if ((finding.evidence or {}).get("bisect") or {}).get("status") in FINISHED:

@@ -31,6 +31,7 @@ from reviews.models import Finding, Proposal, SolveRun, Source
 from reviews.roles import access_act
 from reviews.selectors.repositories import finding_repository
 from reviews.services.audit import audit_record
+from reviews.services.bisect import bisect_pending
 from reviews.services.bot import bot_user
 from reviews.services.proposals import (
     could_not_revise,
@@ -419,6 +420,8 @@ def auto_solve_findings(finding_ids: list[int]) -> list[int]:
         if finding_repository(finding) is None:
             # Nothing to solve against yet; a person can request the fix once one is registered.
             continue
+        if bisect_pending(finding):
+            continue  # the bisect task queues it when bisect has named the root cause
         if not auto_solve_admit(finding):
             continue  # a duplicate, or over a cap: the finding says which
         run = solve_request(finding=finding, actor=None, backend=None)

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from reviews.detection.attribution import rank
-from reviews.models import AuditEvent, Finding, Repository, Service
+from reviews.inlet_tasks import bisect_task
+from reviews.models import AuditEvent, Finding, Repository, Service, SolveRun
 from reviews.services import bisect as bisect_service
 from reviews.services.bisect import bisect_queue, finding_bisect
+from reviews.services.ingest import on_findings_created
 from reviews.services.regressions import DetectedChange, regression_findings_file
 
 BASE = """COST = 1.0
@@ -263,3 +265,29 @@ def test_an_unreachable_url_repository_still_files_the_regression(db, history, s
     finding = Finding.objects.get(pk=filed.finding)
     assert finding.evidence["candidates"] == []
     assert finding.root_cause_commit == history["bad"]
+
+
+def test_auto_solve_waits_for_the_bisect_and_then_starts_from_the_commit_it_named(
+    detected, history, monkeypatch, settings
+):
+    settings.WATTSON_AUTO_SOLVE = True
+    finding, rita = detected
+    monkeypatch.setattr(bisect_service, "async_task", lambda *a, **k: None)
+    on_findings_created([finding.pk])
+    finding.refresh_from_db()
+    # Attribution guessed the tweak; a solve now would fix, and route, the wrong commit.
+    assert finding.evidence["bisect"]["status"] == "queued"
+    assert not SolveRun.objects.filter(finding=finding).exists()
+    assert bisect_task(finding.pk) == "found"
+    finding.refresh_from_db()
+    [run] = SolveRun.objects.filter(finding=finding)
+    assert finding.status == Finding.Status.SOLVING
+    assert finding.root_cause_commit == history["regression"] and finding.assignee == rita
+
+
+def test_auto_solve_does_not_wait_when_there_is_no_bisect_to_run(detected, monkeypatch, settings):
+    settings.WATTSON_AUTO_SOLVE = True
+    finding, _ = detected
+    Repository.objects.filter(pk=finding.repository_id).update(bench_cmd="")
+    on_findings_created([finding.pk])
+    assert SolveRun.objects.filter(finding=finding).count() == 1
