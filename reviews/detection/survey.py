@@ -9,16 +9,25 @@ function, which tells a reviewer nothing. Some triggers are broad (memoize's is 
 before a hit is filed, `hit_confirmed` asks the skill's codemod whether it would change anything
 in that function (judged over that file alone, which is cheap and errs towards refusing);
 whether the change is worth it is still the solve's question, with its tests and benchmark.
+A codemod takes 0.05-0.3 s per function, so `HitConfirmer` asks them in worker processes (one
+per core, at most CONFIRM_PROCESSES) when the caller may have children: a django-q worker is a
+daemon process and may not, and confirms in its own process.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from types import TracebackType
 
 from skills.codemods import REGISTRY, CodemodInput, CodemodRefused, run_codemod
 from skills.gitio import run_git
@@ -29,6 +38,7 @@ from skills.solver.types import Fleet, FunctionRef, SkillSpec, SolveContext
 # Tests, and code that is not shipped, are not where a fleet spends its CPU.
 _NOT_SHIPPED = re.compile(r"(^|/)(tests?|testing|docs?|examples?|benchmarks?)/|(^|/)test_[^/]*$")
 _NO_FLEET = Fleet(servers=0, watts_per_server=0.0, pue=1.0, price_per_kwh=0.0)
+CONFIRM_PROCESSES = 4
 
 
 @dataclass(frozen=True)
@@ -178,3 +188,47 @@ def hit_confirmed(root: Path, hit: SurveyHit) -> tuple[bool, str]:
         return False, f"{codemod} failed: {exc.__class__.__name__}"
     # The summary's line numbers are the skeleton's: say only who confirmed it.
     return bool(result.new_source), f"its codemod ({codemod}) would change this function"
+
+
+class HitConfirmer:
+    """`hit_confirmed` over many hits, in worker processes when this process may have them.
+
+    Use as a context manager: the pool lives as long as the survey. A pool that breaks (a
+    codemod killed its worker) is dropped and the rest is confirmed here.
+    """
+
+    def __init__(self, root: Path, *, processes: int | None = None) -> None:
+        self.root = root
+        if processes is None:
+            processes = min(CONFIRM_PROCESSES, len(os.sched_getaffinity(0)))
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> HitConfirmer:
+        if self.processes > 1 and not multiprocessing.current_process().daemon:
+            # fork: the workers start at once with the codemods already imported; they only
+            # read files and never touch the parent's database connection.
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("fork")
+            )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def confirm(self, hits: list[SurveyHit]) -> list[tuple[bool, str]]:
+        """Each hit's (confirmed, reason), in the order given."""
+        if self._pool is not None:
+            try:
+                return list(self._pool.map(partial(hit_confirmed, self.root), hits))
+            except BrokenProcessPool:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+        return [hit_confirmed(self.root, hit) for hit in hits]

@@ -24,16 +24,18 @@ from typing import Any
 from django.conf import settings
 
 from reviews.detection.profiles import ProfileData
-from reviews.detection.survey import SurveyHit, SurveyScan, hit_confirmed, survey_scan
+from reviews.detection.survey import HitConfirmer, SurveyHit, SurveyScan, survey_scan
 from reviews.models import Finding, Repository, Source
 from reviews.services.ingest import finding_ingest
 from reviews.services.solve_context import skill_specs
 
 SURVEY_SOURCE = "wattson-survey"
 DEFAULT_LIMIT = 100
-# Hits whose codemod is asked, at most, per opportunity filed; and the seconds that may take.
+# Hits whose codemod is asked, at most, per opportunity filed; hits per batch and process; and
+# the seconds confirming may take (a guard: a 50,000-line repository needs about 25 on 2 cores).
 CONFIRM_FACTOR = 20
-CONFIRM_BUDGET_S = 30.0
+CONFIRM_BATCH = 8
+CONFIRM_BUDGET_S = 120.0
 SCHEDULE_NAME = "wattson: survey repositories"
 SCHEDULE_FUNC = "reviews.inlet_tasks.survey_all_task"
 
@@ -149,10 +151,12 @@ def _confirmed(
 ) -> list[tuple[float, SurveyHit, str]]:
     """The first `limit` hits, most watts first, already filed or confirmed by their codemod.
 
-    A codemod takes a fraction of a second per function, so confirming is bounded in count and
-    time; what one run leaves unconfirmed the next (the schedule) reaches, since neither what is
-    already filed nor what a codemod refused (remembered under the var dir, per function text
-    and skill version) is asked again.
+    Hits are asked in rank order, a batch at a time across the confirmer's processes, until
+    `limit` are accepted or CONFIRM_FACTOR x `limit` hits were considered; the order of the
+    answers is the rank order, so the outcome does not depend on the number of processes.
+    Neither what is already filed nor what a codemod refused (remembered under the var dir,
+    per function text and skill version) is asked again. CONFIRM_BUDGET_S only guards against
+    a pathological repository: what it leaves unconfirmed the next run reaches.
     """
     root = Path(repository.path)
     filed = set(
@@ -165,25 +169,38 @@ def _confirmed(
     refused_now: dict[str, str] = {}
     accepted: list[tuple[float, SurveyHit, str]] = []
     stop_at = time.monotonic() + CONFIRM_BUDGET_S
-    for share, hit in considered:
-        if len(accepted) >= limit:
-            break
-        key = survey_external_id(repository.name, hit.function.symbol, hit.skill.slug)
-        if key in filed:
-            accepted.append((share, hit, ""))
-            continue
-        if _refusal_key(hit) in refused_before:
-            result.refused += 1
-            continue
-        if time.monotonic() > stop_at:
-            result.unconfirmed += 1
-            continue
-        confirmed, reason = hit_confirmed(root, hit)
-        if confirmed:
-            accepted.append((share, hit, reason))
-        else:
-            result.refused += 1
-            refused_now[_refusal_key(hit)] = reason[:300]
+    with HitConfirmer(root) as confirmer:
+        batch_size = CONFIRM_BATCH * max(1, confirmer.processes)
+        for start in range(0, len(considered), batch_size):
+            if len(accepted) >= limit:
+                break
+            batch = considered[start : start + batch_size]
+            keys = [
+                survey_external_id(repository.name, hit.function.symbol, hit.skill.slug)
+                for _share, hit in batch
+            ]
+            ask = [
+                hit
+                for key, (_share, hit) in zip(keys, batch, strict=True)
+                if key not in filed and _refusal_key(hit) not in refused_before
+            ]
+            verdicts: dict[int, tuple[bool, str]] = {}
+            if time.monotonic() <= stop_at:
+                verdicts = dict(zip(map(id, ask), confirmer.confirm(ask), strict=True))
+            for key, (share, hit) in zip(keys, batch, strict=True):
+                if len(accepted) >= limit:
+                    break
+                if key in filed:
+                    accepted.append((share, hit, ""))
+                elif _refusal_key(hit) in refused_before:
+                    result.refused += 1
+                elif id(hit) not in verdicts:
+                    result.unconfirmed += 1
+                elif verdicts[id(hit)][0]:
+                    accepted.append((share, hit, verdicts[id(hit)][1]))
+                else:
+                    result.refused += 1
+                    refused_now[_refusal_key(hit)] = verdicts[id(hit)][1][:300]
     if refused_now:
         _refusals_write(repository, {**refused_before, **refused_now})
     return accepted

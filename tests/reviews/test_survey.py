@@ -122,3 +122,53 @@ def test_survey_command_prints_the_contract_json_and_refuses_an_unknown_reposito
     with pytest.raises(CommandError) as error:
         call_command("survey", "nope")
     assert error.value.returncode == 2 and "add_repo" in str(error.value)
+
+
+JOINER = """def build_{n}(items):
+    out = ""
+    for item in items:
+        out += str(item) + "{n}"
+    return out
+
+
+def plain_{n}(a, b):
+    return a * {n} + b
+"""
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_one_run_confirms_every_hit_the_same_with_or_without_worker_processes(
+    surveyed, monkeypatch, processes
+):
+    root = Path(surveyed.path)
+    for module in range(6):
+        (root / "shop" / f"gen{module}.py").write_text(
+            "\n\n".join(JOINER.format(n=module * 10 + k) for k in range(5))
+        )
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(root),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e.com",
+            "commit",
+            "-qm",
+            "g",
+        ],
+        check=True,
+    )
+    monkeypatch.setattr("reviews.detection.survey.CONFIRM_PROCESSES", processes)
+    result = survey_run(repository=surveyed, limit=40)
+    assert result.unconfirmed == 0
+    filed = _filed(result.opportunities)
+    builds = {f"shop.gen{m}.build_{m * 10 + k}" for m in range(6) for k in range(5)}
+    assert {symbol for symbol, skill in filed if skill == "string-join"} >= builds
+    assert not any(".plain_" in symbol for symbol, _ in filed)
+    assert (
+        len(result.created) == len(filed)
+        and survey_run(repository=surveyed, limit=40).created == []
+    )
