@@ -20,9 +20,14 @@ Otava (`otava.analysis.compute_change_points`, its defaults: window 50, p <= 0.0
 from the median absolute difference) are slower: they run on a stratified sample (every series
 class represented) so the whole run stays under a minute on 2 cores; Wattson runs on every
 series. Targets: false positives <= 1 %, recall >= Otava's at every effect size and >= 90 % from
-3 sigma, 10,000 series of 200 points in <= 60 s. Attribution accuracy (top-1/top-3, with and
-without bisect) needs the generated repository of issue #14 item 3 and is reported there when
-present.
+3 sigma, 10,000 series of 200 points in <= 60 s.
+
+Attribution (bench/detect_attribution.py): `--attribution-cases` regressions injected at known
+commits of a generated git repository among innocent commits to the same file and function,
+each seen as a 4-sigma step in a profile series tagged with the deployed commit. Per detector:
+the cases it found, and how often the commit at its change point is the culprit (what a
+detector alone names); for Wattson also top-1/top-3 of its attribution ranking, without and
+with bisect (bench.py measured in scratch worktrees). Target: top-1 >= 90 % with bisect.
 """
 
 from __future__ import annotations
@@ -30,18 +35,29 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT / "bench"]
 sys.path.insert(0, str(PROJECT))
+# Bisect's scratch worktrees go under a var dir of the run's own, removed at its end.
+VAR_DIR = tempfile.TemporaryDirectory(prefix="wattson-bench-detect-")
+os.environ["WATTSON_VAR_DIR"] = VAR_DIR.name
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
+import django  # noqa: E402
+
+django.setup()
+
+from bench.detect_attribution import AttributionFigures, attribution_bench  # noqa: E402
 from reviews.detection.changepoints import DetectorConfig, changes_find  # noqa: E402
 
 EFFECTS = (0.5, 1.0, 2.0, 3.0, 5.0)
@@ -176,7 +192,31 @@ def measure(
     }
 
 
-def table(rows: list[dict]) -> str:
+def attribution_lines(rows: list[dict], figures: AttributionFigures) -> list[list[str]]:
+    """The attribution rows of the table, one column per detector (Wattson's first)."""
+
+    def share(count: int) -> str:
+        return f"{count / max(1, figures.cases):.0%}"
+
+    names = [row["detector"] for row in rows]
+    blank = ["—"] * (len(names) - 1)
+    return [
+        [f"steps found ({figures.cases} commits)", *(share(figures.detected[n]) for n in names)],
+        ["top-1: commit at change point", *(share(figures.peer_top1[n]) for n in names)],
+        [
+            "attribution top-1 / top-3",
+            f"{share(figures.top1)} / {share(figures.top3)}",
+            *blank,
+        ],
+        [
+            "  with bisect top-1 / top-3",
+            f"{share(figures.bisect_top1)} / {share(figures.bisect_top3)}",
+            *blank,
+        ],
+    ]
+
+
+def table(rows: list[dict], attribution: AttributionFigures | None = None) -> str:
     header = ["", *(row["detector"] for row in rows)]
     lines = [header, ["series run", *(f"{row['series']:,}" for row in rows)]]
     for effect in EFFECTS:
@@ -192,7 +232,8 @@ def table(rows: list[dict]) -> str:
     )
     lines.append(["series per second", *(f"{r['series_per_second']:,.0f}" for r in rows)])
     lines.append(["wall time (s)", *(f"{r['seconds']:.1f}" for r in rows)])
-    lines.append(["attribution top-1 / top-3", *("n/a (item 3)" for _ in rows)])
+    if attribution is not None:
+        lines += attribution_lines(rows, attribution)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
@@ -209,6 +250,7 @@ def main() -> None:
     parser.add_argument("--pelt-sample", type=int, default=500)
     parser.add_argument("--delays", type=int, default=40, help="3-sigma series timed for delay")
     parser.add_argument("--alpha", type=float, default=DetectorConfig.alpha, help="Wattson's")
+    parser.add_argument("--attribution-cases", type=int, default=30, help="0: none")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     WATTSON_CONFIG[0] = DetectorConfig(alpha=options.alpha)
@@ -223,14 +265,29 @@ def main() -> None:
             rows.append(measure(name, detector, sample(fleet, size), options.delays // 2))
         except ImportError as exc:
             print(f"{name} skipped: {exc}", file=sys.stderr)
+    attribution = None
+    if options.attribution_cases:
+        detectors = {"Wattson": wattson, "Otava": otava, "ruptures PELT": pelt}
+        present = {row["detector"] for row in rows}
+        attribution = attribution_bench(
+            {name: d for name, d in detectors.items() if name in present},
+            cases=options.attribution_cases,
+            seed=options.seed,
+            tolerance=TOLERANCE,
+        )
     if options.json:
-        print(json.dumps(rows, default=str))
+        print(json.dumps({"detectors": rows, "attribution": attribution and asdict(attribution)}))
         return
     print(
         f"{options.series:,} series x {options.points} points (seed {options.seed}); a step is "
         f"found within {TOLERANCE} points of it\n"
     )
-    print(table(rows))
+    print(table(rows, attribution))
+    if attribution is not None:
+        print(
+            f"\nattribution: {attribution.cases} injected regressions, "
+            f"{attribution.bisect_steps} bisect measurements, {attribution.seconds:.1f} s"
+        )
     mine = rows[0]
     otava_row = next((row for row in rows if row["detector"] == "Otava"), None)
     checks = {
@@ -243,6 +300,10 @@ def main() -> None:
         same = measure("Wattson", wattson, sample(fleet, options.otava_sample), 0)
         checks["recall >= Otava's at every effect (on Otava's sample)"] = all(
             same["recall"][e] >= otava_row["recall"][e] for e in EFFECTS
+        )
+    if attribution is not None:
+        checks["attribution top-1 >= 90% with bisect"] = (
+            attribution.bisect_top1 >= 0.9 * attribution.cases
         )
     print()
     for check, ok in checks.items():

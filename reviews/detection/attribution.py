@@ -69,6 +69,23 @@ class _Target:
     role: str  # "function" | "callees"
 
 
+def change_bracket(commits: list[str], index: int, *, within: int) -> int:
+    """The change's first bad point, moved to the nearest deploy within `within` points.
+
+    A change can only start where another commit was deployed, while a detector places it a
+    point or two off in noise: one point late and the last good and first bad points carry the
+    same commit, leaving nothing to attribute. The nearest point whose commit differs from the
+    point before (the earlier on a tie) is taken; `index` stays when none is that near, or the
+    points carry no commits.
+    """
+    boundaries = [
+        point
+        for point in range(max(1, index - within), min(len(commits) - 1, index + within) + 1)
+        if commits[point] and commits[point - 1] and commits[point] != commits[point - 1]
+    ]
+    return min(boundaries, key=lambda point: (abs(point - index), point), default=index)
+
+
 def commits_between(repository_path: str, last_good: str, first_bad: str) -> list[str]:
     """Commits in (last_good, first_bad], oldest first (at most MAX_COMMITS, the newest)."""
     if not (_SHA.match(last_good) and _SHA.match(first_bad)):

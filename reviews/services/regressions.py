@@ -86,8 +86,9 @@ def series_detect(*, series: Series, config: DetectorConfig | None = None) -> li
     )
     repository = series.repository.name if series.repository_id else None
     detected = []
+    commits = [commit for _, commit, _ in rows]
     for change in changes:
-        index = change.index
+        index = attribution.change_bracket(commits, change.index, within=config.min_segment)
         if series.function:
             magnitude = abs(change.current_median - change.baseline_median)
         else:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django_q.models import Schedule
 
 from reviews.apps import DETECT_FUNC
+from reviews.detection.attribution import change_bracket
 from reviews.models import Finding
 from reviews.services.regressions import DETECT_SOURCE
 from reviews.tasks import detect_regressions
-from tests.detection.helpers import commit_at, history_csv, series_values
+from tests.detection.helpers import START, commit_at, history_csv, series_values
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +72,32 @@ def test_profile_functions_that_grew_are_one_finding_per_function(tmp_path):
     assert [f["symbol"] for f in finding.functions] == ["app.render.render"]
     assert finding.root_cause_commit == commit_at(12)
     assert 15 < finding.magnitude_pct < 25  # share points gained
+
+
+def test_a_change_seen_a_point_after_its_deploy_is_blamed_on_that_deploy(tmp_path):
+    # Two deploys: commit A up to point 69, commit B from 70; B's slow-down shows from 71 on
+    # (a warm-up point). Blaming the point's own commit would bracket B with B: nothing to
+    # attribute, and the finding would name no range.
+    good, bad = commit_at(1), commit_at(2)
+    values = series_values(seed=21, step_at=71, step=6.0)
+    path = tmp_path / "deploys.csv"
+    lines = ["time,commit,series,value"]
+    for i, value in enumerate(values):
+        when = (START + timedelta(hours=i)).isoformat()
+        lines.append(f"{when},{good if i < 70 else bad},render,{value!r}")
+    path.write_text("\n".join(lines) + "\n")
+    call_command("import_history", str(path), "--format", "csv", "--service", "billing")
+    [finding_id] = detect_regressions()
+    finding = Finding.objects.get(pk=finding_id)
+    [change] = finding.evidence["changes"]
+    assert (change["last_good_commit"], change["first_bad_commit"]) == (good, bad)
+    assert finding.root_cause_commit == bad
+    assert change["points"][change["change_index"]][1] == bad
+
+
+def test_change_bracket_moves_only_to_a_deploy_that_near():
+    commits = ["a"] * 10 + ["b"] * 10
+    assert change_bracket(commits, 11, within=4) == 10
+    assert change_bracket(commits, 9, within=4) == 10
+    assert change_bracket(commits, 16, within=4) == 16
+    assert change_bracket([""] * 20, 11, within=4) == 11
