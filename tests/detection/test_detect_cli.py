@@ -227,3 +227,59 @@ def test_family_alpha_tests_each_series_at_its_bonferroni_share(tmp_path):
         "0.001",
     )
     assert (code, family["regressions"]) == (0, [])
+
+
+WINDOW = ["--service", "s", "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-01T01:00:00Z"]
+
+
+def _stored() -> tuple[int, int, int, int]:
+    return (
+        ProfileWindow.objects.count(),
+        FunctionShare.objects.count(),
+        Series.objects.count(),
+        Point.objects.count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "body", "says"),
+    [
+        ("bad.speedscope.json", "speedscope", '{"shared": {"frames": []}}', "profiles"),
+        ("bad.json", "speedscope", "{not json", "bad.json"),
+        ("bad.pstats", "pstats", "not a pstats file", "bad.pstats"),
+        ("bad.folded", "folded", "main;render 10\nmain;parse -3\n", "line 2"),
+    ],
+)
+def test_every_malformed_profile_is_exit_2_and_stores_nothing(tmp_path, name, fmt, body, says):
+    path = tmp_path / name
+    path.write_text(body)
+    with pytest.raises(CommandError) as raised:
+        call_command("import_profile", str(path), "--format", fmt, *WINDOW)
+    assert raised.value.returncode == 2 and says in str(raised.value)
+    assert _stored() == (0, 0, 0, 0)
+
+
+def test_a_profile_resent_with_other_samples_is_refused_whole(tmp_path):
+    path = tmp_path / "w.folded"
+    path.write_text("main;render 40\nmain;parse 60\n")
+    call_command("import_profile", str(path), "--format", "folded", *WINDOW)
+    before = _stored()
+    shares = sorted(FunctionShare.objects.values_list("function", "inclusive_share"))
+    path.write_text("main;render 70\nmain;parse 30\nmain;other 5\n")
+    with pytest.raises(CommandError) as raised:
+        call_command("import_profile", str(path), "--format", "folded", *WINDOW)
+    assert raised.value.returncode == 2 and "re-sent data must be identical" in str(raised.value)
+    assert _stored() == before
+    assert sorted(FunctionShare.objects.values_list("function", "inclusive_share")) == shares
+
+
+def test_detect_exit_2_on_bad_usage_and_json_keys_per_regression(tmp_path):
+    with pytest.raises(CommandError) as raised:
+        call_command("detect", str(tmp_path / "missing.csv"), "--format", "csv")
+    assert raised.value.returncode == 2
+    path = history_csv(tmp_path / "h.csv", {"render": series_values(seed=1, step_at=70, step=5.0)})
+    code, document = _detect(str(path), "--format", "csv", "--service", "billing")
+    assert code == 1 and set(document) == {"series", "regressions"}
+    [regression] = document["regressions"]
+    assert set(regression) == {"finding", "series", "commit", "magnitude_pct", "p_value"}
+    assert regression["commit"] == commit_at(70)
