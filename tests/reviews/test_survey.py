@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django_q.models import Schedule
 
 from reviews.detection.profiles import profile_read
+from reviews.inlet_tasks import survey_all_task
 from reviews.models import Finding, Repository, Service
-from reviews.services.survey import SURVEY_SOURCE, survey_external_id, survey_run
+from reviews.services.survey import (
+    SCHEDULE_FUNC,
+    SCHEDULE_NAME,
+    SURVEY_SOURCE,
+    survey_external_id,
+    survey_run,
+)
 
 TEXT = '''import re
 
@@ -172,3 +180,11 @@ def test_one_run_confirms_every_hit_the_same_with_or_without_worker_processes(
         len(result.created) == len(filed)
         and survey_run(repository=surveyed, limit=40).created == []
     )
+
+
+def test_migrate_schedules_the_survey_daily_and_its_task_surveys_each_repository(surveyed):
+    schedule = Schedule.objects.get(name=SCHEDULE_NAME)
+    assert schedule.func == SCHEDULE_FUNC and schedule.schedule_type == Schedule.DAILY
+    first = survey_all_task()
+    assert first["shop"] >= 3
+    assert survey_all_task() == {"shop": 0}
