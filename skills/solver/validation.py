@@ -223,6 +223,49 @@ def measure_interleaved(
     return measured.before_median, measured.after_median, measured.log
 
 
+def _apply(worktree: str | Path, diff: str, validation: Validation) -> bool:
+    """The one safety check, then `git apply`; the apply log says why when it does not apply."""
+    unsafe = patch_refusal(diff, repo=worktree)
+    if unsafe:
+        validation.apply_log = unsafe
+        return False
+    check = run_git(worktree, "apply", "--check", "-", input_text=diff, check=False)
+    if check.returncode != 0:
+        validation.apply_log = cap_log(check.stderr or check.stdout or "git apply --check")
+        return False
+    applied = run_git(worktree, "apply", "-", input_text=diff, check=False)
+    if applied.returncode != 0:
+        validation.apply_log = cap_log(applied.stderr or "git apply failed")
+        return False
+    validation.applies = True
+    validation.apply_log = "git apply --check: ok"
+    return True
+
+
+def _run_tests(
+    worktree: str | Path,
+    test_cmd: str,
+    validation: Validation,
+    *,
+    timeout: float,
+    judge_tests: Callable[[int | None, str], tuple[bool, str]] | None,
+) -> bool:
+    """Run the test command on the patched worktree and record whether it passed."""
+    result = run_command(test_cmd, cwd=worktree, timeout=timeout)
+    passed, note = (
+        judge_tests(result.returncode, result.output)
+        if judge_tests is not None
+        else (result.ok, "")
+    )
+    validation.tests_passed, validation.baseline_note = passed, note
+    status = "timed out" if result.returncode is None else f"exit {result.returncode}"
+    validation.test_log = cap_log(
+        f"$ {test_cmd}\n{result.output}\n[{status}, {result.seconds:.2f}s]"
+        + (f"\n[{note}]" if note else "")
+    )
+    return passed
+
+
 def validate_in_worktree(
     worktree: str | Path,
     diff: str,
@@ -251,35 +294,12 @@ def validate_in_worktree(
     """
     validation = Validation(base_commit=head_commit(worktree))
     try:
-        unsafe = patch_refusal(diff, repo=worktree)
-        if unsafe:
-            validation.apply_log = unsafe
+        if not _apply(worktree, diff, validation):
             return validation
-        check = run_git(worktree, "apply", "--check", "-", input_text=diff, check=False)
-        if check.returncode != 0:
-            validation.apply_log = cap_log(check.stderr or check.stdout or "git apply --check")
+        if test_cmd and not _run_tests(
+            worktree, test_cmd, validation, timeout=test_timeout, judge_tests=judge_tests
+        ):
             return validation
-        applied = run_git(worktree, "apply", "-", input_text=diff, check=False)
-        if applied.returncode != 0:
-            validation.apply_log = cap_log(applied.stderr or "git apply failed")
-            return validation
-        validation.applies = True
-        validation.apply_log = "git apply --check: ok"
-        if test_cmd:
-            result = run_command(test_cmd, cwd=worktree, timeout=test_timeout)
-            passed, note = (
-                judge_tests(result.returncode, result.output)
-                if judge_tests is not None
-                else (result.ok, "")
-            )
-            validation.tests_passed, validation.baseline_note = passed, note
-            status = "timed out" if result.returncode is None else f"exit {result.returncode}"
-            validation.test_log = cap_log(
-                f"$ {test_cmd}\n{result.output}\n[{status}, {result.seconds:.2f}s]"
-                + (f"\n[{note}]" if note else "")
-            )
-            if not passed:
-                return validation
         if bench_cmd and baseline_dir is not None:
             measured = interleave(
                 bench_cmd,
