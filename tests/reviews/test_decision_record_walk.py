@@ -65,9 +65,10 @@ def _ingest(repo_row, service) -> Finding:
 def _candidate(rng: random.Random, repo):
     roll = rng.random()
     if roll < 0.55:
-        if rng.random() < 0.5 or not Decision.objects.filter(
-            proposal__composed_skills__isnull=False
-        ).exists():
+        if (
+            rng.random() < 0.5
+            or not Decision.objects.filter(proposal__composed_skills__isnull=False).exists()
+        ):
             # Two codemods composed into one patch: the decision counts for both skills.
             first, second = rng.sample(["memoize", "string-join", "precompile-regex"], 2)
             return fix(repo, rng.randrange(3), skill=first, also=(second,))
