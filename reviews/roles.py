@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
@@ -65,11 +66,14 @@ def user_roles(user) -> Roles:
     return roles
 
 
-def role_required(permission: str = "can_read"):
+def role_required(permission: str = "can_read", *, after_login=None):
     """Decorator for HTML views: anonymous → login page, no such role → 403 (templates/403.html).
 
     `permission` names a Roles property: "can_read" (any role), "can_act" (reviewers and
     skill-admins; managers get 403), "can_see_reports", or a role flag such as "skill_admin".
+    `after_login(request, **kwargs)` names the page an action's form came from: an anonymous
+    POST there is a form whose session expired, so the person logs in and lands back on that
+    page with a note that nothing was done (never on the action's URL, which only takes POST).
     """
     if not hasattr(Roles, permission):
         raise ValueError(f"role_required: Roles has no {permission!r}")
@@ -78,6 +82,11 @@ def role_required(permission: str = "can_read"):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
+                if after_login is not None and request.method == "POST":
+                    # Said twice: on the login page (why it is shown) and, via ?expired=1, on
+                    # the page the person returns to (what to do again).
+                    messages.warning(request, SESSION_EXPIRED)
+                    return redirect_to_login(f"{after_login(request, **kwargs)}?expired=1")
                 return redirect_to_login(request.get_full_path())
             if not getattr(user_roles(request.user), permission):
                 raise PermissionDenied("Your account has no Wattson role that allows this.")
@@ -86,6 +95,9 @@ def role_required(permission: str = "can_read"):
         return wrapper
 
     return decorator
+
+
+SESSION_EXPIRED = "Your session expired; nothing was decided. Log in and decide again."
 
 
 def access_act(actor) -> None:

@@ -45,6 +45,11 @@ def _proposal_page(proposal: Proposal) -> str:
         return reverse("reviews:my_reviews")
 
 
+def _form_page(request: HttpRequest, pk: int) -> str:
+    """Where a decision form is: the proposal page (its URL needs no read of the proposal)."""
+    return reverse("reviews:proposal", args=[pk])
+
+
 def _pins(request: HttpRequest, proposal: Proposal) -> tuple[int, str | None]:
     """The revision and diff hash the form showed; both required, so a decision is pinned."""
     raw_revision = request.POST.get("revision", "")
@@ -84,25 +89,25 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
 
 
 @require_POST
-@role_required("can_act")
+@role_required("can_act", after_login=_form_page)
 def proposal_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, Decision.Verdict.APPROVE)
 
 
 @require_POST
-@role_required("can_act")
+@role_required("can_act", after_login=_form_page)
 def proposal_reject(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, Decision.Verdict.REJECT)
 
 
 @require_POST
-@role_required("can_act")
+@role_required("can_act", after_login=_form_page)
 def proposal_request_changes(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, Decision.Verdict.REQUEST_CHANGES)
 
 
 @require_POST
-@role_required("can_act")
+@role_required("can_act", after_login=_form_page)
 def proposal_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     """An analysis read: useful or not useful (never an approval; no branch)."""
     verdict = request.POST.get("verdict", "")

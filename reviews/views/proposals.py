@@ -6,6 +6,7 @@ Decisions are posted to reviews.views.decisions; this module only reads.
 from __future__ import annotations
 
 import nh3
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_safe
 from markdown_it import MarkdownIt
 
 from reviews import diffs
-from reviews.roles import role_required, user_roles
+from reviews.roles import SESSION_EXPIRED, role_required, user_roles
 from reviews.selectors.comments import proposal_threads
 from reviews.selectors.evidence import proposal_badges, proposal_model_cost, proposal_savings
 from reviews.selectors.proposals import (
@@ -61,6 +62,9 @@ def _wants_highlight(request: HttpRequest) -> bool:
 @require_safe
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    if request.GET.get("expired") == "1":
+        # Back from the login an expired session's decision led to (reviews.roles).
+        messages.warning(request, SESSION_EXPIRED)
     finding = proposal.finding
     run = proposal.solve_run
     revisions = proposal_revisions(proposal=proposal)

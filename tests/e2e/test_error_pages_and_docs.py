@@ -60,3 +60,33 @@ def test_api_docs_work_offline_under_our_csp(page, reviewer, live_server):
     outside = [url for url in requests if not url.startswith((live_server.url, "data:"))]
     assert outside == [], f"the docs page reached outside: {outside}"
     screenshot(page, "api_docs")
+
+
+def test_approving_after_the_session_expired_returns_to_the_proposal(page, reviewer, tmp_path):
+    from reviews.models import Decision
+    from tests.reviews.gate_helpers import make_proposal, make_repo, make_skill
+
+    make_skill("memoize")
+    proposal = make_proposal(repo=make_repo(tmp_path / "repo"), estimated_watts=120.0)
+    login(page, reviewer)
+    page.goto(f"/proposals/{proposal.pk}/")
+    # The session ends while the tab is open (timeout, logout elsewhere); the CSRF cookie stays.
+    context = page.context
+    kept = [cookie for cookie in context.cookies() if cookie["name"] != "sessionid"]
+    context.clear_cookies()
+    context.add_cookies(kept)
+    page.click("#approve-button")
+    page.wait_for_load_state()
+    assert "/login/" in page.url
+    assert "Your session expired; nothing was decided." in page.locator("main").inner_text()
+    page.fill("input[name=username]", reviewer.get_username())
+    page.fill("input[name=password]", "correct-horse-battery-staple")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    # Back on the proposal, never a 405 page, with the note; nothing was decided.
+    assert page.url.endswith(f"/proposals/{proposal.pk}/?expired=1")
+    assert "Log in and decide again" in page.locator(".messages").inner_text()
+    assert page.locator("#approve-button").is_visible()
+    assert not Decision.objects.exists()
+    assert not csp_errors(page), page.console_errors
+    screenshot(page, "session_expired_back_on_proposal")

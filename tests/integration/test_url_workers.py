@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def scratch_redis_12():
         yield url
     finally:
         client.flushdb()
+
+
+def _wait_until_no_blocked_pop(url: str, timeout: float = 30.0) -> None:
+    client = redis.Redis.from_url(url)
+    db = str(client.connection_pool.connection_kwargs.get("db", 0))
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        clients = [entry for entry in client.client_list() if entry["db"] == db]
+        if not any("b" in entry["flags"] for entry in clients):
+            return
+        time.sleep(0.1)
+    raise AssertionError("a paused worker still holds a blocking pop on the queue")
 
 
 def _mirrors(var_dir: Path) -> list[Path]:
@@ -97,6 +110,9 @@ def test_two_workers_with_separate_disks_solve_one_url_repository(
         worker_a = deployment.start_cluster(**machine_env("a"), WATTSON_TEST_SOLVE_SLEEP_S="3")
         deployment.wait_for(findings[0], ("running",), timeout=60)
         os.killpg(worker_a.pid, signal.SIGSTOP)  # A holds finding 1 and takes nothing more
+        # A paused inside its 1 s BLPOP would still be handed the next message by Redis (a pop
+        # without receipt: lost until the sweeper's grace). Enqueue once it holds none.
+        _wait_until_no_blocked_pop(scratch_redis_12)
         try:
             second = json.loads(deployment.manage("solve", str(findings[1]), "--json").stdout)
             deployment.start_cluster(**machine_env("b"))

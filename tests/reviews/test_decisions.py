@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
@@ -19,6 +20,7 @@ from reviews.services.decisions import (
     DecisionInvalid,
     proposal_decide,
 )
+from tests.conftest import PASSWORD
 from tests.reviews.gate_helpers import fix_branches, make_proposal, make_repo
 
 
@@ -82,12 +84,35 @@ def test_anonymous_is_sent_to_login_and_api_refuses(client, proposal):
     response = client.post(reverse("reviews:proposal_approve", args=[proposal.pk]), _pins(proposal))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+    # Back to the proposal page after login, never to the POST-only action URL (a 405).
+    proposal_page = reverse("reviews:proposal", args=[proposal.pk])
+    assert parse_qs(urlsplit(response["Location"]).query)["next"] == [f"{proposal_page}?expired=1"]
     api = client.post(
         f"/api/v1/proposals/{proposal.pk}/decisions/",
         {"verdict": "approve", **_pins(proposal)},
         content_type="application/json",
     )
     assert api.status_code in (401, 403)
+    assert not Decision.objects.exists()
+
+
+@pytest.mark.django_db
+def test_expired_session_decision_returns_to_the_proposal_with_its_note(client, reviewer, proposal):
+    reject = reverse("reviews:proposal_reject", args=[proposal.pk])
+    expired = client.post(reject, {**_pins(proposal), "reason": "wrong"}, follow=True)
+    login_page = expired.content.decode()
+    assert "Your session expired; nothing was decided." in login_page
+    next_url = expired.context["next"]
+    assert next_url == reverse("reviews:proposal", args=[proposal.pk]) + "?expired=1"
+    back = client.post(
+        reverse("login"),
+        {"username": reviewer.username, "password": PASSWORD, "next": next_url},
+        follow=True,
+    )
+    assert back.status_code == 200
+    assert back.redirect_chain[-1][0] == next_url
+    page = back.content.decode()
+    assert "Your session expired; nothing was decided. Log in and decide again." in page
     assert not Decision.objects.exists()
 
 
