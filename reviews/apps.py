@@ -14,6 +14,8 @@ DETECT_SCHEDULE_NAME = "wattson: detect regressions"
 DETECT_FUNC = "reviews.tasks.detect_regressions"
 PULL_REQUEST_SCHEDULE_NAME = "wattson: pull requests"
 PULL_REQUEST_FUNC = "reviews.tasks.sweep_pull_requests"
+BISECT_SWEEP_SCHEDULE_NAME = "wattson: sweep bisects"
+BISECT_SWEEP_FUNC = "reviews.inlet_tasks.sweep_bisects_task"
 
 
 class ReviewsConfig(AppConfig):
@@ -52,6 +54,8 @@ def register_sweep_schedule(**kwargs) -> None:
         (SWEEP_SCHEDULE_NAME, SWEEP_FUNC),
         # Pull requests: retries due, and the poll that catches a lost webhook.
         (PULL_REQUEST_SCHEDULE_NAME, PULL_REQUEST_FUNC),
+        # Bisects a lost message or a dead worker left waiting (and their auto-solve with them).
+        (BISECT_SWEEP_SCHEDULE_NAME, BISECT_SWEEP_FUNC),
     ):
         Schedule.objects.update_or_create(
             name=name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviews.services.bisect import finding_bisect
+from reviews.services.bisect import bisects_sweep, finding_bisect
 from reviews.services.solving import auto_solve_findings
 from reviews.services.survey import survey_all
 
@@ -15,6 +15,14 @@ def bisect_task(finding_id: int) -> str:
     outcome = finding_bisect(finding_id=finding_id)
     auto_solve_findings([finding_id])
     return "skipped" if outcome is None else outcome.status
+
+
+def sweep_bisects_task() -> dict[str, list[int]]:
+    """Scheduled every minute: re-queue bisects whose message was lost, end those whose worker
+    died, and start the auto-solve that waited on an ended one."""
+    swept = bisects_sweep()
+    swept["solved"] = auto_solve_findings(swept["ended"])
+    return swept
 
 
 def survey_all_task() -> dict[str, int]:

@@ -14,12 +14,18 @@ first guess would fix, and route, the wrong commit when bisect names another. Th
 queues the auto-solve when it ends, whatever its outcome, so the solver starts from the commit
 bisect named, or from attribution's guess when it could not name one. A person's Request fix
 never waits. (The post-ingest hooks run bisect_queue before auto-solve for this.)
+
+A bisect task lost with its message (the Redis broker pops without receipt) or with its worker
+(killed) would hold that auto-solve for ever: `bisects_sweep`, run every minute, queues a lost
+message again (twice at most) and ends a bisect whose worker is gone as failed, saying so, so the
+solve starts from attribution's guess.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -48,6 +54,18 @@ FINISHED = ("found", "inconclusive", "failed")
 PENDING = ("queued", "running")
 # A step's log as kept in the evidence (the benchmark's own output is in the sandbox note).
 STEP_LOG_CHARS = 1500
+# Times a lost bisect message is queued again before the bisect is given up.
+LOST_REQUEUES = 2
+
+
+def bisect_budget_s() -> float:
+    """The bisect's time bound, inside the worker's task timeout (WATTSON_SOLVE_TIMEOUT_S).
+
+    django-q2 kills a task at that timeout; a bisect allowed longer would die mid-way and leave
+    its finding waiting. The difference leaves time to record the outcome.
+    """
+    timeout = settings.WATTSON_SOLVE_TIMEOUT_S
+    return float(min(settings.WATTSON_BISECT_TIMEOUT_S, timeout - min(30, timeout // 4)))
 
 
 def bisect_range(finding: Finding) -> tuple[str, str] | None:
@@ -146,7 +164,7 @@ def finding_bisect(*, finding_id: int) -> BisectOutcome | None:
         return outcome
     commits = [span[0], *commits_between(local_path, *span)]
     _set_bisect(finding.pk, {"status": "running", "started_at": started.isoformat()})
-    budget = float(settings.WATTSON_BISECT_TIMEOUT_S)
+    budget = bisect_budget_s()
     outcome = bisect_commits(
         commits,
         measure=partial(_measure, repository, local_path, time.monotonic() + budget),
@@ -221,3 +239,75 @@ def finding_bisect_record(
         author = _user_by_email(info.author_email)
         if author is not None:
             finding_assign(finding=locked, assignee=author, actor=None, via="bisect")
+
+
+# --- sweeper -------------------------------------------------------------------------------------
+
+
+def _since(stamp: Any, now: datetime) -> float:
+    """Seconds from an ISO time kept in the evidence to now (a missing one counts as long ago)."""
+    try:
+        return (now - datetime.fromisoformat(str(stamp))).total_seconds()
+    except ValueError:
+        return float("inf")
+
+
+def _sweep_one(finding_id: int, seen: dict[str, Any], now: datetime) -> str | None:
+    """Re-queue or end one stale bisect; "requeued", "ended" or None if it moved meanwhile."""
+    with transaction.atomic():
+        locked = Finding.objects.select_for_update().get(pk=finding_id)
+        if (locked.evidence or {}).get("bisect") != seen:
+            return None  # its worker wrote since we looked: alive after all
+        requeues = int(seen.get("requeues", 0))
+        if seen.get("status") == "queued" and requeues < LOST_REQUEUES:
+            data = {"status": "queued", "queued_at": now.isoformat(), "requeues": requeues + 1}
+            locked.evidence = {**locked.evidence, "bisect": data}
+            locked.save(update_fields=["evidence", "updated_at"])
+            transaction.on_commit(
+                lambda: async_task(
+                    TASK_PATH, finding_id, task_name=f"bisect-{finding_id}", group="bisect"
+                )
+            )
+            return "requeued"
+        if seen.get("status") == "queued":
+            reason = (
+                f"the bisect task was lost {requeues + 1} times; the solve starts from attribution"
+            )
+        else:
+            minutes = _since(seen.get("started_at"), now) / 60
+            reason = (
+                f"the worker running the bisect stopped ({minutes:.0f} min ago, killed or past "
+                "its timeout); the solve starts from attribution"
+            )
+        outcome = BisectOutcome(status="failed", reason=reason)
+        finding_bisect_record(finding=locked, outcome=outcome, repository_path="")
+    return "ended"
+
+
+def bisects_sweep(now: datetime | None = None) -> dict[str, list[int]]:
+    """Bisects whose message or worker was lost: queued again, or ended as failed.
+
+    Queued for longer than WATTSON_SOLVE_QUEUED_GRACE_S with no worker starting it: the message
+    was lost. Running for longer than the task timeout and a minute: django-q2 has killed it, or
+    its worker died. Returns {"requeued": [...], "ended": [...]} (finding ids); the caller
+    starts the auto-solve that waited on the ended ones.
+    """
+    now = now or timezone.now()
+    grace = settings.WATTSON_SOLVE_QUEUED_GRACE_S
+    dead_after = settings.WATTSON_SOLVE_TIMEOUT_S + 60
+    swept: dict[str, list[int]] = {"requeued": [], "ended": []}
+    pending = Finding.objects.filter(
+        kind=Finding.Kind.REGRESSION, evidence__bisect__status__in=PENDING
+    ).only("pk", "evidence")
+    for finding in pending.order_by("pk"):
+        seen = finding.evidence["bisect"]
+        stale = (
+            _since(seen.get("queued_at"), now) > grace
+            if seen.get("status") == "queued"
+            else _since(seen.get("started_at"), now) > dead_after
+        )
+        if stale and (moved := _sweep_one(finding.pk, seen, now)) is not None:
+            swept[moved].append(finding.pk)
+    if swept["requeued"] or swept["ended"]:
+        logger.info("bisect sweeper: requeued %s, ended %s", swept["requeued"], swept["ended"])
+    return swept

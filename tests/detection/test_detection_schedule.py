@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from reviews.apps import DETECT_FUNC
+from reviews.apps import BISECT_SWEEP_FUNC, DETECT_FUNC
 from reviews.detection.attribution import change_bracket
 from reviews.models import Finding
 from reviews.services.regressions import DETECT_SOURCE
@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 def test_migrate_schedules_detection_hourly():
     schedule = Schedule.objects.get(func=DETECT_FUNC)
     assert schedule.schedule_type == Schedule.HOURLY and schedule.repeats == -1
+    # Bisects a lost message or a dead worker left waiting are swept every minute.
+    sweep = Schedule.objects.get(func=BISECT_SWEEP_FUNC)
+    assert sweep.schedule_type == Schedule.MINUTES and sweep.minutes == 1
 
 
 def test_the_scheduled_run_files_stored_regressions_once(tmp_path):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from reviews.detection.attribution import rank
-from reviews.inlet_tasks import bisect_task
+from reviews.inlet_tasks import bisect_task, sweep_bisects_task
 from reviews.models import AuditEvent, Finding, Repository, Service, SolveRun
 from reviews.services import bisect as bisect_service
 from reviews.services.bisect import bisect_queue, finding_bisect
@@ -291,3 +292,70 @@ def test_auto_solve_does_not_wait_when_there_is_no_bisect_to_run(detected, monke
     Repository.objects.filter(pk=finding.repository_id).update(bench_cmd="")
     on_findings_created([finding.pk])
     assert SolveRun.objects.filter(finding=finding).count() == 1
+
+
+def _age(finding: Finding, **bisect) -> None:
+    """Set the finding's bisect record as a worker (or a lost one) left it."""
+    Finding.objects.filter(pk=finding.pk).update(evidence={**finding.evidence, "bisect": bisect})
+
+
+def _long_ago(seconds: float) -> str:
+    return (timezone.now() - timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_lost_bisect_message_is_queued_again_then_given_up_and_the_solve_starts(
+    detected, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.WATTSON_AUTO_SOLVE = True
+    finding, _ = detected
+    sent: list[int] = []
+    monkeypatch.setattr(bisect_service, "async_task", lambda *a, **k: sent.append(a[1]))
+    on_findings_created([finding.pk])
+    assert sent == [finding.pk]
+    # Within the grace nothing moves: a worker may still pick it up.
+    assert sweep_bisects_task() == {"requeued": [], "ended": [], "solved": []}
+    late = settings.WATTSON_SOLVE_QUEUED_GRACE_S + 5
+    for attempt in range(1, bisect_service.LOST_REQUEUES + 1):
+        finding.refresh_from_db()
+        _age(finding, **{**finding.evidence["bisect"], "queued_at": _long_ago(late)})
+        with django_capture_on_commit_callbacks(execute=True):
+            assert sweep_bisects_task()["requeued"] == [finding.pk]
+        finding.refresh_from_db()
+        assert finding.evidence["bisect"]["requeues"] == attempt
+        assert not SolveRun.objects.filter(finding=finding).exists()  # still waiting on it
+    assert sent == [finding.pk] * (1 + bisect_service.LOST_REQUEUES)
+    _age(finding, **{**finding.evidence["bisect"], "queued_at": _long_ago(late)})
+    swept = sweep_bisects_task()
+    assert swept["ended"] == [finding.pk] and len(swept["solved"]) == 1
+    finding.refresh_from_db()
+    assert finding.evidence["bisect"]["status"] == "failed"
+    assert "lost 3 times" in finding.evidence["bisect"]["reason"]
+    assert finding.status == Finding.Status.SOLVING
+    assert AuditEvent.objects.filter(verb="finding.bisect", new_state="failed").exists()
+
+
+def test_a_bisect_whose_worker_died_is_ended_and_the_solve_starts(detected, history, settings):
+    settings.WATTSON_AUTO_SOLVE = True
+    finding, _ = detected
+    alive = timezone.now().isoformat()
+    _age(finding, status="running", started_at=alive)
+    assert sweep_bisects_task()["ended"] == []  # its worker may still be measuring
+    finding.refresh_from_db()
+    assert finding.evidence["bisect"] == {"status": "running", "started_at": alive}
+    _age(finding, status="running", started_at=_long_ago(settings.WATTSON_SOLVE_TIMEOUT_S + 90))
+    swept = sweep_bisects_task()
+    assert swept["ended"] == [finding.pk]
+    finding.refresh_from_db()
+    assert "the worker running the bisect stopped" in finding.evidence["bisect"]["reason"]
+    # The solve starts from attribution's guess, which stays the root cause.
+    [run] = SolveRun.objects.filter(finding=finding)
+    assert run.pk in swept["solved"]
+    assert finding.root_cause_commit == history["tweak"]  # a failed bisect names nothing
+
+
+def test_the_bisect_budget_stays_inside_the_task_timeout(settings):
+    settings.WATTSON_SOLVE_TIMEOUT_S = 300
+    settings.WATTSON_BISECT_TIMEOUT_S = 900
+    assert bisect_service.bisect_budget_s() == 270.0  # django-q2 would kill it at 300 s
+    settings.WATTSON_BISECT_TIMEOUT_S = 120
+    assert bisect_service.bisect_budget_s() == 120.0
