@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from skills.gitio import GitError, run_git, scrub_secrets, transport_env
-from skills.worktrees import NO_HOOKS, mirror_dir, repo_lock
+from skills.worktrees import NO_HOOKS, lock_wait_limit, mirror_dir, repo_lock
 
 # scp-like syntax git accepts for ssh: [user@]host:path (no scheme, no slash before the colon).
 _SCP_LIKE_RE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
@@ -330,12 +330,14 @@ def mirror_ensure(
     Fetched when it lacks one of `commits` or was last fetched more than `max_age_s` ago
     (default settings.WATTSON_MIRROR_MAX_AGE_S); the checkout then moves to the default branch's
     head. Each network step gives up after `network_timeout_s` (default
-    settings.WATTSON_GIT_NETWORK_TIMEOUT_S). Raises MirrorError with a reason a reviewer can
-    act on.
+    settings.WATTSON_GIT_NETWORK_TIMEOUT_S), and so does the wait for a mirror another process
+    is fetching into when that is given (a page). Raises MirrorError or WorktreeError with a
+    reason a reviewer can act on.
     """
     token = _TIMEOUT_OVERRIDE.set(network_timeout_s)
     try:
-        return _ensure(name, url, default_branch, commits, max_age_s)
+        with lock_wait_limit(network_timeout_s):
+            return _ensure(name, url, default_branch, commits, max_age_s)
     finally:
         _TIMEOUT_OVERRIDE.reset(token)
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from django.conf import settings
@@ -58,6 +60,40 @@ def mirror_transport_env(repo_path: str | Path) -> dict[str, str]:
     return transport_env(url) if url else {}
 
 
+# How long repo_lock waits for another process's hold before giving up; None waits as long as it
+# takes (a worker: whoever holds it is bounded by its own timeouts). Pages and approvals set it.
+_LOCK_WAIT: ContextVar[float | None] = ContextVar("wattson_repo_lock_wait", default=None)
+
+
+@contextmanager
+def lock_wait_limit(seconds: float | None) -> Iterator[None]:
+    """Within this block repo_lock gives up after `seconds` with a WorktreeError saying why."""
+    token = _LOCK_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        _LOCK_WAIT.reset(token)
+
+
+def _flock(fd: int, repo_path: str | Path) -> None:
+    limit = _LOCK_WAIT.get()
+    if limit is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    end = time.monotonic() + limit
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                raise WorktreeError(
+                    f"the repository {repo_path} is busy: another process (a solve or a fetch) "
+                    f"has held it for over {limit:g} s; try again in a moment"
+                ) from None
+            time.sleep(0.05)
+
+
 @contextmanager
 def repo_lock(repo_path: str | Path) -> Iterator[None]:
     """Serialise worktree bookkeeping and fetches per repository across threads and processes.
@@ -73,7 +109,7 @@ def repo_lock(repo_path: str | Path) -> Iterator[None]:
     except OSError as exc:
         raise WorktreeError(f"cannot open repository {repo_path}: {exc.strerror}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _flock(fd, repo_path)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -31,6 +31,7 @@ from reviews.services.fix_delivery import fix_delivery_start
 from reviews.services.repositories import repository_checkout_path, repository_local_path
 from reviews.services.transitions import TransitionError, proposal_transition
 from skills.gitio import GitError, is_work_tree
+from skills.worktrees import lock_wait_limit
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,16 @@ def _mark_stale(proposal: Proposal, *, actor: Any, reason: str) -> None:
 
 
 def fix_commit_prepare(proposal: Proposal, *, actor: Any) -> FixCommit:
-    """Commit the approved patch in a scratch worktree, named by no branch yet, or refuse."""
+    """Commit the approved patch in a scratch worktree, named by no branch yet, or refuse.
+
+    A person is waiting: the repository's lock is waited for WATTSON_PAGE_GIT_TIMEOUT_S at most
+    (a worker's fetch may hold it for minutes), then the approval says the repository is busy.
+    """
+    with lock_wait_limit(settings.WATTSON_PAGE_GIT_TIMEOUT_S):
+        return _fix_commit_prepare(proposal, actor=actor)
+
+
+def _fix_commit_prepare(proposal: Proposal, *, actor: Any) -> FixCommit:
     repository = finding_repository(proposal.finding)
     try:  # a URL repository: this machine's mirror, fetched when stale (fix_delivery pushes it)
         repo_path = repository_local_path(repository) if repository is not None else ""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +25,7 @@ from reviews.services.decisions import (
 )
 from tests.conftest import PASSWORD
 from tests.reviews.gate_helpers import fix_branches, make_proposal, make_repo
+from tests.skills.test_repo_lock import HOLDER
 
 
 @pytest.fixture(autouse=True)
@@ -481,3 +485,34 @@ def test_decide_command_bad_usage_exits_2(tmp_path):
     assert result.returncode == 2
     assert "invalid choice: 'merge'" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.django_db
+def test_approving_while_a_worker_holds_the_repository_says_it_is_busy(
+    proposal, repo, reviewer, client_for, settings
+):
+    settings.WATTSON_PAGE_GIT_TIMEOUT_S = 0.5
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(Path(repo) / ".git")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"  # a worker's fetch, say
+        response = client_for(reviewer).post(
+            reverse("reviews:proposal_approve", args=[proposal.pk]), _pins(proposal)
+        )
+        # The person is not kept waiting for the worker: told, and nothing is half-done.
+        assert response.status_code == 302
+        assert "is busy" in _message(response) and "try again" in _message(response)
+        proposal.refresh_from_db()
+        assert proposal.status == Proposal.Status.PENDING
+        assert not Decision.objects.exists()
+        assert fix_branches(repo) == []
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the worker lets go, the same approval goes through.
+    decision = proposal_decide(proposal=proposal, actor=reviewer, verdict="approve")
+    assert decision.verdict == "approve" and len(fix_branches(repo)) == 1
