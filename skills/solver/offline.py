@@ -331,8 +331,8 @@ def _best(
     """(the attempt to propose, the parts composed into it, the singles it was compared with).
 
     With two passing fixes, both together are validated as one patch and proposed unless the
-    better single fix measured faster; each single is compared by its own interleaved
-    before/after ratio, since the runs were made at different times.
+    better single fix measured clearly faster (by WATTSON_MIN_SPEEDUP); each single is compared
+    by its own interleaved before/after ratio, since the runs were made at different times.
     """
     ranked = sorted(passing, key=lambda a: -(_speedup(a.validation) or 0.0))
     best = ranked[0]
@@ -351,7 +351,12 @@ def _best(
         )
         return best, (), ()
     together, alone = _speedup(combined.validation), _speedup(best.validation)
-    if together is not None and alone is not None and together < alone:
+    # The two were measured at different times: the single fix wins only when it beats the
+    # combination by the margin any fix must beat the code it changes (WATTSON_MIN_SPEEDUP);
+    # within it, the combination keeps the change that removes the work, not only the one
+    # that caches it.
+    margin = bench.limits.min_speedup
+    if together is not None and alone is not None and together * margin < alone:
         tracer.step(
             "compose",
             {"skills": [first.skill.slug, second.skill.slug]},

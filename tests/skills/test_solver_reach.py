@@ -406,3 +406,34 @@ def test_two_passing_codemods_are_proposed_as_one_patch_naming_both(work):
         ["python3", "-m", "unittest", "-q"], cwd=repo, capture_output=True, text=True
     )
     assert tests.returncode == 0, tests.stderr
+
+
+@pytest.mark.parametrize(
+    ("together", "alone", "proposed"),
+    [
+        (19.74, 19.99, "both"),  # within the measuring margin: keep the change that removes work
+        (15.0, 19.99, "memoize"),  # the single fix is clearly faster: propose it alone
+        (25.0, 19.99, "both"),
+    ],
+)
+def test_a_combination_loses_only_to_a_clearly_faster_single_fix(
+    monkeypatch, together, alone, proposed
+):
+    from types import SimpleNamespace
+
+    from skills.solver import offline
+
+    def attempt(slug: str, speed: float):
+        validation = SimpleNamespace(bench_before_s=speed, bench_after_s=1.0)
+        return SimpleNamespace(skill=SimpleNamespace(slug=slug), validation=validation)
+
+    first, second = attempt("membership-set", 3.0), attempt("memoize", alone)
+    combined = attempt("membership-set", together)
+    monkeypatch.setattr(offline, "_combine", lambda *a, **k: (combined, second, ""))
+    bench = SimpleNamespace(limits=SimpleNamespace(min_speedup=1.05))
+    tracer = SimpleNamespace(step=lambda *a, **k: None)
+    chosen, parts, _ = offline._best([first, second], None, None, tracer, bench)
+    if proposed == "both":
+        assert chosen is combined and parts == (second,)
+    else:
+        assert chosen is second and parts == ()
