@@ -7,6 +7,7 @@ the page which forms to show; reviews.services.comments checks again on every wr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -59,6 +60,10 @@ def proposal_threads(*, user, proposal: Proposal) -> ProposalThreads:
         _with_comments(ReviewThread.objects.filter(proposal=proposal)),
         key=lambda t: (not t.is_open, t.is_outdated, t.path, t.side, t.start_line, t.pk),
     )
+    for thread in threads:
+        # Each comment shows whether it was written on another revision than this one: the
+        # thread's proposal is this one, not a query per thread.
+        thread.proposal = proposal
     carried = list(
         ReviewThread.objects.filter(origin_proposal=proposal)
         .exclude(proposal=proposal)
@@ -71,10 +76,17 @@ def proposal_threads(*, user, proposal: Proposal) -> ProposalThreads:
         threads=threads,
         carried=carried,
         # For the form that works without JavaScript; only those who may comment see it.
-        files=diff_paths(proposal.diff) if can_comment else [],
+        files=list(_diff_paths(proposal.diff)) if can_comment else [],
         can_write=can_write,
         can_comment=can_comment,
     )
+
+
+@lru_cache(maxsize=16)
+def _diff_paths(diff_text: str) -> tuple[str, ...]:
+    """diff_paths, kept per process for the last few diffs: parsing a 2,000-line diff on every
+    view of its page cost more than the rest of the threads' work (the diff is the key)."""
+    return tuple(diff_paths(diff_text))
 
 
 def thread_get_for_user(*, user, thread_id: int) -> ReviewThread:

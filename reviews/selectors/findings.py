@@ -8,7 +8,15 @@ from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import (
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -209,12 +217,23 @@ class FindingActivity:
 
 def finding_activity(*, finding: Finding) -> FindingActivity:
     """Proposals, solve runs and audit events of a finding the caller already may read."""
-    proposals = list(
-        finding.proposals.select_related("skill_version", "skill_version__skill").order_by(
-            "-revision"
-        )
+    # Prefetched onto the finding, so the solve panel's finding.solve_runs.first and
+    # finding.proposals.all read these lists instead of querying again.
+    prefetch_related_objects(
+        [finding],
+        Prefetch(
+            "proposals",
+            Proposal.objects.select_related("skill_version", "skill_version__skill").order_by(
+                "-revision"
+            ),
+        ),
+        Prefetch(
+            "solve_runs",
+            SolveRun.objects.select_related("requested_by").order_by("-queued_at", "-id"),
+        ),
     )
-    solve_runs = list(finding.solve_runs.select_related("requested_by").order_by("-queued_at"))
+    proposals = list(finding.proposals.all())
+    solve_runs = list(finding.solve_runs.all())
     # The finding's history includes what happened to its proposals and runs.
     targets = Q(target_type="finding", target_id=str(finding.pk))
     if proposals:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from reviews import diffs
-from reviews.models import Proposal, Repository
+from reviews.models import Decision, Proposal, ProposalSkill, Repository
 from reviews.roles import user_roles
 from reviews.selectors.repositories import finding_repository, repository_read_path
 from skills import gitio
@@ -59,6 +59,19 @@ def proposal_get_for_user(*, user, proposal_id: int) -> Proposal:
     )
     if proposal is None:
         raise Http404("No such proposal.")
+    return proposal
+
+
+def proposal_get_for_page(*, user, proposal_id: int) -> Proposal:
+    """proposal_get_for_user, with what its page lists row by row loaded in one query each:
+    the composed skills with their versions and the decisions with their reviewers (the
+    template would otherwise query once per skill and once per reviewer)."""
+    proposal = proposal_get_for_user(user=user, proposal_id=proposal_id)
+    prefetch_related_objects(
+        [proposal],
+        Prefetch("composed_skills", ProposalSkill.objects.select_related("skill_version")),
+        Prefetch("decisions", Decision.objects.select_related("reviewer")),
+    )
     return proposal
 
 

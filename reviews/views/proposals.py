@@ -21,6 +21,7 @@ from reviews.selectors.evidence import proposal_badges, proposal_model_cost, pro
 from reviews.selectors.proposals import (
     proposal_context_rows,
     proposal_diff,
+    proposal_get_for_page,
     proposal_get_for_user,
     proposal_interdiff,
     proposal_interdiff_context_rows,
@@ -61,7 +62,7 @@ def _wants_highlight(request: HttpRequest) -> bool:
 @role_required("can_read")
 @require_safe
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = proposal_get_for_user(user=request.user, proposal_id=pk)
+    proposal = proposal_get_for_page(user=request.user, proposal_id=pk)
     if request.GET.get("expired") == "1":
         # Back from the login an expired session's decision led to (reviews.roles).
         messages.warning(request, SESSION_EXPIRED)
