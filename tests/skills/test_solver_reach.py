@@ -411,9 +411,11 @@ def test_two_passing_codemods_are_proposed_as_one_patch_naming_both(work):
 @pytest.mark.parametrize(
     ("together", "alone", "proposed"),
     [
-        (19.74, 19.99, "both"),  # within the measuring margin: keep the change that removes work
-        (15.0, 19.99, "memoize"),  # the single fix is clearly faster: propose it alone
-        (25.0, 19.99, "both"),
+        # (speed-up, seconds after) of the combination and of the faster single fix
+        ((19.74, 0.0021), (19.99, 0.0021), "both"),  # noise: keep the change that removes work
+        ((25.0, 0.0021), (35.5, 0.0021), "both"),  # a busier baseline, the same time after
+        ((15.0, 0.0030), (19.99, 0.0021), "memoize"),  # clearly faster both ways: alone
+        ((25.0, 0.0017), (19.99, 0.0021), "both"),
     ],
 )
 def test_a_combination_loses_only_to_a_clearly_faster_single_fix(
@@ -423,12 +425,12 @@ def test_a_combination_loses_only_to_a_clearly_faster_single_fix(
 
     from skills.solver import offline
 
-    def attempt(slug: str, speed: float):
-        validation = SimpleNamespace(bench_before_s=speed, bench_after_s=1.0)
+    def attempt(slug: str, speed: float, after_s: float):
+        validation = SimpleNamespace(bench_before_s=speed * after_s, bench_after_s=after_s)
         return SimpleNamespace(skill=SimpleNamespace(slug=slug), validation=validation)
 
-    first, second = attempt("membership-set", 3.0), attempt("memoize", alone)
-    combined = attempt("membership-set", together)
+    first, second = attempt("membership-set", 3.0, 0.014), attempt("memoize", *alone)
+    combined = attempt("membership-set", *together)
     monkeypatch.setattr(offline, "_combine", lambda *a, **k: (combined, second, ""))
     bench = SimpleNamespace(limits=SimpleNamespace(min_speedup=1.05))
     tracer = SimpleNamespace(step=lambda *a, **k: None)
