@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from skills.catalog_idioms import IDIOM_SKILLS
+
 _PY = ["*.py"]
 
 
@@ -497,6 +499,7 @@ that should replace polling. Concurrency changes need a human review of every in
         "owner": "platform-performance",
     },
 ]
+SEED_SKILLS += IDIOM_SKILLS
 
 # The fields whose change makes a new SkillVersion (proposals pin the version they used): the
 # one list, here because this module is Django-free and the seed migration reads it too.

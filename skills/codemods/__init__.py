@@ -12,6 +12,7 @@ from collections.abc import Callable
 from skills.codemods import (
     hoist,
     logging_sampling,
+    lookup_guard,
     membership,
     memoize,
     regex,
@@ -30,6 +31,7 @@ REGISTRY: dict[str, Codemod] = {
     "membership-set": membership.apply,
     "string-join": string_join.apply,
     "revert-hunk": revert.apply,
+    "guard-dict-lookup": lookup_guard.apply,
 }
 
 

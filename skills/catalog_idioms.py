@@ -1,0 +1,84 @@
+"""Seed skills for general CPython idioms, as plain data (skills.catalog appends them).
+
+Kept apart from skills/catalog.py, which is over 500 lines of seed data already. Like it, this
+module has no Django import, so a migration can read it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _trigger(code_patterns: list[str], *, code_scope: str = "any") -> dict[str, Any]:
+    return {
+        "kinds": ["regression", "opportunity"],
+        "metrics": ["cpu"],
+        "file_globs": ["*.py"],
+        "symbol_pattern": "",
+        "needs_root_cause": False,
+        "code_patterns": code_patterns,
+        "code_scope": code_scope,
+    }
+
+
+GUARD_DICT_LOOKUP: dict[str, Any] = {
+    "slug": "guard-dict-lookup",
+    "name": "Test a dict for a key instead of catching KeyError in a loop",
+    "side": "both",
+    "description": (
+        "A loop looks a key up in a dict inside `try`/`except KeyError`: every miss builds, "
+        "raises and catches an exception. Testing `key in d` first costs one hash lookup."
+    ),
+    "trigger": _trigger([r"except\s*\(?[\w\s,]*\b(KeyError|LookupError)\b"], code_scope="loop"),
+    "instructions": """\
+## When this applies
+In a loop, `try: v = d[key] ... except KeyError: <handle the miss>` where many keys are missing
+(a join, a lookup of optional entries, a cache that is often cold). Raising and catching an
+exception is tens of times the cost of a dict lookup, so the misses dominate the loop.
+
+## Diagnosis
+1. `get_function`; find the `try` in the loop and the lookup it guards. The lookup must be the
+   first thing the `try` evaluates, and the key a name or a constant.
+2. Check what `d` is: `in` agrees with `d[key]` only for a plain `dict` (or `OrderedDict`).
+   A `defaultdict`, a `Counter` or any class with `__missing__` never raises on `d[key]`; a
+   repository's own mapping class may implement `__contains__` differently.
+3. Read the handler: it runs outside `except` after the change, so it must not re-raise, name
+   the exception, or read it (`logger.exception`, `traceback.print_exc`, `sys.exc_info()`).
+
+## What to propose
+`if key in d:` around the unchanged `try` (which still handles a KeyError raised by the rest of
+the block), and `else:` the handler's code. On Python 3.11+ a `try` that raises nothing is free.
+""",
+    "mitigation": """\
+Codemod `guard-dict-lookup`: for a `try` in a loop whose body starts with `v = d[k]`,
+`for x in d[k]:` or `return d[k]` and whose only handler catches KeyError/LookupError, wraps the
+`try` in `if k in d:` with the handler's code as the `else:` branch. `d` must be a local bound
+only to dict displays, comprehensions, `dict(...)`, `OrderedDict(...)` or the call of a function
+of the same module whose every return is one of those; it refuses handlers that re-raise, name
+or read the exception, and keys that are not a name or a constant.
+""",
+    "codemod": "guard-dict-lookup",
+    "expected_recovery": 0.6,
+    "owner": "platform-performance",
+}
+
+IDIOM_SKILLS: list[dict[str, Any]] = [GUARD_DICT_LOOKUP]
+
+
+def seed_missing(apps, slugs: list[str]) -> None:
+    """A data migration's step: create the named idiom skills where absent, with version 1.
+
+    An existing skill with the same slug is left alone (an admin's edits win), as in 0003.
+    """
+    from skills.catalog import VERSIONED_FIELDS
+
+    Skill = apps.get_model("skills", "Skill")
+    SkillVersion = apps.get_model("skills", "SkillVersion")
+    for seed in IDIOM_SKILLS:
+        if seed["slug"] not in slugs or Skill.objects.filter(slug=seed["slug"]).exists():
+            continue
+        skill = Skill.objects.create(**seed)
+        if not SkillVersion.objects.filter(skill=skill).exists():
+            SkillVersion.objects.create(
+                skill=skill, number=1, **{field: seed[field] for field in VERSIONED_FIELDS}
+            )
