@@ -16,12 +16,13 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -64,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 TASK_PATH = "reviews.tasks.solve_run_task"
 R = SolveRun.Status
+T = TypeVar("T")
 
 
 def _actor(user: Any | None) -> Any | None:
@@ -244,7 +246,8 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
     """Run one claimed attempt of a solve to the end; None when the run was not claimable.
 
     Safe to call twice, concurrently or after a crash: only the claimant of the latest attempt
-    may finish the run, and a proposal revision is stored at most once.
+    may finish the run, and a proposal revision is stored at most once. A database connection
+    the server dropped meanwhile is opened again for the finish (`_reconnecting`).
     """
     run = solve_run_claim(run_id=run_id)
     if run is None:
@@ -255,18 +258,21 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
     limit = settings.WATTSON_SOLVE_MAX_ATTEMPTS
     if attempt > limit:
         message = f"gave up after {limit} attempts; the worker died each time — see trace"
-        _finish_failed(run, attempt, prior_trace, message)
+        _reconnecting(lambda: _finish_failed(run, attempt, prior_trace, message))
         return _reload(run_id)
     try:
         context = solve_context_build(run=run)
     except SolveSetupError as exc:
-        _finish_failed(run, attempt, prior_trace, str(exc))
+        reason = str(exc)
+        _reconnecting(lambda: _finish_failed(run, attempt, prior_trace, reason))
         return _reload(run_id)
     try:
         context, notes = settle_backend(run, attempt, context)
         prior_trace = [*prior_trace, *notes]
         progress = solve_run_progress(run_id, attempt, prior_trace)
-        candidate = run_backend(context, progress=progress)
+        candidate = run_backend(
+            context, progress=lambda step: _reconnecting(lambda: progress(step))
+        )
     except Exception as exc:  # the solver's own failure is the run's result, not the worker's
         if isinstance(exc, SolverError):
             message = str(exc)
@@ -275,14 +281,35 @@ def solve_run_execute(*, run_id: int) -> SolveRun | None:
             message = f"the solver crashed: {type(exc).__name__}: {exc}"
         # A backend that got partway (the anthropic agent) hands back what it spent and said.
         partial = getattr(exc, "partial", None)
-        _finish_failed(run, attempt, prior_trace, message, partial=partial)
+        _reconnecting(lambda: _finish_failed(run, attempt, prior_trace, message, partial=partial))
         return _reload(run_id)
-    solve_run_store(run, attempt, prior_trace, candidate)
+    _reconnecting(lambda: solve_run_store(run, attempt, prior_trace, candidate))
     return _reload(run_id)
 
 
 def _reload(run_id: int) -> SolveRun:
-    return SolveRun.objects.select_related("finding").get(pk=run_id)
+    return _reconnecting(lambda: SolveRun.objects.select_related("finding").get(pk=run_id))
+
+
+def _reconnecting(step: Callable[[], T]) -> T:
+    """`step()`, run once more on a new connection if the server dropped the old one.
+
+    Django opens a new connection only between tasks (close_old_connections), so a worker
+    whose connection was cut mid-solve (a database restart, pg_terminate_backend, a proxy's
+    idle timeout) would fail every query until its task ends, and leave a run it solved
+    "running" until the sweeper finds it past its deadline. Repeating the step is safe: its
+    transaction died with the connection, and a finish applies only to the attempt that still
+    owns the run (one whose commit landed before the reply was lost finds the run finished).
+    An error on a connection that still works (a lock timeout, say) is raised as it is.
+    """
+    try:
+        return step()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        logger.warning("the database connection was lost; retrying on a new one")
+        connection.close()
+        return step()
 
 
 def _finish_failed(
