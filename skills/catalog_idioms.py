@@ -62,7 +62,50 @@ or read the exception, and keys that are not a name or a constant.
     "owner": "platform-performance",
 }
 
-IDIOM_SKILLS: list[dict[str, Any]] = [GUARD_DICT_LOOKUP]
+MAP_OVER_GENERATOR: dict[str, Any] = {
+    "slug": "map-over-generator",
+    "name": "map() with operator callables instead of a generator expression",
+    "side": "both",
+    "description": (
+        "A generator expression that only takes an attribute, a key, a unary operator or a "
+        "function of each item, handed to sum/list/chain/...: map() with "
+        "operator.attrgetter/itemgetter/neg or the function loops in C."
+    ),
+    "trigger": _trigger([r"\(\s*[-~+]?\s*(not\s+)?[\w.\[\]\"'()]+\s+for\s+\w+\s+in\b"]),
+    "instructions": """\
+## When this applies
+A hot function feeds a consumer (`sum`, `list`, `sorted`, `any`, `itertools.chain`, `math.fsum`,
+`"".join`) with generator expressions such as `(p.real for p in values)`,
+`(-p.imag for p in values)`, `(row[0] for row in rows)` or `(str(x) for x in xs)`. Each item
+resumes the generator's Python frame; `map(attrgetter("real"), values)` does the same work in C.
+
+## Diagnosis
+1. `get_function`; find generator expressions with one `for` over a plain name and no `if`,
+   passed straight to a function that only iterates them (never `.send()`/`.throw()`).
+2. The element must be a chain of attribute access, constant subscript, unary operator or a
+   call of a stable function on the loop variable. A function looked up by name must not be
+   rebound while the generator runs (a builtin nobody shadows, a module function nothing
+   rebinds). A private `__name` inside a class is mangled by the compiler: leave it.
+3. Check the `operator` names are free in the module before importing them.
+
+## What to propose
+`map(attrgetter("a"), xs)`, `map(itemgetter(0), rows)`, `map(neg, map(attrgetter("imag"), v))`,
+`map(str, xs)`, with `from operator import ...` next to the module's imports.
+""",
+    "mitigation": """\
+Codemod `map-over-generator`: rewrites generator expressions passed to builtins, itertools
+functions, `math.fsum`/`prod` and `"sep".join` whose element is up to three steps of attribute,
+constant key, unary operator or stable function on the loop variable into nested `map()` calls,
+importing `attrgetter`/`itemgetter`/`neg`/`pos`/`invert`/`not_` from `operator` (or reusing the
+module's import), and refuses `if` clauses, several `for`s, local or rebound functions, private
+names in classes and operator names the module already uses for something else.
+""",
+    "codemod": "map-over-generator",
+    "expected_recovery": 0.5,
+    "owner": "platform-performance",
+}
+
+IDIOM_SKILLS: list[dict[str, Any]] = [GUARD_DICT_LOOKUP, MAP_OVER_GENERATOR]
 
 
 def seed_missing(apps, slugs: list[str]) -> None:

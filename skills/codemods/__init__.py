@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from skills.codemods import (
+    genexp_map,
     hoist,
     logging_sampling,
     lookup_guard,
@@ -32,6 +33,7 @@ REGISTRY: dict[str, Codemod] = {
     "string-join": string_join.apply,
     "revert-hunk": revert.apply,
     "guard-dict-lookup": lookup_guard.apply,
+    "map-over-generator": genexp_map.apply,
 }
 
 
