@@ -331,7 +331,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WATTSON_", "DJANGO_"))}
+    # The caller's own settings stay out, except gunicorn's size (to compare configurations).
+    keep = ("WATTSON_WEB_WORKERS", "WATTSON_WEB_THREADS")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in keep or not k.startswith(("WATTSON_", "DJANGO_"))
+    }
     env.update(
         {
             "WATTSON_ENV": "production",

@@ -8,6 +8,9 @@ no git and no lexing.
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +189,47 @@ def _cache_key(kind: str, *parts: object) -> str:
     return f"wattson:diff:{diffs.RENDER_VERSION}:{kind}:{digest}"
 
 
+# Each web process also keeps its last few renders: a 2,000-line diff renders to ~0.5 MB, and
+# reading that back from the shared cache and unpickling it on every view cost more than the
+# page's other reads. A local copy is served only while the shared cache still holds the same
+# small token, so an entry that was cleared, evicted or replaced is never served from here.
+LOCAL_RENDERS = 8
+_local_renders: OrderedDict[str, tuple[str, dict]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _remember(key: str, token: str, payload: dict) -> None:
+    with _local_lock:
+        _local_renders[key] = (token, payload)
+        _local_renders.move_to_end(key)
+        while len(_local_renders) > LOCAL_RENDERS:
+            _local_renders.popitem(last=False)
+
+
+def _cached_render(key: str) -> dict | None:
+    """The render stored under `key` (without its token), from this process when it may be."""
+    token = cache.get(f"{key}:token")
+    if token is not None:
+        with _local_lock:
+            local = _local_renders.get(key)
+            if local is not None and local[0] == token:
+                _local_renders.move_to_end(key)
+                return local[1]
+    hit = cache.get(key)
+    if hit is None:
+        return None
+    payload = {k: v for k, v in hit.items() if k != "token"}
+    if token is not None and hit.get("token") == token:
+        _remember(key, token, payload)
+    return payload
+
+
+def _store_render(key: str, payload: dict) -> None:
+    token = secrets.token_hex(8)
+    cache.set_many({key: {**payload, "token": token}, f"{key}:token": token}, CACHE_SECONDS)
+    _remember(key, token, payload)
+
+
 def _render(view: diffs.DiffView, *, context_url: str, note: str) -> RenderedDiff:
     html = render_to_string(
         "reviews/_diff.html", {"diff": view, "context_url": context_url, "diff_note": note}
@@ -213,7 +257,7 @@ def proposal_diff(
         f"highlight={int(highlight)}",
         context_url,
     )
-    hit = cache.get(key)
+    hit = _cached_render(key)
     if hit is not None:
         return RenderedDiff(**{**hit, "html": SafeString(hit["html"]), "cached": True})
     reader, note = _base_reader(proposal)
@@ -222,7 +266,7 @@ def proposal_diff(
         note += " Lines are highlighted hunk by hunk; unchanged context cannot be expanded."
     rendered = _render(view, context_url=context_url, note=note)
     if len(rendered.html) <= CACHE_MAX_CHARS:
-        cache.set(key, {**rendered.__dict__, "html": str(rendered.html)}, CACHE_SECONDS)
+        _store_render(key, {**rendered.__dict__, "html": str(rendered.html)})
     return rendered
 
 

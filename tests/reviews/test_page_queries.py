@@ -13,6 +13,7 @@ import hashlib
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,6 +24,7 @@ from reviews.models import (
     Finding,
     Proposal,
     ProposalSkill,
+    Repository,
     ReviewComment,
     ReviewThread,
     Service,
@@ -189,3 +191,19 @@ def test_proposal_page_shows_each_decision_and_composed_skill(client, four_rows)
         assert f"pinned-4-reviewer-{i}</strong>" in page
         assert f'data-composed-skill="pinned-skill-5-{i + 1}"' in page
     assert page.count('class="thread-index-row') == 4
+
+
+def test_a_cleared_render_cache_is_not_answered_from_a_process_copy(client, one_row, tmp_path):
+    """The web process keeps its last renders, but only while the shared cache holds them: after
+    the shared cache is cleared the page shows a fresh render, not the copy the process kept."""
+    client.force_login(one_row["user"])
+    url = _pages(one_row)["proposal"]
+    first = client.get(url).content.decode()
+    assert "No repository is registered for this finding" in first
+    assert "No repository is registered" in client.get(url).content.decode()  # kept copy
+    cache.clear()
+    repository = Repository.objects.create(name="pinned-gone", path=str(tmp_path / "gone"))
+    Finding.objects.filter(pk=one_row["finding"].pk).update(repository=repository)
+    fresh = client.get(url).content.decode()
+    assert "No repository is registered" not in fresh
+    assert "pinned-gone" in fresh
