@@ -221,6 +221,8 @@ def _cached_render(key: str) -> dict | None:
     payload = {k: v for k, v in hit.items() if k != "token"}
     if token is not None and hit.get("token") == token:
         _remember(key, token, payload)
+    else:  # stored before tokens, or its token was evicted: tokened now, once
+        _store_render(key, payload)
     return payload
 
 
