@@ -105,7 +105,50 @@ names in classes and operator names the module already uses for something else.
     "owner": "platform-performance",
 }
 
-IDIOM_SKILLS: list[dict[str, Any]] = [GUARD_DICT_LOOKUP, MAP_OVER_GENERATOR]
+INLINE_TRIVIAL_HELPER: dict[str, Any] = {
+    "slug": "inline-trivial-helper",
+    "name": "Inline a one-line helper into the hot function",
+    "side": "both",
+    "description": (
+        "The hot function calls a helper of its own module whose body is one `return` of an "
+        "expression: the Python call costs more than the work. The expression goes in place."
+    ),
+    # No code pattern: a call of a one-line helper is not visible in text; the codemod decides.
+    "trigger": _trigger([]),
+    "instructions": """\
+## When this applies
+A function on the hot path, called very often on small inputs, calls helpers such as
+`def drop(n, seq): return itertools.islice(seq, n, None)` or
+`def ilen(it): return sum(compress(repeat(1), zip(it)))`. Each call builds a frame, binds the
+arguments and returns: for a one-line body that is most of the cost.
+
+## Diagnosis
+1. `get_function`; for each call of a plain name, `outline_file`/`read_file` the module: the
+   helper must be a module-level `def` of the same module, one `return` (a docstring aside),
+   no decorator, no `*args`/`**kwargs`, constant defaults.
+2. `search_code` for the helper's name across the repository: nothing may rebind or patch it
+   (`mock.patch("pkg.mod.helper")` in the tests would stop reaching this caller).
+3. Arguments are evaluated before the body: an argument with an effect must be read exactly
+   once, unconditionally and in the call's order, with only pure steps before it. A free name of
+   the expression must not be a local of the caller.
+
+## What to propose
+The helper's expression in place of the call, its parameters replaced by the arguments
+(parenthesised where precedence needs it); the helper itself stays for its other callers.
+""",
+    "mitigation": """\
+Codemod `inline-trivial-helper`: replaces calls (in the function's own body) of module-level
+one-`return` helpers of the same module with their expression, up to three levels of helpers
+calling helpers; refuses helpers rebound anywhere in the repository, decorated or with `*args`,
+expressions with lambdas/comprehensions/walrus/frame access, free names the caller shadows, and
+arguments whose effects would run in another order, more than once or not at all.
+""",
+    "codemod": "inline-trivial-helper",
+    "expected_recovery": 0.4,
+    "owner": "platform-performance",
+}
+
+IDIOM_SKILLS: list[dict[str, Any]] = [GUARD_DICT_LOOKUP, MAP_OVER_GENERATOR, INLINE_TRIVIAL_HELPER]
 
 
 def seed_missing(apps, slugs: list[str]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from skills.codemods import (
     genexp_map,
     hoist,
+    inline_helper,
     logging_sampling,
     lookup_guard,
     membership,
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Codemod] = {
     "revert-hunk": revert.apply,
     "guard-dict-lookup": lookup_guard.apply,
     "map-over-generator": genexp_map.apply,
+    "inline-trivial-helper": inline_helper.apply,
 }
 
 
