@@ -3,19 +3,19 @@ PostgreSQL, driven by --reviewers concurrent logged-in reviewers (queue, finding
 2,000-line diff, reports) plus --ingesters detector accounts posting findings, for --seconds, on
 127.0.0.1 only; then the same load against `manage.py runserver` on the same database.
 
-    .venv/bin/python bench/load.py [--reviewers 50] [--ingesters 2] [--seconds 60]
+    .venv/bin/python bench/load.py [--reviewers 50] [--ingesters 2] [--seconds 60] [--warmup 10]
         [--think-min 1] [--think-max 3] [--ingest-interval 0.5] [--saturation-seconds S]
         [--server-url postgresql://postgres@127.0.0.1:5432] [--skip-runserver]
 
-Reviewers: a reviewer reads a page before the next click, so each one waits a think time drawn
-uniformly from --think-min..--think-max seconds (1-3 s) between its pages (and before its first,
-so the 50 do not all start at once); each detector account posts one finding every
---ingest-interval seconds. The targets (p95 <= 250 ms for the queue and the proposal page, 0
-errors, on 2 cores) are judged on that run. Then, so that nothing is hidden, each server is also
-driven at saturation for --saturation-seconds (default: --seconds; 0 skips it): the same
-reviewers and ingesters with no think time and no interval, a closed loop that always keeps
-reviewers + ingesters requests in flight, which gives the maximum throughput and the latency
-when every request queues behind 51 others (no target there).
+A reviewer reads a page before the next click: each waits a think time drawn uniformly from
+--think-min..--think-max seconds (1-3 s) between pages (and before the first, so the 50 do not
+start at once); each detector posts a finding every --ingest-interval seconds. The targets (p95
+<= 250 ms for the queue and the proposal page, 0 errors, on 2 cores) are judged on that run.
+So that nothing is hidden, each server is then driven at saturation for --saturation-seconds
+(default --seconds; 0 skips it): no think time, no interval, a closed loop that keeps reviewers
++ ingesters requests always in flight: the maximum throughput, and the latency when each request
+queues behind the 51 others (no target). Before both, --warmup seconds of the paced load are not
+counted: a server in service has its templates loaded and its database connections open.
 
 Prints throughput, p50/p95/p99 per page and errors for each server and phase, the targets and
 the load average, since other processes on the machine change the figures.
@@ -162,11 +162,19 @@ class Stats:
                 self.errors[page].append(error)
 
 
-def _request(connection, method: str, path: str, headers: dict, body: bytes | None = None):
-    connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **headers})
-    response = connection.getresponse()
-    response.read()
-    return response.status
+def _timed(stats: Stats, page: str, connection, method: str, path: str, headers: dict,
+           body: bytes | None = None) -> None:  # fmt: skip
+    """One request, recorded with its latency (to the last byte of the body) or its error."""
+    started = time.perf_counter()
+    try:
+        connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        response.read()
+        error = "" if response.status in (200, 201) else f"HTTP {response.status}"
+    except (OSError, http.client.HTTPException) as exc:
+        error = type(exc).__name__
+        connection.close()  # the next request opens a new connection
+    stats.record(page, time.perf_counter() - started, error)
 
 
 @dataclass(frozen=True)
@@ -203,15 +211,7 @@ def _reviewer(port: int, cookie: str, seed_data: dict, stop: float, stats: Stats
         time.sleep(random.uniform(0, pace.think_max))
     while time.monotonic() < stop:
         page, path = random.choice(pages)
-        started = time.perf_counter()
-        try:
-            status = _request(connection, "GET", path(), headers)
-            error = "" if status == 200 else f"HTTP {status}"
-        except (OSError, http.client.HTTPException) as exc:
-            error = type(exc).__name__
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        stats.record(page, time.perf_counter() - started, error)
+        _timed(stats, page, connection, "GET", path(), headers)
         pace.think(stop)
 
 
@@ -233,15 +233,7 @@ def _ingester(port: int, token: str, number: int, stop: float, stats: Stats, pac
             }
         ).encode()
         sent += 1
-        started = time.perf_counter()
-        try:
-            status = _request(connection, "POST", "/api/v1/findings/", headers, body)
-            error = "" if status in (200, 201) else f"HTTP {status}"
-        except (OSError, http.client.HTTPException) as exc:
-            error = type(exc).__name__
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        stats.record("ingest", time.perf_counter() - started, error)
+        _timed(stats, "ingest", connection, "POST", "/api/v1/findings/", headers, body)
         if pace.ingest_interval > 0:
             time.sleep(max(0.0, min(pace.ingest_interval, stop - time.monotonic())))
 
@@ -379,7 +371,16 @@ def run_phases(server: str, port: int, seed_data: dict, args, *, judged: bool) -
     """Drive one server through every phase; the problems against the targets (paced phase of
     the judged server only)."""
     problems = []
-    for label, pace, seconds in _phases(args):
+    phases = _phases(args)
+    if args.warmup > 0:
+        # A server in service has long loaded its templates and opened its connections; a
+        # fresh one does both on its first requests, which would land in the figures.
+        drive(
+            port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
+            seconds=args.warmup, pace=phases[0][1],
+        )  # fmt: skip
+        print(f"\n{server}: warmed up with {args.warmup:g} s of the paced load (not counted)")
+    for label, pace, seconds in phases:
         before = os.getloadavg()[0]
         stats = drive(
             port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
@@ -408,6 +409,7 @@ def _parse_args():
         "--saturation-seconds", type=float, default=None,
         help="the closed-loop run with no think time (default: --seconds; 0 skips it)",
     )  # fmt: skip
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds, not counted (10)")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--skip-runserver", action="store_true")
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # internal: seed and exit
