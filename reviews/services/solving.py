@@ -397,23 +397,44 @@ def sweep_solve_runs() -> dict[str, list[int]]:
     next worker claims it the ordinary way and the attempt cap still applies.
     """
     now = timezone.now()
-    stale = SolveRun.objects.filter(
+    swept = _requeue_stale(
         Q(status=R.QUEUED, deadline_at__lt=now)
         | Q(status=R.QUEUED, deadline_at__isnull=True)
         | Q(status=R.RUNNING, deadline_at__lt=now)
     )
-    swept: dict[str, list[int]] = {R.QUEUED: [], R.RUNNING: []}
-    for run in stale.only("pk", "status", "attempts", "deadline_at", "trace").order_by("pk"):
-        old = run.status
-        if solve_run_sweep(run):
-            swept[old].append(run.pk)
     requeued, recovered = swept[R.QUEUED], swept[R.RUNNING]
-    for run_id in [*requeued, *recovered]:
-        solve_run_enqueue(run_id=run_id)
     _remove_orphan_worktrees()
     if requeued or recovered:
         logger.info("sweeper re-enqueued queued %s and lost %s", requeued, recovered)
     return {"requeued": requeued, "recovered": recovered}
+
+
+def solve_runs_recover() -> list[int]:
+    """Re-enqueue the running runs past their deadline (their worker died); their ids.
+
+    Each solve task calls this when it ends. The scheduled sweep is a task too, and waits in
+    the broker's queue behind every solve queued before it: with a backlog, a killed worker's
+    run would read "running" for as long as the backlog lasts. Queued runs are left to that
+    sweep: one queued past its grace period may only be waiting behind the backlog, and the
+    sweep's own place in the queue tells a lost message from a waiting one.
+    """
+    recovered = _requeue_stale(Q(status=R.RUNNING, deadline_at__lt=timezone.now()))[R.RUNNING]
+    if recovered:
+        logger.info("re-enqueued runs whose worker died: %s", recovered)
+    return recovered
+
+
+def _requeue_stale(stale: Q) -> dict[str, list[int]]:
+    """Move the stale runs back to queued (one winner per run) and enqueue those moved."""
+    runs = SolveRun.objects.filter(stale).only("pk", "status", "attempts", "deadline_at", "trace")
+    swept: dict[str, list[int]] = {R.QUEUED: [], R.RUNNING: []}
+    for run in runs.order_by("pk"):
+        old = run.status
+        if solve_run_sweep(run):
+            swept[old].append(run.pk)
+    for run_id in [*swept[R.QUEUED], *swept[R.RUNNING]]:
+        solve_run_enqueue(run_id=run_id)
+    return swept
 
 
 def _remove_orphan_worktrees() -> None:
