@@ -191,8 +191,10 @@ def _cache_key(kind: str, *parts: object) -> str:
 
 # Each web process also keeps its last few renders: a 2,000-line diff renders to ~0.5 MB, and
 # reading that back from the shared cache and unpickling it on every view cost more than the
-# page's other reads. A local copy is served only while the shared cache still holds the same
-# small token, so an entry that was cleared, evicted or replaced is never served from here.
+# page's other reads. A local copy is served only while the shared cache still holds the small
+# token stored with that render, so an entry that was cleared, evicted or replaced is never
+# served from here. The render itself is stored as before (a process of the previous release
+# reads it unchanged); its token is a key of its own, written after it.
 LOCAL_RENDERS = 8
 _local_renders: OrderedDict[str, tuple[str, dict]] = OrderedDict()
 _local_lock = threading.Lock()
@@ -207,7 +209,7 @@ def _remember(key: str, token: str, payload: dict) -> None:
 
 
 def _cached_render(key: str) -> dict | None:
-    """The render stored under `key` (without its token), from this process when it may be."""
+    """The render stored under `key`, from this process while its token still matches."""
     token = cache.get(f"{key}:token")
     if token is not None:
         with _local_lock:
@@ -215,11 +217,11 @@ def _cached_render(key: str) -> dict | None:
             if local is not None and local[0] == token:
                 _local_renders.move_to_end(key)
                 return local[1]
-    hit = cache.get(key)
-    if hit is None:
+    # Read after the token: a render replaced since then is newer than the token, never older.
+    payload = cache.get(key)
+    if payload is None:
         return None
-    payload = {k: v for k, v in hit.items() if k != "token"}
-    if token is not None and hit.get("token") == token:
+    if token is not None:
         _remember(key, token, payload)
     else:  # stored before tokens, or its token was evicted: tokened now, once
         _store_render(key, payload)
@@ -228,7 +230,8 @@ def _cached_render(key: str) -> dict | None:
 
 def _store_render(key: str, payload: dict) -> None:
     token = secrets.token_hex(8)
-    cache.set_many({key: {**payload, "token": token}, f"{key}:token": token}, CACHE_SECONDS)
+    cache.set(key, payload, CACHE_SECONDS)
+    cache.set(f"{key}:token", token, CACHE_SECONDS)
     _remember(key, token, payload)
 
 

@@ -31,6 +31,8 @@ from reviews.models import (
     SolveRun,
 )
 from reviews.roles import REVIEWER
+from reviews.selectors import proposals as proposals_selectors
+from skills.hashing import diff_sha256
 from skills.models import Skill, SkillVersion
 
 # Ceilings per page (3 of them are the session, the user and the user's groups).
@@ -207,3 +209,23 @@ def test_a_cleared_render_cache_is_not_answered_from_a_process_copy(client, one_
     fresh = client.get(url).content.decode()
     assert "No repository is registered" not in fresh
     assert "pinned-gone" in fresh
+
+
+def test_the_shared_render_keeps_the_previous_release_format(client, one_row):
+    """Old and new web processes share the cache during a deploy: the render is stored as the
+    plain fields a previous release reads, and one it stored (without a token) is served."""
+    client.force_login(one_row["user"])
+    proposal = one_row["proposal"]
+    url = _pages(one_row)["proposal"]
+    cache.clear()
+    client.get(url)
+    key = proposals_selectors._cache_key(
+        "proposal", proposal.pk, diff_sha256(proposal.diff), proposal.base_commit,
+        "highlight=1", reverse("reviews:proposal_context", args=[proposal.pk]),
+    )  # fmt: skip
+    stored = cache.get(key)
+    assert set(stored) == {"html", "files", "added", "removed", "warnings", "cached"}
+    cache.clear()
+    cache.set(key, {**stored, "html": '<p id="from-the-previous-release">render</p>'})
+    for _ in range(2):  # served from the shared cache, then from the process (now tokened)
+        assert 'id="from-the-previous-release"' in client.get(url).content.decode()
