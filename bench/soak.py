@@ -11,7 +11,10 @@ precompile-regex skill fixes, a test command that only imports the package, and 
 reports a constant time before the fix and half of it after (it measures the queue, not the code).
 Prints and asserts: zero lost findings (every finding's run terminal), zero duplicate proposals,
 every run terminal within --limit-s, and what each kill cost: the seconds from the kill until the
-runs it interrupted were terminal again. Needs PostgreSQL (and Redis) on 127.0.0.1.
+runs the killed worker held were terminal again (its deadline, then a place at the back of the
+queue: with a backlog, the cost is mostly the backlog), and the same for the runs the other
+workers had in flight when the connections were cut (they reconnect and finish). Needs
+PostgreSQL (and Redis) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ def build_repository(root: Path, findings: int) -> list[dict]:
 
 @dataclass
 class Kill:
+    """A fault (a SIGKILLed worker, or the connection cut) and the findings whose runs were in
+    flight in what it hit; recovered_after_s: until those runs were all terminal again."""
+
     at: float
     interrupted: list[int]
     recovered_after_s: float | None = None
@@ -105,6 +111,9 @@ class SoakResult:
     duplicates: list[int]
     kills: list[Kill] = field(default_factory=list)
     cut_connections: int = 0
+    cut: Kill | None = None
+    # finding → "status: error" of its latest run, for the runs that did not succeed
+    unsolved: dict[int, str] = field(default_factory=dict)
 
 
 def _cluster_env() -> dict[str, str]:
@@ -132,6 +141,57 @@ def _cut_connections(deployment: Deployment) -> int:
     return sum(1 for (killed,) in rows if killed)
 
 
+def _group_pids(group: int) -> set[int]:
+    """The processes of a cluster's process group (its sentinel, pusher, monitor, workers)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def _running(deployment: Deployment, pids: set[int] | None = None) -> list[int]:
+    """Findings whose run is running; with `pids`, only those claimed by one of them (the
+    claim's trace entry names the worker's pid)."""
+    rows = deployment.query(
+        "SELECT r.finding_id, r.trace FROM reviews_solverun r "
+        "JOIN reviews_finding f ON f.id = r.finding_id WHERE f.source = ? AND r.status = ?",
+        SOURCE,
+        "running",
+    )
+    found = []
+    for finding, trace in rows:
+        claims = [
+            step["summary"]
+            for step in (json.loads(trace) if isinstance(trace, str) else trace or [])
+            if step.get("tool") == "attempt"
+        ]
+        pid = claims[-1].rsplit("(pid ", 1)[-1].rstrip(")") if claims else ""
+        if pids is None or (pid.isdigit() and int(pid) in pids):
+            found.append(finding)
+    return found
+
+
+def _kill(deployment: Deployment, workers: list, result: SoakResult, log) -> None:
+    """SIGKILL a random cluster (started again at once); the first kill cuts the connections."""
+    victim = random.randrange(len(workers))
+    interrupted = _running(deployment, _group_pids(workers[victim].pid))
+    deployment.kill_cluster(workers[victim])
+    result.kills.append(Kill(time.time(), interrupted))
+    workers[victim] = deployment.start_cluster()
+    log(f"[{result.broker}] kill {len(result.kills)}: worker {victim}, {len(interrupted)} runs")
+    if len(result.kills) == 1:  # the connections are cut once, with the first kill
+        # The killed worker's run is the kill's; the cut's are those of the living workers.
+        in_flight = [f for f in _running(deployment) if f not in interrupted]
+        result.cut_connections = _cut_connections(deployment)
+        result.cut = Kill(time.time(), in_flight)
+        log(f"[{result.broker}] cut {result.cut_connections} database connections")
+
+
 def _runs(deployment: Deployment) -> dict[int, tuple[str, datetime | None]]:
     """finding id → (status, finished_at) of its latest run."""
     # Only the soak's own findings: a repository's registration may add survey findings too.
@@ -153,10 +213,16 @@ def soak(
     kill_every_s: float,
     limit_s: float,
     max_kills: int | None = None,
+    kill_when_done: tuple[int, ...] = (),
     redis_url: str = "",
     log=print,
 ) -> SoakResult:
-    """One soak run; returns what happened (the caller asserts)."""
+    """One soak run; returns what happened (the caller asserts).
+
+    A worker is killed every `kill_every_s` seconds (at most `max_kills` times), or, with
+    `kill_when_done`, once as many findings as each number there are terminal (a test's
+    kills then land mid-run on any machine).
+    """
     env = _cluster_env()
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -179,20 +245,16 @@ def soak(
         next_kill = time.monotonic() + kill_every_s
         while time.monotonic() - started < limit_s:
             runs = _runs(deployment)
-            done = [f for f, (status, _) in runs.items() if status in TERMINAL]
-            if len(done) == findings:
+            done = sum(1 for status, _ in runs.values() if status in TERMINAL)
+            if done == findings:
                 break
-            may_kill = max_kills is None or len(result.kills) < max_kills
-            if may_kill and time.monotonic() >= next_kill:
-                running = [f for f, (status, _) in runs.items() if status == "running"]
-                victim = random.randrange(len(workers))
-                deployment.kill_cluster(workers[victim])
-                workers[victim] = deployment.start_cluster()
-                result.kills.append(Kill(time.time(), running))
-                log(f"[{broker}] kill {len(result.kills)}: worker {victim}, {len(done)} done")
-                if len(result.kills) == 1:  # the connections are cut once, with the first kill
-                    result.cut_connections = _cut_connections(deployment)
-                    log(f"[{broker}] cut {result.cut_connections} database connections")
+            count = len(result.kills)
+            if kill_when_done:
+                due = count < len(kill_when_done) and done >= kill_when_done[count]
+            else:
+                due = (max_kills is None or count < max_kills) and time.monotonic() >= next_kill
+            if due:
+                _kill(deployment, workers, result, log)
                 next_kill += kill_every_s
             time.sleep(1.0)
         result.seconds = time.monotonic() - started
@@ -216,24 +278,45 @@ def _tally(deployment: Deployment, result: SoakResult) -> None:
             "HAVING COUNT(*) > 1"
         )
     ]
-    for kill in result.kills:
-        finished = [runs[f][1] for f in kill.interrupted if f in runs and runs[f][1] is not None]
-        if finished and len(finished) == len(kill.interrupted):
-            latest = max(finished).astimezone(UTC).timestamp()
-            kill.recovered_after_s = max(0.0, latest - kill.at)
+    result.unsolved = {
+        finding: f"{status}: {error[:300]}"
+        for finding, status, error in deployment.query(
+            "SELECT DISTINCT ON (r.finding_id) r.finding_id, r.status, r.error "
+            "FROM reviews_solverun r JOIN reviews_finding f ON f.id = r.finding_id "
+            "WHERE f.source = ? ORDER BY r.finding_id, r.id DESC",
+            SOURCE,
+        )
+        if status != "succeeded"
+    }
+    for fault in [*result.kills, *([result.cut] if result.cut else [])]:
+        finished = [runs[f][1] for f in fault.interrupted if f in runs and runs[f][1] is not None]
+        if len(finished) == len(fault.interrupted):
+            latest = max(finished).astimezone(UTC).timestamp() if finished else fault.at
+            fault.recovered_after_s = max(0.0, latest - fault.at)
 
 
 def report(result: SoakResult, limit_s: float) -> list[str]:
     """Print the figures; the list of broken promises (empty when all held)."""
-    costs = [k.recovered_after_s for k in result.kills]
+    costs = [k.recovered_after_s for k in result.kills if k.interrupted]
     print(f"\n== {result.broker} broker: {result.findings} findings, {WORKERS} workers ==")
     print(f"  all terminal after {result.seconds:.0f} s (limit {limit_s:.0f} s)")
     print(f"  run statuses: {result.statuses}")
+    for finding, why in list(result.unsolved.items())[:5]:
+        print(f"    finding {finding} not solved: {why}")
     print(f"  lost findings: {len(result.lost)}   duplicate proposals: {len(result.duplicates)}")
     print(f"  kills: {len(result.kills)}, connections cut once: {result.cut_connections}")
     for number, kill in enumerate(result.kills, start=1):
         cost = "-" if kill.recovered_after_s is None else f"{kill.recovered_after_s:.0f} s"
-        print(f"    kill {number}: {len(kill.interrupted)} runs interrupted, recovered in {cost}")
+        print(
+            f"    kill {number}: {len(kill.interrupted)} runs of the killed worker, "
+            f"terminal again after {cost}"
+        )
+    if result.cut is not None:
+        cut = result.cut
+        cost = "-" if cut.recovered_after_s is None else f"{cut.recovered_after_s:.0f} s"
+        print(
+            f"    connection cut: {len(cut.interrupted)} runs in flight, all terminal after {cost}"
+        )
     measured = [c for c in costs if c is not None]
     if measured:
         print(f"  cost of a kill: median {sorted(measured)[len(measured) // 2]:.0f} s, "

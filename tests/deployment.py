@@ -109,9 +109,20 @@ class Deployment:
             process.wait(timeout=5)
 
     def stop(self) -> None:
-        for process in self.clusters:
-            if process.poll() is None:
-                self.kill_cluster(process, signal.SIGTERM)
+        """SIGTERM every cluster still running at once (each takes up to its timeout to wind
+        down), then wait for them: SIGKILL after 15 s."""
+        running = [process for process in self.clusters if process.poll() is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        end = time.monotonic() + 15
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
 
     def query(self, sql: str, *params) -> list[tuple]:
         if self.database_url:
