@@ -17,8 +17,7 @@ So that nothing is hidden, each server is then driven at saturation for --satura
 queues behind the 51 others (no target). Before both, --warmup seconds of the paced load are not
 counted: a server in service has its templates loaded and its database connections open.
 
-Prints throughput, p50/p95/p99 per page and errors for each server and phase, the targets and
-the load average, since other processes on the machine change the figures.
+Prints throughput, p50/p95/p99 per page, errors and the load average per server and phase.
 """
 
 from __future__ import annotations
@@ -367,7 +366,9 @@ def _phases(args) -> list[tuple[str, Pace, float]]:
     return phases
 
 
-def run_phases(server: str, port: int, seed_data: dict, args, *, judged: bool) -> list[str]:
+def run_phases(
+    server: str, port: int, seed_data: dict, args, *, judged: bool, log: Path
+) -> list[str]:
     """Drive one server through every phase; the problems against the targets (paced phase of
     the judged server only)."""
     problems = []
@@ -394,6 +395,9 @@ def run_phases(server: str, port: int, seed_data: dict, args, *, judged: bool) -
         )
         if judged and not pace.closed_loop:
             problems += found
+        text = log.read_text(errors="replace") if any(stats.errors.values()) else ""
+        if "Traceback" in text:
+            print("  server log, last error:\n" + text[text.rfind("Traceback") :][:3000])
     return problems
 
 
@@ -462,24 +466,25 @@ def main() -> int:
         try:
             _wait_until_up(port, prod)
             seed_data = _seed_through_server_env(env, args.reviewers)
-            problems += run_phases("gunicorn (bash .ci/prod)", port, seed_data, args, judged=True)
-            if problems:
-                log = (Path(tmp) / "prod.log").read_text(errors="replace")
-                if "Traceback" in log:
-                    print("  server log, last error:\n" + log[log.rfind("Traceback") :][:3000])
+            problems += run_phases(
+                "gunicorn (bash .ci/prod)", port, seed_data, args, judged=True,
+                log=Path(tmp) / "prod.log",
+            )  # fmt: skip
         finally:
             _stop(prod)
         if not args.skip_runserver:
             port = _free_port()
             dev = subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
+                cwd=PROJECT, env=env, stdout=open(Path(tmp) / "dev.log", "w"),  # noqa: SIM115
+                stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
             try:
                 _wait_until_up(port, dev)
-                run_phases("runserver (for comparison, no target)", port, seed_data, args,
-                           judged=False)  # fmt: skip
+                run_phases(
+                    "runserver (for comparison, no target)", port, seed_data, args,
+                    judged=False, log=Path(tmp) / "dev.log",
+                )  # fmt: skip
             finally:
                 _stop(dev)
     print(
