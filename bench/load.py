@@ -23,6 +23,7 @@ Prints throughput, p50/p95/p99 per page, errors and the load average per server 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import http.client
 import json
@@ -219,18 +220,12 @@ def _ingester(port: int, token: str, number: int, stop: float, stats: Stats, pac
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     sent = 0
     while time.monotonic() < stop:
-        body = json.dumps(
-            {
-                "kind": "regression",
-                "external_id": f"live-{number}-{sent}-{secrets.token_hex(4)}",
-                "source": "load-live",
-                "service": f"service-{sent % 40}",
-                "title": "CPU regression seen under load",
-                "metric": "cpu",
-                "magnitude_pct": 1.5,
-                "functions": [{"symbol": f"app.live_{sent}.f", "file": f"app/live_{sent}.py"}],
-            }
-        ).encode()
+        body = json.dumps({
+            "kind": "regression", "external_id": f"live-{number}-{sent}-{secrets.token_hex(4)}",
+            "source": "load-live", "service": f"service-{sent % 40}", "metric": "cpu",
+            "title": "CPU regression seen under load", "magnitude_pct": 1.5,
+            "functions": [{"symbol": f"app.live_{sent}.f", "file": f"app/live_{sent}.py"}],
+        }).encode()  # fmt: skip
         sent += 1
         _timed(stats, "ingest", connection, "POST", "/api/v1/findings/", headers, body)
         if pace.ingest_interval > 0:
@@ -373,13 +368,9 @@ def run_phases(
     the judged server only)."""
     problems = []
     phases = _phases(args)
-    if args.warmup > 0:
-        # A server in service has long loaded its templates and opened its connections; a
-        # fresh one does both on its first requests, which would land in the figures.
-        drive(
-            port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
-            seconds=args.warmup, pace=phases[0][1],
-        )  # fmt: skip
+    if args.warmup > 0:  # a fresh server loads templates and opens connections on its first
+        drive(port, seed_data, reviewers=args.reviewers, ingesters=args.ingesters,
+              seconds=args.warmup, pace=phases[0][1])  # fmt: skip
         print(f"\n{server}: warmed up with {args.warmup:g} s of the paced load (not counted)")
     for label, pace, seconds in phases:
         before = os.getloadavg()[0]
@@ -395,10 +386,19 @@ def run_phases(
         )
         if judged and not pace.closed_loop:
             problems += found
-        text = log.read_text(errors="replace") if any(stats.errors.values()) else ""
-        if "Traceback" in text:
-            print("  server log, last error:\n" + text[text.rfind("Traceback") :][:3000])
+        if any(stats.errors.values()):
+            print("  server log, last error: " + _last_error(log))
     return problems
+
+
+def _last_error(log: Path) -> str:
+    """The last exception in a server log, plain or JSON lines (production logs JSON)."""
+    text = log.read_text(errors="replace")
+    trace = text[text.rfind("Traceback") :] if "Traceback" in text else "none logged"
+    line = next((ln for ln in reversed(text.splitlines()) if "Traceback" in ln), "")
+    with contextlib.suppress(ValueError, KeyError, TypeError):  # a JSON line: its exc_info
+        trace = json.loads(line)["exc_info"]
+    return " | ".join(trace.strip().splitlines()[-3:])[:600]
 
 
 def _parse_args():
