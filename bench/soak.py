@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import django
+import psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
 # bench/queue.py would shadow the stdlib's queue module for everything imported below.
@@ -244,7 +245,12 @@ def soak(
         result = SoakResult(broker, findings, 0.0, {}, [], [])
         next_kill = time.monotonic() + kill_every_s
         while time.monotonic() - started < limit_s:
-            runs = _runs(deployment)
+            try:
+                runs = _runs(deployment)
+            except psycopg.OperationalError as exc:  # a shared server's connection slots full
+                log(f"[{broker}] could not read the runs, trying again: {exc}")
+                time.sleep(1.0)
+                continue
             done = sum(1 for status, _ in runs.values() if status in TERMINAL)
             if done == findings:
                 break
