@@ -32,13 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import django
-import psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
 # bench/queue.py would shadow the stdlib's queue module for everything imported below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT / "bench"]
 sys.path.insert(0, str(PROJECT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+import psycopg  # noqa: E402 (after the path fix: it imports queue)
+
 django.setup()  # tests.deployment builds repositories with the demo builder (Django models)
 
 from tests.deployment import TERMINAL, Deployment, scratch_postgres, scratch_redis  # noqa: E402
