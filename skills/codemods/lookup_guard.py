@@ -307,10 +307,6 @@ def _assigned_values(func: cst.FunctionDef, name: str) -> list[cst.BaseExpressio
     return values
 
 
-def _names(target: cst.BaseExpression) -> set[str]:
-    return {n.value for n in walk(target) if isinstance(n, cst.Name)}
-
-
 def _guarded(plan: _Plan, node: cst.Try) -> cst.If:
     handler_body = node.handlers[0].body
     return cst.If(
