@@ -25,6 +25,10 @@ PATTERN_HINT_BOOST = 2.0
 # Specific skills whose code patterns do not appear in the function are still tried (the
 # codemod decides), but after those whose patterns do.
 UNMATCHED_CODE_PATTERN_FACTOR = 0.3
+# A codemod skill with no code pattern at all (a call of a one-line helper is not visible in
+# text) fits every function alike: it is tried after the skills whose patterns appear, before
+# those whose patterns do not.
+GENERIC_TRIGGER_FACTOR = 0.6
 FALLBACK_SLUGS = frozenset({"revert-hunk"})
 # Where a trigger's code_patterns are searched (the key prefixes of gather.code_for_triggers):
 # "any" (the default for a skill with a codemod) also reads the root-cause diff; "function"
@@ -106,6 +110,9 @@ def trigger_match(
     diagnosis_only = not skill.codemod
     if diagnosis_only and not patterns:
         return None, "a diagnosis-only skill with no code pattern to look for"
+    if not patterns and not is_fallback(skill):
+        match = GENERIC_TRIGGER_FACTOR
+        reasons.append("no code pattern: the codemod decides")
     if patterns:
         scope = str(trigger.get("code_scope") or ("function" if diagnosis_only else "any"))
         texts = _scoped(code or {}, scope)

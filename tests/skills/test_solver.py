@@ -181,6 +181,19 @@ def test_ranking_prefers_skills_whose_code_patterns_appear():
     assert ranked[0].score > ranked[1].score
 
 
+def test_a_skill_with_no_code_pattern_ranks_between_a_hit_and_a_miss():
+    # A generic codemod (inline-trivial-helper) fits every function: it must not tie with, and
+    # by its slug beat, a skill whose pattern is in the code.
+    ctx = _ctx(
+        skill("a-generic", "x", trigger={"code_patterns": []}),
+        skill("regex", "x", trigger={"code_patterns": [r"re\.(match|fullmatch)\("]}),
+        skill("join", "x", trigger={"code_patterns": [r"\+="]}),
+    )
+    ranked, _ = rank_skills(ctx, {"pkg.mod.func": "    m = re.fullmatch(p, s)\n"})
+    assert [r.slug for r in ranked] == ["regex", "a-generic", "join"]
+    assert "no code pattern: the codemod decides" in ranked[1].reasons
+
+
 # --- solving ------------------------------------------------------------------------------
 
 
