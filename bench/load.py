@@ -476,7 +476,9 @@ def main() -> int:
             port = _free_port()
             dev = subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                cwd=PROJECT, env=env, stdout=open(Path(tmp) / "dev.log", "w"),  # noqa: SIM115
+                # A thread per request: persistent connections would exhaust PostgreSQL's slots.
+                cwd=PROJECT, env={**env, "DATABASE_CONN_MAX_AGE": "0"},
+                stdout=open(Path(tmp) / "dev.log", "w"),  # noqa: SIM115
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
             try:

@@ -151,7 +151,14 @@ VAR_DIR = Path(env("WATTSON_VAR_DIR", str(BASE_DIR / "var")))
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     try:
-        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        # Persistent connections serve gunicorn's long-lived threads; runserver starts a thread
+        # per request, so each one would leave its connection open until PostgreSQL runs out
+        # of slots ("too many clients"): run it with DATABASE_CONN_MAX_AGE=0.
+        _db = dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
     if _db["ENGINE"] not in (

@@ -55,6 +55,7 @@ BAD_VALUES = [
     ("DJANGO_DEBUG", {"DJANGO_DEBUG": "maybe"}),
     ("DATABASE_URL", {"DATABASE_URL": "mysql://wattson@db.example.com/wattson"}),
     ("WATTSON_BROKER", {"WATTSON_BROKER": "kafka"}),
+    ("DATABASE_CONN_MAX_AGE", {"DATABASE_URL": "postgres://w@db/w", "DATABASE_CONN_MAX_AGE": "-1"}),
     ("WATTSON_SOLVE_TIMEOUT_S", {"WATTSON_SOLVE_TIMEOUT_S": "five minutes"}),
     ("WATTSON_SOLVE_TIMEOUT_S", {"WATTSON_SOLVE_TIMEOUT_S": "3"}),
     ("WATTSON_SOLVE_RETRY_S", {"WATTSON_SOLVE_TIMEOUT_S": "300", "WATTSON_SOLVE_RETRY_S": "120"}),
@@ -131,6 +132,20 @@ def test_environment_switches_to_postgres_and_redis_without_code_changes(tmp_pat
         "redis://cache.internal:6379/2",
         "False",
     ]
+
+
+def test_persistent_database_connections_can_be_turned_off_for_the_dev_server(tmp_path):
+    code = (
+        SETUP
+        + "; from django.conf import settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])"
+    )
+    url = "postgres://wattson@db.internal:5432/wattson"
+
+    kept = run_python(tmp_path, code, DATABASE_URL=url)
+    closed = run_python(tmp_path, code, DATABASE_URL=url, DATABASE_CONN_MAX_AGE="0")
+
+    assert (kept.returncode, closed.returncode) == (0, 0), kept.stderr + closed.stderr
+    assert (kept.stdout.strip(), closed.stdout.strip()) == ("60", "0")
 
 
 def test_production_profile_passes_the_deploy_check_without_warnings(tmp_path):
