@@ -16,6 +16,8 @@ import os
 import pytest
 import schemathesis
 from django.contrib.auth.models import Group
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -75,6 +77,17 @@ def accepts_schema_valid_data(ctx, response, case):
         if not fields or not fields <= STATE_OR_CONTENT_FIELDS:
             raise
         return None
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calls the WSGI app directly, so do what Django's test client does: a request's start and
+    end must not close the connection that holds the test's transaction."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture

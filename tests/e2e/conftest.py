@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connection as django_connection
+from django.db.backends.signals import connection_created
 
 from tests.conftest import PASSWORD, PROJECT_DIR
 
@@ -41,6 +43,32 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+def _read_uncommitted(connection) -> None:
+    if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(
+        connection.settings_dict["NAME"]
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
+def _on_connection_created(sender, connection, **kwargs) -> None:
+    _read_uncommitted(connection)
+
+
+@pytest.fixture(autouse=True)
+def _readers_pass_table_locks(django_db_blocker):
+    """The SQLite test database lives in memory with a shared cache: there a page read that
+    meets a background solve's table lock fails at once ("database table is locked") instead of
+    waiting, as it would on the product's WAL file. Readers in these tests read through the
+    lock (shared-cache read-uncommitted); writers still serialise."""
+    if django_connection.connection is not None:  # already open: set it now, else when it opens
+        with django_db_blocker.unblock():
+            _read_uncommitted(django_connection)
+    connection_created.connect(_on_connection_created)
+    yield
+    connection_created.disconnect(_on_connection_created)
 
 
 @pytest.fixture

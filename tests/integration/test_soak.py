@@ -2,9 +2,8 @@
 SIGKILLed twice and every database connection is cut once, with the Redis broker and with the
 ORM broker; nothing is lost, nothing doubled, every run terminal within the stated time.
 
-40 findings per broker by default (about a minute and a half each on a 2-core machine);
-WATTSON_SOAK_FINDINGS=200 runs the issue's short version (several minutes per broker there).
-bench/soak.py runs the long one (2,000 findings, a kill every 20 s, both brokers).
+200 findings per broker, two kills (the issue's short version); WATTSON_SOAK_FINDINGS sets
+another size. bench/soak.py runs the long one (2,000 findings, a kill every 20 s, both brokers).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from tests.deployment import scratch_postgres, scratch_redis
 
 pytestmark = pytest.mark.integration
 
-FINDINGS = int(os.environ.get("WATTSON_SOAK_FINDINGS", "40"))
+FINDINGS = int(os.environ.get("WATTSON_SOAK_FINDINGS", "200"))
 # Every run terminal within this, kills and the cut included: a killed worker's run waits out
 # its deadline (20 s) and the queue; a message the Redis broker lost with it, its grace period
 # (30 s) and the minutely sweep.
