@@ -45,12 +45,12 @@ def browser():
             browser.close()
 
 
-def _read_uncommitted(connection) -> None:
+def _read_uncommitted(connection, on: bool = True) -> None:
     if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(
         connection.settings_dict["NAME"]
     ):
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA read_uncommitted = 1")
+            cursor.execute(f"PRAGMA read_uncommitted = {int(on)}")
 
 
 def _on_connection_created(sender, connection, **kwargs) -> None:
@@ -69,6 +69,10 @@ def _readers_pass_table_locks(django_db_blocker):
     connection_created.connect(_on_connection_created)
     yield
     connection_created.disconnect(_on_connection_created)
+    # The test thread's connection outlives the test: later tests get it as it was.
+    if django_connection.connection is not None:
+        with django_db_blocker.unblock():
+            _read_uncommitted(django_connection, on=False)
 
 
 @pytest.fixture
