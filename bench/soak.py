@@ -122,6 +122,10 @@ def _cluster_env() -> dict[str, str]:
     return {
         "WATTSON_WORKERS": "1",
         "WATTSON_SANDBOX": "off",
+        # The repository's commands run on the host here: the system's python3, as the sandbox
+        # would find it, not a version manager's shim (a pyenv shim is a shell script that
+        # cost 0.1 s per command, 19 commands a solve: most of a solve's time).
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
         "WATTSON_BENCH_RUNS": "1",
         # A solve here takes about a second: short deadlines make a killed worker's run (and a
         # Redis message it took with it) come back in tens of seconds, not minutes.

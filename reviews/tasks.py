@@ -9,26 +9,34 @@ from reviews.services.code_hosts.delivery import pull_request_attempt, pull_requ
 from reviews.services.fix_delivery import fix_deliveries_due, fix_delivery_push
 from reviews.services.regressions import detection_sweep
 from reviews.services.solve_admission import auto_solve_release_waiting
-from reviews.services.solving import solve_request, solve_run_execute, solve_runs_recover
+from reviews.services.solving import solve_request, solve_run_execute_next, solve_runs_recover
 from reviews.services.solving import sweep_solve_runs as _sweep
 
 logger = logging.getLogger(__name__)
 
 
 def solve_run_task(run_id: int, request_id: str = "") -> str:
-    """Claim and run one solve; a run that is not claimable is skipped, not an error.
+    """Run one solve for this message: a dead worker's run first, else the oldest queued one.
 
-    `request_id` is that of the request that queued the run (blank from the sweeper): the
-    task's log lines carry it. Then the runs a dead worker left running past their deadline
-    go back to the queue (solve_runs_recover): the sweep may be waiting behind a backlog.
+    The message names a run, but the database decides which queued run goes first
+    (solve_run_execute_next): without that a killed worker's run, re-enqueued at the back,
+    would wait for the whole backlog. Before and after, the runs a dead worker left running
+    past their deadline go back to the queue (solve_runs_recover): the scheduled sweep may be
+    waiting behind a backlog. `request_id` is that of the request that queued the run (blank
+    from the sweeper): the task's log lines carry it.
     """
     with request_id_bound(request_id or f"run-{run_id}"):
-        run = solve_run_execute(run_id=run_id)
-        try:
-            solve_runs_recover()
-        except Exception:  # this run is done whatever happens here; the sweep comes later
-            logger.exception("could not re-enqueue the runs of dead workers")
+        _recover()
+        run = solve_run_execute_next(run_id=run_id)
+        _recover()
     return "skipped" if run is None else run.status
+
+
+def _recover() -> None:
+    try:
+        solve_runs_recover()
+    except Exception:  # the solve is what this task is for; the sweep comes later
+        logger.exception("could not re-enqueue the runs of dead workers")
 
 
 def sweep_solve_runs() -> dict[str, list[int]]:
