@@ -11,8 +11,8 @@ precompile-regex skill fixes, a test command that only imports the package, and 
 reports a constant time before the fix and half of it after (it measures the queue, not the code).
 Prints and asserts: zero lost findings (every finding's run terminal), zero duplicate proposals,
 every run terminal within --limit-s, and what each kill cost: the seconds from the kill until the
-runs the killed worker held were terminal again (its deadline, then a place at the back of the
-queue: with a backlog, the cost is mostly the backlog), and the same for the runs the other
+runs the killed worker held were terminal again (its deadline, 15 + 5 s here, then the next
+free worker: a recovered run goes ahead of the backlog), and the same for the runs the other
 workers had in flight when the connections were cut (they reconnect and finish). Needs
 PostgreSQL (and Redis) on 127.0.0.1.
 """
