@@ -13,9 +13,13 @@ For each case: build its repository, register it in a temporary SQLite database 
 ingest an opportunity finding naming the function (metric cpu), solve it in this process
 (`manage.py solve --wait`), then classify what a reviewer would be shown:
 - valid fix: a proposal whose diff applies to a fresh build, adds no test failure to the
-  parent's own baseline, and is at least WATTSON_MIN_SPEEDUP faster — all re-checked here,
-  independently of the solver's validation;
-- wrong fix presented: a proposal whose diff fails any of those (target 0);
+  parent's own baseline, and is shown at least WATTSON_MIN_SPEEDUP faster — all re-checked here,
+  independently of the solver's validation ("faster" is the same one-sided Mann–Whitney verdict
+  the solver uses, on interleaved rounds; verify.py);
+- wrong fix presented: a proposal whose diff does not apply, adds a test failure, breaks the
+  benchmark, or is shown not WATTSON_MIN_SPEEDUP faster (target 0);
+- unconfirmed: a proposal that passes the tests but whose gain is still undecided after
+  verify.MAX_ROUNDS rounds (a gain within the machine's noise of the floor; not counted valid);
 - irrelevant analysis presented: a diagnosis-only proposal (target 0);
 - honest no_fix (the solver's reason is printed), or failed (the run broke).
 The upstream fix is tested and timed in the same rounds as Wattson's diff. With the anthropic
@@ -44,7 +48,7 @@ from build import build, case_names, load_case  # noqa: E402
 
 TARGET_VALID_SHARE = 0.60
 MAGNITUDE_PCT = 5.0
-OUTCOMES = ("valid", "wrong", "irrelevant", "no_fix", "failed")
+OUTCOMES = ("valid", "wrong", "unconfirmed", "irrelevant", "no_fix", "failed")
 # The usage counters the anthropic backend records (skills.solver.llm_config.Usage).
 TOKEN_KEYS = (
     "input_tokens",
@@ -160,21 +164,27 @@ def classify(name: str, solved: dict, workdir: Path) -> dict:
     import verify
     from django.conf import settings
 
+    from skills.solver import speedup as stats
+
     proposal = solved["proposal"]
     diff = (
         proposal["diff"] if proposal and not proposal["is_analysis"] and proposal["diff"] else None
     )
     trees = verify.prepare(name, workdir, diff)
-    verify.measure(name, trees)
+    bar = {"min_speedup": settings.WATTSON_MIN_SPEEDUP, "alpha": settings.WATTSON_BENCH_ALPHA}
+    rounds = verify.measure(name, trees, **bar)
     baseline = trees["parent"].tests
     upstream_ok = trees["upstream"].tests.adds_no_failure_to(baseline)
+    upstream = verify.judgement(trees, "upstream", **bar)
     result = {
         "case": name,
         "skill": proposal["skill"] if proposal else None,
-        "upstream_speedup": _round(verify.speedup(trees, "upstream")),
+        "upstream_speedup": _round(upstream.speedup if upstream else None),
         "upstream_tests_ok": upstream_ok,
         "parent_failing_tests": sorted(baseline.failing),
         "wattson_speedup": None,
+        "wattson_verdict": None,
+        "bench_rounds": rounds,
     }
     if proposal is None:
         outcome = "no_fix" if solved["status"] == "no_fix" else "failed"
@@ -182,24 +192,30 @@ def classify(name: str, solved: dict, workdir: Path) -> dict:
     elif diff is None:
         outcome, reason = "irrelevant", "a diagnosis-only proposal was presented"
     else:
-        result["wattson_speedup"] = _round(verify.speedup(trees, "wattson"))
-        outcome, reason = _judge(
-            trees["wattson"], baseline, result["wattson_speedup"], settings.WATTSON_MIN_SPEEDUP
-        )
+        verdict = verify.judgement(trees, "wattson", **bar)
+        result["wattson_speedup"] = _round(verdict.speedup if verdict else None)
+        result["wattson_verdict"] = verdict.as_dict() if verdict else None
+        outcome, reason = _judge(trees["wattson"], baseline, verdict)
+        if verdict is not None and outcome != "wrong":
+            reason = f"{reason}; {stats.describe(verdict.as_dict())}"
     return {**result, "outcome": outcome, "reason": reason}
 
 
-def _judge(tree, baseline, gain: float | None, min_speedup: float) -> tuple[str, str]:
+def _judge(tree, baseline, verdict) -> tuple[str, str]:
+    from skills.solver import speedup as stats
+
     if not tree.applies:
         return "wrong", f"the diff does not apply to a fresh build: {tree.apply_log[:300]}"
     if not tree.tests.adds_no_failure_to(baseline):
         new = sorted(tree.tests.failing - baseline.failing)
         return "wrong", f"the upstream tests fail with the diff: {new or tree.tests.output[-300:]}"
-    if gain is None:
+    if verdict is None:
         return "wrong", "the benchmark does not run with the diff"
-    if gain < min_speedup:
-        return "wrong", f"{gain:.3f}x here, below the {min_speedup:g}x a fix must reach"
-    return "valid", f"applies, adds no test failure, {gain:.3f}x"
+    if verdict.verdict == stats.NOT_FASTER:
+        return "wrong", stats.describe(verdict.as_dict())
+    if verdict.verdict == stats.UNDECIDED:
+        return "unconfirmed", "applies, adds no test failure, gain not decided"
+    return "valid", "applies, adds no test failure"
 
 
 def _round(value: float | None) -> float | None:
@@ -262,7 +278,8 @@ def print_text(results: list[dict], summary: dict) -> None:
     print(
         f"\n{summary['cases']} cases from {summary['projects']} projects: "
         f"{summary['valid']} valid ({summary['valid_share']:.0%}), {summary['wrong']} wrong, "
-        f"{summary['irrelevant']} irrelevant, {summary['no_fix']} no_fix, "
+        f"{summary['unconfirmed']} unconfirmed, {summary['irrelevant']} irrelevant, "
+        f"{summary['no_fix']} no_fix, "
         f"{summary['failed']} failed"
     )
     if summary["tokens"]:

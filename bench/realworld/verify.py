@@ -4,6 +4,12 @@ and the benchmark of the parent, the upstream fix and a proposed diff, timed in 
 Nothing here trusts the solver's own validation: each tree is a new build from the case files,
 every command runs through Wattson's sandbox runner (a proposal may hold code a model wrote),
 and the timings alternate between the trees so machine noise hits every side alike.
+
+"Faster" is the solver's own statistical verdict (skills.solver.speedup: a one-sided
+Mann–Whitney U test of "at least WATTSON_MIN_SPEEDUP faster"), not a ratio of two best-ofs: a
+fix measured at 1.06x in a quiet run was called wrong at 1.02x by three best-of rounds on a busy
+machine. Rounds go on while the proposal's verdict is undecided, up to MAX_ROUNDS, with the
+significance level split over the looks; what is still undecided then is reported as such.
 Needs Django set up (the sandbox reads WATTSON_SANDBOX from the settings).
 """
 
@@ -19,9 +25,14 @@ from pathlib import Path
 from build import apply_reference, build, load_case
 
 from skills import sandbox
+from skills.solver import speedup as stats
 
 COMMAND_TIMEOUT_S = 120.0
-BENCH_ROUNDS = 3
+# The fewest interleaved rounds whose Mann–Whitney test can reach the level of a look (alpha
+# split over the looks at 5..12 rounds: 1/252 <= 0.05/8), and the
+# most taken while the proposal's verdict is undecided.
+FIRST_ROUNDS = 5
+MAX_ROUNDS = 12
 _FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (.+)$", re.M)
 _RAN = re.compile(r"^Ran (\d+) tests?", re.M)
 _SECONDS = re.compile(r"^seconds: ([0-9.eE+-]+)\s*$", re.M)
@@ -51,10 +62,6 @@ class Tree:
     apply_log: str = ""
     tests: TestResult | None = None
     bench_s: list[float] = field(default_factory=list)
-
-    @property
-    def best_s(self) -> float | None:
-        return min(self.bench_s) if self.bench_s else None
 
 
 def _run(command: str, cwd: Path) -> tuple[int, str]:
@@ -107,22 +114,39 @@ def prepare(name: str, workdir: Path, diff: str | None = None) -> dict[str, Tree
     return trees
 
 
-def measure(name: str, trees: dict[str, Tree]) -> None:
-    """Tests on every tree that applies, then BENCH_ROUNDS alternating benchmark rounds."""
+def measure(name: str, trees: dict[str, Tree], *, min_speedup: float, alpha: float) -> int:
+    """Tests on every tree that applies, then interleaved benchmark rounds (the order rotating
+    each round): FIRST_ROUNDS, and more while the proposal's verdict is undecided. The rounds."""
     case = load_case(name)
     live = [t for t in trees.values() if t.applies]
     for tree in live:
         tree.tests = run_tests(case["test_cmd"], tree.path)
-    for _ in range(BENCH_ROUNDS):
-        for tree in live:
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        shift = rounds % len(live) if live else 0
+        for tree in live[shift:] + live[:shift]:
             seconds = time_bench(case["bench_cmd"], tree.path)
             if seconds is not None:
                 tree.bench_s.append(seconds)
+        rounds += 1
+        if rounds < FIRST_ROUNDS:
+            continue
+        verdict = judgement(trees, "wattson", min_speedup=min_speedup, alpha=alpha)
+        if verdict is None or verdict.verdict != stats.UNDECIDED:
+            break
+    return rounds
 
 
-def speedup(trees: dict[str, Tree], label: str) -> float | None:
-    before, after = trees["parent"].best_s, trees[label].best_s if label in trees else None
-    return before / after if before and after else None
+def judgement(
+    trees: dict[str, Tree], label: str, *, min_speedup: float, alpha: float
+) -> stats.Judgement | None:
+    """The statistical verdict on `label` against the parent; None without samples of both."""
+    tree = trees.get(label)
+    before, after = trees["parent"].bench_s, tree.bench_s if tree else []
+    if not before or not after:
+        return None
+    level = stats.look_alpha(alpha, FIRST_ROUNDS, MAX_ROUNDS)
+    return stats.judge(before, after, min_speedup=min_speedup, alpha=alpha, level=level)
 
 
 if __name__ == "__main__":

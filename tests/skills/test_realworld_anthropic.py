@@ -10,7 +10,6 @@ fixes.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -21,22 +20,6 @@ from reviews.services import solving
 from tests.fakes.anthropic_api import FakeAnthropicAPI, Reply, reply, text, tool_use
 
 HERE = Path(__file__).resolve().parents[2] / "bench" / "realworld"
-
-
-@pytest.fixture
-def realworld(monkeypatch):
-    """bench/realworld/run.py as a module, with its directory importable (build, verify)."""
-    saved = list(sys.path)
-    spec = importlib.util.spec_from_file_location("realworld_run", HERE / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.path[:] = saved  # run.py rearranges sys.path for itself; keep only its directory
-    monkeypatch.syspath_prepend(str(HERE))
-    yield module
-    for name in ("build", "verify"):
-        loaded = sys.modules.get(name)
-        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent == HERE:
-            del sys.modules[name]
 
 
 @pytest.fixture
