@@ -46,6 +46,8 @@ sys.path[:0] = [str(PROJECT), str(HERE)]
 
 from build import build, case_names, load_case  # noqa: E402
 
+from skills.solver import speedup as stats  # noqa: E402
+
 TARGET_VALID_SHARE = 0.60
 MAGNITUDE_PCT = 5.0
 OUTCOMES = ("valid", "wrong", "unconfirmed", "irrelevant", "no_fix", "failed")
@@ -164,8 +166,6 @@ def classify(name: str, solved: dict, workdir: Path) -> dict:
     import verify
     from django.conf import settings
 
-    from skills.solver import speedup as stats
-
     proposal = solved["proposal"]
     diff = (
         proposal["diff"] if proposal and not proposal["is_analysis"] and proposal["diff"] else None
@@ -196,14 +196,10 @@ def classify(name: str, solved: dict, workdir: Path) -> dict:
         result["wattson_speedup"] = _round(verdict.speedup if verdict else None)
         result["wattson_verdict"] = verdict.as_dict() if verdict else None
         outcome, reason = _judge(trees["wattson"], baseline, verdict)
-        if verdict is not None and outcome != "wrong":
-            reason = f"{reason}; {stats.describe(verdict.as_dict())}"
     return {**result, "outcome": outcome, "reason": reason}
 
 
-def _judge(tree, baseline, verdict) -> tuple[str, str]:
-    from skills.solver import speedup as stats
-
+def _judge(tree, baseline, verdict: stats.Judgement | None) -> tuple[str, str]:
     if not tree.applies:
         return "wrong", f"the diff does not apply to a fresh build: {tree.apply_log[:300]}"
     if not tree.tests.adds_no_failure_to(baseline):
@@ -211,11 +207,12 @@ def _judge(tree, baseline, verdict) -> tuple[str, str]:
         return "wrong", f"the upstream tests fail with the diff: {new or tree.tests.output[-300:]}"
     if verdict is None:
         return "wrong", "the benchmark does not run with the diff"
+    measured = stats.describe(verdict.as_dict())
     if verdict.verdict == stats.NOT_FASTER:
-        return "wrong", stats.describe(verdict.as_dict())
+        return "wrong", measured
     if verdict.verdict == stats.UNDECIDED:
-        return "unconfirmed", "applies, adds no test failure, gain not decided"
-    return "valid", "applies, adds no test failure"
+        return "unconfirmed", f"applies, adds no test failure; {measured}"
+    return "valid", f"applies, adds no test failure; {measured}"
 
 
 def _round(value: float | None) -> float | None:

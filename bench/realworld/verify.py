@@ -29,8 +29,8 @@ from skills.solver import speedup as stats
 
 COMMAND_TIMEOUT_S = 120.0
 # The fewest interleaved rounds whose Mann–Whitney test can reach the level of a look (alpha
-# split over the looks at 5..12 rounds: 1/252 <= 0.05/8), and the
-# most taken while the proposal's verdict is undecided.
+# split over the looks at 5..12 rounds: 1/252 <= 0.05/8), and the most taken while the
+# proposal's verdict is undecided.
 FIRST_ROUNDS = 5
 MAX_ROUNDS = 12
 _FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (.+)$", re.M)
